@@ -115,6 +115,11 @@ typedef struct fs_event {
     size_t ncleared;
 } fs_event;
 
+/* Longest record id, in bytes (ids are UUIDs in practice). */
+#define FS_RECORD_ID_MAX 256
+/* Largest encoded RecordState fs_state_decode accepts (FS_ETOOBIG beyond). */
+#define FS_STATE_MAX_BYTES (16u << 20)
+
 typedef struct fs_state {
     fs_kind kind;
     char *id;
@@ -123,7 +128,9 @@ typedef struct fs_state {
     size_t nevents;
 } fs_state;
 
-/* A new empty state (vv empty, no events: not visible) for kind and id. */
+/* A new empty state (vv empty, no events: not visible) for kind and id
+ * (1 to FS_RECORD_ID_MAX bytes; FS_EINVAL otherwise). Replica id 0 is reserved:
+ * it is never minted, and writes and decoding refuse it. */
 int fs_state_new(fs_state **out, fs_kind kind, const char *id, fs_err *err);
 void fs_state_free(fs_state *st);
 int fs_state_copy(fs_state **out, const fs_state *src, fs_err *err);
@@ -136,7 +143,10 @@ int fs_state_decode(fs_state **out, const uint8_t *buf, size_t len, fs_err *err)
 /* Canonical encoding. *out is malloc'd; the caller frees it. */
 int fs_state_encode(const fs_state *st, uint8_t **out, size_t *len, fs_err *err);
 /* Conversion to and from the generated message (for embedding in other messages).
- * fs_state_to_pb fills a message whose pointers borrow from st. */
+ * fs_state_from_pb validates and canonicalises exactly as fs_state_decode.
+ * fs_state_to_pb fills a message whose pointers borrow from st, with two malloc'd
+ * storage blocks (*vv_storage, *ev_storage, NULL when empty) released by
+ * fs_state_pb_storage_free (nevents is accepted for symmetry and not needed). */
 int fs_state_from_pb(fs_state **out, const Fieldsync__RecordState *pb, fs_err *err);
 int fs_state_to_pb(const fs_state *st, Fieldsync__RecordState *pb,
                    Fieldsync__VersionVectorEntry **vv_storage, Fieldsync__Event **ev_storage,
@@ -150,6 +160,10 @@ void fs_state_pb_storage_free(Fieldsync__VersionVectorEntry *vv_storage,
  * with dot (replica, vv[replica] + 1) and hlc gets a sibling of every such field
  * and `alive` = true, superseding every sibling of those fields the state held.
  * A write of no field still revives the record (alive = true).
+ * FS_EINVAL, with st unchanged, for malformed wire format, a value that does not
+ * parse as the kind's field type, a field both set and cleared, a cleared number
+ * outside 2 .. 2^29-1, replica 0, or an exhausted counter. hlc comes from the
+ * caller's fs_hlc (fs_hlc_now after observing the HLCs of joined states).
  */
 int fs_record_write(fs_state *st, uint64_t replica, uint64_t hlc, const uint8_t *fields,
                     size_t fields_len, const uint32_t *cleared, size_t ncleared, fs_err *err);
@@ -165,6 +179,10 @@ int fs_record_delete(fs_state *st, uint64_t replica, uint64_t hlc, fs_err *err);
  * vv = max(a.vv, b.vv); a sibling of a is kept if b holds the same sibling
  * (field and dot) or b.vv does not cover its dot; a sibling of b is kept if a.vv
  * does not cover its dot. a and b must name the same kind and id (FS_EINVAL).
+ * When a and b hold one dot with different contents (a faulty or hostile peer),
+ * the smaller wins per sibling (a clearing before a value, values by bytes, alive
+ * false before true) and the event keeps the smaller HLC, so the join still does
+ * not depend on argument order. Output is canonical.
  */
 int fs_record_join(fs_state **out, const fs_state *a, const fs_state *b, fs_err *err);
 /* In place: into = join(into, other). */
@@ -182,7 +200,8 @@ uint64_t fs_record_hlc(const fs_state *st);
  * fields unknown to this build are kept in its unknown fields.
  */
 int fs_record_visible(const fs_state *st, ProtobufCMessage **out, fs_err *err);
-/* The visible value as wire bytes (malloc'd), without decoding. */
+/* The visible value as canonical wire bytes (malloc'd), id (field 1) first,
+ * without decoding. */
 int fs_record_visible_bytes(const fs_state *st, uint8_t **out, size_t *len, fs_err *err);
 
 /* One sibling of a field in conflict. */
@@ -190,10 +209,11 @@ typedef struct fs_sibling {
     fs_dot dot;
     uint64_t hlc;
     bool cleared;         /* this write unset the field */
-    int alive;            /* for FS_FIELD_ALIVE: FS_ALIVE_TRUE or FS_ALIVE_FALSE */
+    int alive;            /* for FS_FIELD_ALIVE: FS_ALIVE_TRUE or FS_ALIVE_FALSE, else NONE */
     const uint8_t *value; /* wire-format occurrences of the field (borrowed from st) */
     size_t value_len;
-    bool visible; /* the winner shown by fs_record_visible */
+    bool visible; /* the winner shown by fs_record_visible; for alive, every sibling
+                     equal to fs_record_alive (any true sibling keeps the record) */
 } fs_sibling;
 
 typedef struct fs_conflict {

@@ -1,0 +1,202 @@
+/*
+ * test_visible.c: the visible value of every kind, whole-field granularity of
+ * nested messages, and the conflict listing (names, order, borrowed values).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "helpers.h"
+
+#define R1 0x1111
+#define R2 0x2222
+
+static void test_visible_of_an_empty_state_is_its_id_only(void **state)
+{
+    (void)state;
+    fs_state *st = new_account();
+    assert_false(fs_record_alive(st));
+    assert_int_equal(fs_record_hlc(st), 0);
+    Fieldsync__Account *a = visible_account(st);
+    assert_string_equal(a->id, "acc-1");
+    assert_null(a->name);
+    assert_int_equal(a->n_phones, 0);
+    protobuf_c_message_free_unpacked(&a->base, NULL);
+    fs_conflict *c = (fs_conflict *)1;
+    size_t n = 9;
+    assert_int_equal(fs_record_conflicts(st, &c, &n, NULL), 0);
+    assert_int_equal(n, 0);
+    fs_conflicts_free(c, n);
+    fs_state_free(st);
+}
+
+static void test_visible_round_trips_a_message_of_every_kind(void **state)
+{
+    (void)state;
+    Fieldsync__Phone ph = FIELDSYNC__PHONE__INIT;
+    ph.has_kind = 1;
+    ph.kind = FIELDSYNC__PHONE__KIND__MOBILE;
+    ph.number = "+49 170 1234567";
+    Fieldsync__Phone *phones[] = {&ph, &ph};
+    Fieldsync__Contact ct = FIELDSYNC__CONTACT__INIT;
+    ct.name = "Ms Weber";
+    ct.n_phones = 2;
+    ct.phones = phones;
+    ct.has_stance = 1;
+    ct.stance = FIELDSYNC__CONTACT__STANCE__SUPPORTER;
+    Fieldsync__Visit vi = FIELDSYNC__VISIT__INIT;
+    char *mats[] = {"brochure", "samples"};
+    vi.n_materials = 2;
+    vi.materials = mats;
+    vi.has_planned_at = 1;
+    vi.planned_at = -5; /* negative int64 survives */
+    vi.has_next_step_done = 1;
+    vi.next_step = "send a quote";
+    Fieldsync__Money m = FIELDSYNC__MONEY__INIT;
+    m.has_minor_units = 1;
+    m.minor_units = 1234500;
+    m.currency = "EUR";
+    Fieldsync__Opportunity op = FIELDSYNC__OPPORTUNITY__INIT;
+    op.amount = &m;
+    op.has_stage = 1;
+    op.stage = FIELDSYNC__OPPORTUNITY__STAGE__PCT_50;
+    Fieldsync__Transaction tx = FIELDSYNC__TRANSACTION__INIT;
+    tx.amount = &m;
+    tx.date = "2026-11-23";
+    const ProtobufCMessage *msgs[] = {&ct.base, &vi.base, &op.base, &tx.base};
+    fs_kind kinds[] = {FIELDSYNC__RECORD_KIND__CONTACT, FIELDSYNC__RECORD_KIND__VISIT,
+                       FIELDSYNC__RECORD_KIND__OPPORTUNITY, FIELDSYNC__RECORD_KIND__TRANSACTION};
+    for (size_t i = 0; i < 4; i++) {
+        fs_state *st = NULL;
+        assert_int_equal(fs_state_new(&st, kinds[i], "rec-9", NULL), 0);
+        assert_int_equal(fs_record_write_msg(st, R1, 1, msgs[i], NULL, 0, NULL), 0);
+        fs_state *rt = roundtrip(st);
+        ProtobufCMessage *out = NULL;
+        assert_int_equal(fs_record_visible(rt, &out, NULL), 0);
+        assert_ptr_equal(out->descriptor, fs_kind_descriptor(kinds[i]));
+        uint8_t want[512], got[512];
+        size_t wn = protobuf_c_message_pack(msgs[i], want);
+        size_t gn = protobuf_c_message_pack(out, got);
+        /* got = id (field 1, "rec-9") followed by the message's own fields */
+        assert_int_equal(gn, wn + 7);
+        assert_memory_equal(got, "\x0a\x05rec-9", 7);
+        assert_memory_equal(got + 7, want, wn);
+        protobuf_c_message_free_unpacked(out, NULL);
+        fs_state_free(rt);
+        fs_state_free(st);
+    }
+}
+
+static void test_visible_nested_message_is_one_value_not_merged(void **state)
+{
+    (void)state;
+    fs_state *st = new_account();
+    Fieldsync__Address ad = FIELDSYNC__ADDRESS__INIT;
+    ad.street = "Hauptstr. 1";
+    ad.city = "Ulm";
+    Fieldsync__Account m = FIELDSYNC__ACCOUNT__INIT;
+    m.address = &ad;
+    assert_int_equal(fs_record_write_msg(st, R1, 1, &m.base, NULL, 0, NULL), 0);
+    Fieldsync__Address ad2 = FIELDSYNC__ADDRESS__INIT;
+    ad2.city = "Neu-Ulm";
+    m.address = &ad2;
+    assert_int_equal(fs_record_write_msg(st, R1, 2, &m.base, NULL, 0, NULL), 0);
+    Fieldsync__Account *v = visible_account(st);
+    assert_string_equal(v->address->city, "Neu-Ulm");
+    assert_null(v->address->street); /* the address is replaced as a whole */
+    protobuf_c_message_free_unpacked(&v->base, NULL);
+    fs_state_free(st);
+}
+
+static void test_conflicts_name_known_and_unknown_fields(void **state)
+{
+    (void)state;
+    fs_state *a = new_account(), *b = new_account();
+    write_str(a, R1, 10, 99, "x");
+    write_str(b, R2, 10, 99, "y");
+    write_str(a, R1, 11, 15, "note a");
+    write_str(b, R2, 12, 15, "note b");
+    fs_state *j = join(a, b);
+    fs_conflict *c = NULL;
+    size_t n = 0;
+    assert_int_equal(fs_record_conflicts(j, &c, &n, NULL), 0);
+    assert_int_equal(n, 3);
+    assert_int_equal(c[0].field, FS_FIELD_ALIVE);
+    assert_int_equal(c[1].field, 15);
+    assert_string_equal(c[1].name, "notes");
+    assert_int_equal(c[2].field, 99);
+    assert_null(c[2].name);
+    /* sibling values are the field's wire bytes, borrowed from the state */
+    tb want = {.len = 0};
+    tb_str(&want, 15, "note b");
+    assert_int_equal(c[1].siblings[1].value_len, want.len);
+    assert_memory_equal(c[1].siblings[1].value, want.data, want.len);
+    assert_true(c[1].siblings[1].visible);
+    assert_int_equal(c[1].siblings[1].dot.replica, R2);
+    assert_int_equal(c[1].siblings[1].hlc, 12);
+    assert_int_equal(c[1].siblings[1].alive, FS_ALIVE_NONE);
+    fs_conflicts_free(c, n);
+    fs_state_free(j);
+    fs_state_free(a);
+    fs_state_free(b);
+}
+
+static void test_concurrent_deletes_keep_the_record_hidden(void **state)
+{
+    (void)state;
+    fs_state *base = new_account();
+    write_str(base, R1, 10, 2, "Acme");
+    fs_state *a = NULL, *b = NULL;
+    assert_int_equal(fs_state_copy(&a, base, NULL), 0);
+    assert_int_equal(fs_state_copy(&b, base, NULL), 0);
+    assert_int_equal(fs_record_delete(a, R1, 20, NULL), 0);
+    assert_int_equal(fs_record_delete(b, R2, 20, NULL), 0);
+    fs_state *j = join(a, b);
+    assert_false(fs_record_alive(j));
+    assert_int_equal(fs_record_hlc(j), 20);
+    fs_conflict *c = NULL;
+    size_t n = 0;
+    assert_int_equal(fs_record_conflicts(j, &c, &n, NULL), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(c[0].siblings[0].alive, FS_ALIVE_FALSE);
+    assert_int_equal(c[0].siblings[1].alive, FS_ALIVE_FALSE);
+    fs_conflicts_free(c, n);
+    fs_state_free(j);
+    fs_state_free(a);
+    fs_state_free(b);
+    fs_state_free(base);
+}
+
+static void test_visible_keeps_an_enum_value_this_build_does_not_know(void **state)
+{
+    (void)state;
+    fs_state *st = new_account();
+    tb b = {.len = 0};
+    tb_uint(&b, 10, 99); /* tier 99: added by a newer schema */
+    assert_int_equal(fs_record_write(st, R1, 1, b.data, b.len, NULL, 0, NULL), 0);
+    fs_state *rt = roundtrip(st);
+    Fieldsync__Account *v = visible_account(rt);
+    assert_true(v->has_tier);
+    assert_int_equal(v->tier, 99);
+    protobuf_c_message_free_unpacked(&v->base, NULL);
+    fs_state_free(rt);
+    fs_state_free(st);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_visible_of_an_empty_state_is_its_id_only),
+        cmocka_unit_test(test_visible_round_trips_a_message_of_every_kind),
+        cmocka_unit_test(test_visible_nested_message_is_one_value_not_merged),
+        cmocka_unit_test(test_conflicts_name_known_and_unknown_fields),
+        cmocka_unit_test(test_concurrent_deletes_keep_the_record_hidden),
+        cmocka_unit_test(test_visible_keeps_an_enum_value_this_build_does_not_know),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
