@@ -1,0 +1,1 @@
+transaction-6586
