@@ -5,8 +5,8 @@ set -eu
 
 PACKAGES="build-essential cmake pkg-config clang-format
 libsqlite3-dev libsodium-dev libprotobuf-c-dev protobuf-c-compiler
-libcurl4-openssl-dev libjansson-dev libmicrohttpd-dev libcmocka-dev libsystemd-dev
-sqlite3 python3"
+libcurl4-openssl-dev libjansson-dev libmicrohttpd-dev libcmocka-dev libsystemd-dev zlib1g-dev
+sqlite3 python3 openssl"
 
 missing=""
 for p in $PACKAGES; do

@@ -1,0 +1,112 @@
+/*
+ * admin.c: administrator operations (see admin.h). Each runs in one write
+ * transaction and leaves nothing behind on failure.
+ */
+#include "admin.h"
+
+#include <string.h>
+
+#include "log.h"
+
+static int finish(srv_storage *s, int rc, fs_err *err)
+{
+    if (rc == 0)
+        rc = s->ops->commit(s, err);
+    if (rc != 0)
+        s->ops->rollback(s);
+    return rc;
+}
+
+static int valid_name(const char *name, fs_err *err)
+{
+    size_t n = name ? strlen(name) : 0;
+    if (n == 0 || n > SRV_NAME_MAX)
+        return fs_err_set(err, FS_EINVAL, "a user name has 1 to %d bytes", SRV_NAME_MAX);
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)name[i] < 0x21 || name[i] == 0x7f)
+            return fs_err_set(err, FS_EINVAL,
+                              "user name \"%s\" has spaces or control characters: use a login "
+                              "name such as anna.berg",
+                              name);
+    return 0;
+}
+
+int srv_admin_user_add(srv_storage *s, const char *name, srv_role role, const char *manager,
+                       fs_err *err)
+{
+    srv_user m = {0};
+    int rc = valid_name(name, err);
+    if (rc != 0)
+        return rc;
+    if (manager != NULL && role != SRV_ROLE_REP)
+        return fs_err_set(err, FS_EINVAL, "only a rep has a manager (--manager)");
+    if ((rc = s->ops->begin(s, true, err)) != 0)
+        return rc;
+    if (manager != NULL && (rc = s->ops->user_get(s, manager, &m, err)) == 0 &&
+        m.role != SRV_ROLE_MANAGER)
+        rc = fs_err_set(err, FS_EINVAL,
+                        "%s is a rep, not a manager: add a manager with "
+                        "`user add NAME --role manager`",
+                        manager);
+    if (rc == 0)
+        rc = s->ops->user_add(s, name, role, m.id, NULL, err);
+    return finish(s, rc, err);
+}
+
+int srv_admin_enroll_code(srv_storage *s, const char *user, int64_t now, int64_t ttl_s,
+                          char code[SRV_CODE_LEN + 1], fs_err *err)
+{
+    srv_user u;
+    uint8_t hash[SRV_HASH_BYTES];
+    if (ttl_s <= 0)
+        return fs_err_set(err, FS_EINVAL, "the code's lifetime must be positive");
+    int rc = s->ops->begin(s, true, err);
+    if (rc != 0)
+        return rc;
+    rc = s->ops->user_get(s, user, &u, err);
+    if (rc == 0) {
+        srv_code_mint(code);
+        srv_code_hash(code, hash);
+        rc = s->ops->code_add(s, hash, u.id, now + ttl_s, err);
+    }
+    return finish(s, rc, err);
+}
+
+int srv_admin_device_revoke(srv_storage *s, int64_t device_id, int64_t now, fs_err *err)
+{
+    int rc = s->ops->begin(s, true, err);
+    if (rc != 0)
+        return rc;
+    rc = finish(s, s->ops->device_revoke(s, device_id, now, err), err);
+    if (rc == 0)
+        srv_log(SRV_LOG_INFO, "revoked device %lld", (long long)device_id);
+    return rc;
+}
+
+int srv_admin_reassign(srv_storage *s, const char *account_id, const char *rep, size_t *moved,
+                       fs_err *err)
+{
+    srv_user u;
+    *moved = 0;
+    int rc = s->ops->begin(s, true, err);
+    if (rc != 0)
+        return rc;
+    rc = s->ops->user_get(s, rep, &u, err);
+    if (rc == 0 && u.role != SRV_ROLE_REP)
+        rc = fs_err_set(err, FS_EINVAL, "%s is a manager: accounts belong to reps", rep);
+    if (rc == 0) {
+        rc = s->ops->reassign(s, account_id, u.id, moved, err);
+        if (rc == FS_ENOTFOUND)
+            fs_err_set(err, rc, "account %s is unknown to the server (no rep has pushed it)",
+                       account_id);
+    }
+    return finish(s, rc, err);
+}
+
+int srv_admin_gc(srv_storage *s, int64_t now, int64_t horizon_s, srv_gc_report *report, fs_err *err)
+{
+    int rc = s->ops->begin(s, true, err);
+    if (rc != 0)
+        return rc;
+    return finish(s, s->ops->gc(s, now, horizon_s, report, err), err);
+}

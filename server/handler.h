@@ -1,0 +1,70 @@
+/*
+ * handler.h: the sync protocol's endpoints (docs/protocol.md) as functions of
+ * a request's headers and body, independent of HTTP: the HTTP layer (http.c),
+ * the unit tests and the fuzz targets all call these.
+ *
+ * Every call fills a response (status, protobuf body) and returns 0; a
+ * negative return means not even an error response could be built (out of
+ * memory) and the caller answers 500 itself. A request refused as a whole
+ * (bad header, malformed body, unknown token) changes nothing in storage.
+ */
+#ifndef SRV_HANDLER_H
+#define SRV_HANDLER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "storage.h"
+
+/* The protocol version this server speaks (header Fieldsync-Protocol). */
+#define SRV_PROTOCOL_VERSION "1"
+#define SRV_CONTENT_TYPE "application/x-protobuf"
+
+#define SRV_BODY_LIMIT_DEFAULT ((size_t)8 << 20)
+#define SRV_PULL_LIMIT_DEFAULT 1000u
+#define SRV_PULL_LIMIT_MAX 5000u
+#define SRV_PULL_BYTES_MAX ((size_t)4 << 20)
+#define SRV_HORIZON_DEFAULT_S ((int64_t)90 * 86400)
+/* Longest record id and device name accepted (bytes). */
+#define SRV_ID_MAX 128
+
+typedef struct srv_config {
+    size_t body_limit;           /* request bodies, after gzip decompression */
+    uint32_t pull_limit;         /* default page size */
+    uint32_t pull_limit_max;     /* larger requested limits are lowered to this */
+    size_t pull_max_bytes;       /* states per page stop after about this many bytes */
+    int64_t horizon_s;           /* tombstone horizon (gc) */
+    int64_t (*clock)(void *arg); /* Unix seconds; NULL: time(NULL) */
+    void *clock_arg;
+} srv_config;
+
+void srv_config_default(srv_config *c);
+int64_t srv_config_now(const srv_config *c);
+
+typedef struct srv_request {
+    const char *authorization; /* header value or NULL */
+    const char *protocol;      /* Fieldsync-Protocol header value or NULL */
+    const uint8_t *body;
+    size_t len;
+} srv_request;
+
+typedef struct srv_response {
+    int status;
+    uint8_t *body; /* malloc'd; wiped by srv_response_clear (it may hold a token) */
+    size_t len;
+    const char *content_type;
+    int retry_after; /* seconds, > 0 adds Retry-After */
+} srv_response;
+
+void srv_response_clear(srv_response *rs);
+
+/* An ErrorResponse {code, message} with status. */
+int srv_response_error(srv_response *rs, int status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+int srv_handle_enroll(srv_storage *s, const srv_config *cfg, const srv_request *rq,
+                      srv_response *rs);
+int srv_handle_push(srv_storage *s, const srv_config *cfg, const srv_request *rq, srv_response *rs);
+int srv_handle_pull(srv_storage *s, const srv_config *cfg, const srv_request *rq, srv_response *rs);
+
+#endif

@@ -1,0 +1,385 @@
+/*
+ * handler_sync.c: push and pull (docs/protocol.md "push", "pull").
+ *
+ * Push authorization. Every record belongs to an account: an account to
+ * itself, any other kind to its visible account_id. The account's owner is the
+ * server's territory table, never the record's `owner` field. A rep may write a
+ * record when the account of its joined state, and of the server's copy if
+ * there is one, is theirs. An account nobody owns yet is claimed by the first
+ * rep who pushes it. A child record whose account is unknown is refused
+ * (NOT_YOUR_TERRITORY) unless the account arrives in the same push: accounts
+ * are processed before the other kinds, whatever their order in the batch, so
+ * "pushed in the same batch" and "owned by the time the child is checked" are
+ * the same rule. A manager's device writes nothing (READ_ONLY).
+ *
+ * The whole push is one transaction: a storage failure answers 500/503 and
+ * keeps nothing; per-record refusals are answers, not failures.
+ *
+ * Crash points (FIELDSYNC_CRASH_AT, include/fieldsync/crash.h):
+ *   server.push.record     after each state of a push, before commit;
+ *   server.push.committed  after the commit, before the answer is built.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fieldsync.pb-c.h"
+#include "fieldsync/crash.h"
+#include "handler_int.h"
+#include "log.h"
+#include "pbout.h"
+
+/* Field numbers of the messages written by hand (fieldsync.proto). */
+enum {
+    PB_REF_KIND = 1,
+    PB_REF_ID = 2,
+    PB_REFUSAL_REASON = 1,
+    PB_REFUSAL_MESSAGE = 2,
+    PB_RESULT_REF = 1,
+    PB_RESULT_JOINED = 2,
+    PB_RESULT_REFUSED = 3,
+    PB_PUSH_RESULTS = 1,
+    PB_PULL_STATES = 1,
+    PB_PULL_REMOVALS = 2,
+    PB_PULL_NEXT_CURSOR = 3,
+    PB_PULL_MORE = 4,
+    PB_PULL_RESYNC = 5,
+};
+
+/* The answer for one pushed state. */
+typedef struct push_outcome {
+    int reason; /* 0: joined */
+    char message[256];
+    uint8_t *joined; /* encoded joined state */
+    size_t joined_len;
+} push_outcome;
+
+static void write_ref(srv_buf *out, uint32_t field, int kind, const char *id)
+{
+    srv_buf ref = {0};
+    if (kind != 0)
+        srv_buf_varint_field(&ref, PB_REF_KIND, (uint64_t)(uint32_t)kind);
+    if (id != NULL)
+        srv_buf_bytes_field(&ref, PB_REF_ID, id, strlen(id));
+    srv_buf_message_field(out, field, &ref);
+    srv_buf_clear(&ref);
+}
+
+static int refuse(push_outcome *o, int reason, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int refuse(push_outcome *o, int reason, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    o->reason = reason;
+    vsnprintf(o->message, sizeof(o->message), fmt, ap);
+    va_end(ap);
+    return 0;
+}
+
+/* The account a state belongs to (malloc'd), or NULL with *invalid set when a
+ * child has no account_id. */
+static int account_of(const fs_state *st, char **account, fs_err *err)
+{
+    *account = NULL;
+    if (st->kind == FIELDSYNC__RECORD_KIND__ACCOUNT) {
+        *account = strdup(st->id);
+        return *account ? 0 : fs_err_set(err, FS_ENOMEM, "out of memory");
+    }
+    ProtobufCMessage *msg = NULL;
+    int rc = fs_record_visible(st, &msg, err);
+    if (rc != 0)
+        return rc;
+    const ProtobufCFieldDescriptor *f =
+        protobuf_c_message_descriptor_get_field_by_name(msg->descriptor, "account_id");
+    if (f != NULL && f->type == PROTOBUF_C_TYPE_STRING) {
+        const char *v = *(char *const *)((const char *)msg + f->offset);
+        if (v != NULL && v[0] != '\0' && (*account = strdup(v)) == NULL)
+            rc = fs_err_set(err, FS_ENOMEM, "out of memory");
+    }
+    protobuf_c_message_free_unpacked(msg, NULL);
+    return rc;
+}
+
+/* Whether user may write under account; claims an unowned account for the
+ * user when the record is the account itself. */
+static int authorize(srv_storage *s, const srv_user *user, const fs_state *st, const char *account,
+                     push_outcome *o, bool *ok, fs_err *err)
+{
+    int64_t owner;
+    *ok = false;
+    int rc = s->ops->territory_get(s, account, &owner, err);
+    if (rc == FS_ENOTFOUND && st->kind == FIELDSYNC__RECORD_KIND__ACCOUNT) {
+        rc = s->ops->territory_set(s, account, user->id, err);
+        *ok = rc == 0;
+        return rc;
+    }
+    if (rc == FS_ENOTFOUND)
+        return refuse(o, FIELDSYNC__REFUSAL__REASON__NOT_YOUR_TERRITORY,
+                      "account %s is unknown to the server: push the account first or in "
+                      "the same batch",
+                      account);
+    if (rc != 0)
+        return rc;
+    if (owner != user->id)
+        return refuse(o, FIELDSYNC__REFUSAL__REASON__NOT_YOUR_TERRITORY,
+                      "account %s belongs to another rep", account);
+    *ok = true;
+    return 0;
+}
+
+/* Joins one decoded, valid state into storage for user. */
+static int push_one(srv_storage *s, const srv_user *user, const fs_state *pushed, push_outcome *o,
+                    fs_err *err)
+{
+    srv_record old;
+    fs_state *joined = NULL;
+    char *account = NULL;
+    uint8_t *enc = NULL;
+    size_t enc_len = 0;
+    bool ok = false;
+    int rc = s->ops->record_get(s, pushed->kind, pushed->id, &old, err);
+    bool exists = rc == 0;
+    if (rc == FS_ENOTFOUND)
+        rc = fs_state_new(&joined, pushed->kind, pushed->id, err);
+    else if (rc == 0 && fs_state_decode(&joined, old.state, old.state_len, err) != 0)
+        rc = fs_err_set(err, FS_ECORRUPT, "stored state of %s is damaged", pushed->id);
+    if (rc == 0 && exists)
+        rc = authorize(s, user, pushed, old.account_id, o, &ok, err);
+    if (rc != 0 || (exists && !ok))
+        goto done;
+    if ((rc = fs_record_join_into(joined, pushed, err)) != 0)
+        goto done;
+    if ((rc = account_of(joined, &account, err)) != 0)
+        goto done;
+    if (account == NULL) {
+        rc = refuse(o, FIELDSYNC__REFUSAL__REASON__INVALID, "%s %s has no account_id",
+                    fs_kind_name(pushed->kind), pushed->id);
+        goto done;
+    }
+    if (!(exists && strcmp(account, old.account_id) == 0) &&
+        ((rc = authorize(s, user, joined, account, o, &ok, err)) != 0 || !ok))
+        goto done;
+    if ((rc = fs_state_encode(joined, &enc, &enc_len, err)) != 0)
+        goto done;
+    if (!exists || enc_len != old.state_len || memcmp(enc, old.state, enc_len) != 0) {
+        srv_record rec = {.kind = joined->kind,
+                          .id = joined->id,
+                          .account_id = account,
+                          .alive = fs_record_alive(joined),
+                          .state = enc,
+                          .state_len = enc_len};
+        rc = s->ops->next_seq(s, &rec.seq, err);
+        if (rc == 0)
+            rc = s->ops->record_put(s, &rec, err);
+    }
+    if (rc == 0) {
+        o->joined = enc;
+        o->joined_len = enc_len;
+        enc = NULL;
+    }
+done:
+    if (exists)
+        srv_record_clear(&old);
+    fs_state_free(joined);
+    free(account);
+    free(enc);
+    return rc;
+}
+
+/* Validates and processes state i (accounts in the first pass, others in the
+ * second). */
+static int push_state(srv_storage *s, const srv_user *user, const Fieldsync__RecordState *pb,
+                      push_outcome *o, fs_err *err)
+{
+    fs_state *st = NULL;
+    fs_err why = {0};
+    if (fs_state_from_pb(&st, pb, &why) != 0)
+        return refuse(o, FIELDSYNC__REFUSAL__REASON__INVALID, "%s", fs_err_message(&why));
+    int rc = 0;
+    if (strlen(st->id) > SRV_ID_MAX)
+        rc = refuse(o, FIELDSYNC__REFUSAL__REASON__INVALID, "record id longer than %d bytes",
+                    SRV_ID_MAX);
+    else if (user->role != SRV_ROLE_REP)
+        rc = refuse(o, FIELDSYNC__REFUSAL__REASON__READ_ONLY,
+                    "user %s is a manager: their devices read the team's records and write "
+                    "none",
+                    user->name);
+    else
+        rc = push_one(s, user, st, o, err);
+    fs_state_free(st);
+    return rc;
+}
+
+static int push_answer(const Fieldsync__PushRequest *req, const push_outcome *outs,
+                       srv_response *rs)
+{
+    srv_buf out = {0}, res = {0}, refusal = {0};
+    for (size_t i = 0; i < req->n_states; i++) {
+        const Fieldsync__RecordState *pb = req->states[i];
+        srv_buf_reset(&res);
+        write_ref(&res, PB_RESULT_REF, pb->has_kind ? (int)pb->kind : 0, pb->id);
+        if (outs[i].reason == 0) {
+            srv_buf_bytes_field(&res, PB_RESULT_JOINED, outs[i].joined, outs[i].joined_len);
+        } else {
+            srv_buf_reset(&refusal);
+            srv_buf_varint_field(&refusal, PB_REFUSAL_REASON, (uint64_t)outs[i].reason);
+            srv_buf_bytes_field(&refusal, PB_REFUSAL_MESSAGE, outs[i].message,
+                                strlen(outs[i].message));
+            srv_buf_message_field(&res, PB_RESULT_REFUSED, &refusal);
+        }
+        srv_buf_message_field(&out, PB_PUSH_RESULTS, &res);
+    }
+    srv_buf_clear(&res);
+    srv_buf_clear(&refusal);
+    srv_response_clear(rs);
+    rs->status = 200;
+    rs->content_type = SRV_CONTENT_TYPE;
+    return srv_buf_finish(&out, &rs->body, &rs->len);
+}
+
+/* Runs both passes inside the open write transaction. */
+static int push_all(srv_storage *s, const srv_user *user, const Fieldsync__PushRequest *req,
+                    push_outcome *outs, size_t *refused, fs_err *err)
+{
+    int rc = 0;
+    for (int pass = 0; pass < 2 && rc == 0; pass++) {
+        for (size_t i = 0; i < req->n_states && rc == 0; i++) {
+            bool is_account =
+                req->states[i]->has_kind && req->states[i]->kind == FIELDSYNC__RECORD_KIND__ACCOUNT;
+            if (is_account != (pass == 0))
+                continue;
+            rc = push_state(s, user, req->states[i], &outs[i], err);
+            if (rc == 0 && outs[i].reason != 0)
+                (*refused)++;
+            /* tests kill the server here: inside the transaction, after a write */
+            fs_crash_point("server.push.record");
+        }
+    }
+    return rc;
+}
+
+int srv_handle_push(srv_storage *s, const srv_config *cfg, const srv_request *rq, srv_response *rs)
+{
+    srv_device dev;
+    srv_user user;
+    fs_err err = {0};
+    size_t refused = 0;
+    if (!srv_check_protocol(rq, rs) || !srv_authenticate(s, rq, &dev, &user, rs))
+        return 0;
+    Fieldsync__PushRequest *req = fieldsync__push_request__unpack(NULL, rq->len, rq->body);
+    if (req == NULL)
+        return srv_response_error(rs, 400, "malformed",
+                                  "the body is not a valid PushRequest message");
+    push_outcome *outs = calloc(req->n_states ? req->n_states : 1, sizeof(*outs));
+    int rc = outs == NULL
+                 ? fs_err_set(&err, FS_ENOMEM, "out of memory for a push of %zu", req->n_states)
+                 : s->ops->begin(s, true, &err);
+    if (rc == 0)
+        rc = push_all(s, &user, req, outs, &refused, &err);
+    if (rc == 0)
+        rc = s->ops->device_seen(s, dev.id, srv_config_now(cfg), false, 0, &err);
+    if (rc == 0)
+        rc = s->ops->commit(s, &err);
+    if (rc != 0) {
+        s->ops->rollback(s);
+        rc = srv_storage_failure(rs, &err);
+    } else {
+        /* committed but not yet answered: the device will push again */
+        fs_crash_point("server.push.committed");
+        rc = push_answer(req, outs, rs);
+        srv_log(SRV_LOG_DEBUG, "device %lld pushed %zu states, %zu refused", (long long)dev.id,
+                req->n_states, refused);
+    }
+    for (size_t i = 0; outs != NULL && i < req->n_states; i++)
+        free(outs[i].joined);
+    free(outs);
+    fieldsync__push_request__free_unpacked(req, NULL);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Pull */
+
+static int pull_answer(const srv_pull_page *page, bool resync, srv_response *rs)
+{
+    srv_buf out = {0};
+    for (size_t i = 0; i < page->n; i++) {
+        const srv_pull_item *it = &page->items[i];
+        if (it->state != NULL)
+            srv_buf_bytes_field(&out, PB_PULL_STATES, it->state, it->state_len);
+        else
+            write_ref(&out, PB_PULL_REMOVALS, (int)it->kind, it->id);
+    }
+    if (resync) {
+        srv_buf_varint_field(&out, PB_PULL_RESYNC, 1);
+    } else {
+        srv_buf_varint_field(&out, PB_PULL_NEXT_CURSOR, page->next_cursor);
+        srv_buf_varint_field(&out, PB_PULL_MORE, page->more ? 1 : 0);
+    }
+    srv_response_clear(rs);
+    rs->status = 200;
+    rs->content_type = SRV_CONTENT_TYPE;
+    return srv_buf_finish(&out, &rs->body, &rs->len);
+}
+
+/* Reads the page (or decides resync) in one read snapshot. */
+static int pull_read(srv_storage *s, const srv_config *cfg, const srv_user *user, uint64_t cursor,
+                     size_t limit, srv_pull_page *page, bool *resync, fs_err *err)
+{
+    uint64_t floor = 0, last = 0;
+    int rc = s->ops->begin(s, false, err);
+    if (rc != 0)
+        return rc;
+    rc = s->ops->floor_get(s, user, &floor, err);
+    if (rc == 0)
+        rc = s->ops->last_seq(s, &last, err);
+    /* Below the floor, tombstones this device never saw may be gone; above the
+     * last seq, the device saw changes this database does not have (a restore
+     * from backup). Either way only a full resync is correct. */
+    *resync = rc == 0 && cursor > 0 && (cursor < floor || cursor > last);
+    if (rc == 0 && !*resync)
+        rc = s->ops->pull(s, user, cursor, limit, cfg->pull_max_bytes, page, err);
+    if (rc == 0)
+        rc = s->ops->commit(s, err);
+    if (rc != 0) {
+        s->ops->rollback(s);
+        srv_pull_page_clear(page);
+    }
+    return rc;
+}
+
+int srv_handle_pull(srv_storage *s, const srv_config *cfg, const srv_request *rq, srv_response *rs)
+{
+    srv_device dev;
+    srv_user user;
+    srv_pull_page page = {0};
+    fs_err err = {0};
+    bool resync = false;
+    if (!srv_check_protocol(rq, rs) || !srv_authenticate(s, rq, &dev, &user, rs))
+        return 0;
+    Fieldsync__PullRequest *req = fieldsync__pull_request__unpack(NULL, rq->len, rq->body);
+    if (req == NULL)
+        return srv_response_error(rs, 400, "malformed",
+                                  "the body is not a valid PullRequest message");
+    uint64_t cursor = req->has_cursor ? req->cursor : 0;
+    size_t limit = req->has_limit && req->limit > 0 ? req->limit : cfg->pull_limit;
+    if (limit > cfg->pull_limit_max)
+        limit = cfg->pull_limit_max;
+    fieldsync__pull_request__free_unpacked(req, NULL);
+    int rc = pull_read(s, cfg, &user, cursor, limit, &page, &resync, &err);
+    if (rc == 0)
+        rc = s->ops->device_seen(s, dev.id, srv_config_now(cfg), true, cursor, &err);
+    if (rc != 0) {
+        srv_pull_page_clear(&page);
+        return srv_storage_failure(rs, &err);
+    }
+    rc = pull_answer(&page, resync, rs);
+    if (resync)
+        srv_log(SRV_LOG_INFO, "device %lld must resync (cursor %llu)", (long long)dev.id,
+                (unsigned long long)cursor);
+    srv_pull_page_clear(&page);
+    return rc;
+}

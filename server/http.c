@@ -1,0 +1,477 @@
+/*
+ * http.c: libmicrohttpd glue (see http.h). A request goes through three calls
+ * of the access handler: the first decides the route and checks
+ * Content-Length against the limit; the middle ones collect the body (and stop
+ * with 413 as soon as it exceeds the limit); the last one borrows a database
+ * connection from the pool, runs the handler and queues the answer.
+ *
+ * Threads: MHD's internal thread pool (MHD_USE_AUTO_INTERNAL_THREAD, epoll on
+ * Linux); the pool of database connections is as large as the thread pool, so
+ * a worker never waits for a connection.
+ */
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+#include "gzip.h"
+#include "http.h"
+#include "log.h"
+
+#define SRV_CONNECTION_TIMEOUT_S 60
+#define SRV_PEM_MAX (1u << 20)
+/* Bodies smaller than this go out uncompressed: gzip would not pay. */
+#define SRV_GZIP_MIN 256
+
+struct srv_http {
+    struct MHD_Daemon *d;
+    srv_pool *pool;
+    srv_config cfg;
+    char *cert;
+    char *key;
+};
+
+typedef enum route {
+    ROUTE_NONE,
+    ROUTE_HEALTH,
+    ROUTE_ENROLL,
+    ROUTE_PUSH,
+    ROUTE_PULL,
+} route;
+
+typedef struct req_state {
+    route route;
+    uint8_t *body;
+    size_t len, cap;
+    int rejected; /* a response was queued early (413) */
+} req_state;
+
+/* ------------------------------------------------------------------------- */
+/* Responses */
+
+typedef struct owned_body {
+    uint8_t *p;
+    size_t n;
+} owned_body;
+
+static void free_body(void *cls)
+{
+    owned_body *b = cls;
+    if (b->p != NULL)
+        sodium_memzero(b->p, b->n);
+    free(b->p);
+    free(b);
+}
+
+/* Queues rs (taking its body) with the protocol headers, gzipped if wanted. */
+static enum MHD_Result send_response(struct MHD_Connection *c, srv_response *rs, int gzip_ok)
+{
+    owned_body *ob = calloc(1, sizeof(*ob));
+    if (ob == NULL)
+        return MHD_NO;
+    ob->p = rs->body;
+    ob->n = rs->len;
+    rs->body = NULL;
+    int gz = 0;
+    if (gzip_ok && ob->n >= SRV_GZIP_MIN) {
+        uint8_t *z;
+        size_t zlen;
+        if (srv_gzip_compress(ob->p, ob->n, &z, &zlen, NULL) == 0) {
+            sodium_memzero(ob->p, ob->n);
+            free(ob->p);
+            ob->p = z;
+            ob->n = zlen;
+            gz = 1;
+        }
+    }
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer_with_free_callback_cls(ob->n, ob->p, free_body, ob);
+    if (r == NULL) {
+        free_body(ob);
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+                            rs->content_type ? rs->content_type : "text/plain");
+    MHD_add_response_header(r, "Fieldsync-Protocol", SRV_PROTOCOL_VERSION);
+    MHD_add_response_header(r, MHD_HTTP_HEADER_VARY, "Accept-Encoding");
+    if (gz)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
+    if (rs->retry_after > 0) {
+        char ra[16];
+        snprintf(ra, sizeof(ra), "%d", rs->retry_after);
+        MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, ra);
+    }
+    enum MHD_Result ret = MHD_queue_response(c, (unsigned)rs->status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static enum MHD_Result send_error(struct MHD_Connection *c, int status, const char *code,
+                                  const char *msg)
+{
+    srv_response rs = {0};
+    if (srv_response_error(&rs, status, code, "%s", msg) != 0)
+        return MHD_NO;
+    enum MHD_Result ret = send_response(c, &rs, 0);
+    srv_response_clear(&rs);
+    return ret;
+}
+
+static enum MHD_Result send_text(struct MHD_Connection *c, int status, const char *text)
+{
+    srv_response rs = {.status = status, .content_type = "text/plain; charset=utf-8"};
+    rs.len = strlen(text);
+    if ((rs.body = malloc(rs.len + 1)) == NULL)
+        return MHD_NO;
+    memcpy(rs.body, text, rs.len);
+    return send_response(c, &rs, 0);
+}
+
+/* ------------------------------------------------------------------------- */
+/* Requests */
+
+static const char *header(struct MHD_Connection *c, const char *name)
+{
+    return MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
+}
+
+static route route_of(const char *url, const char *method, int *bad_method)
+{
+    static const struct {
+        const char *url;
+        route r;
+        const char *method;
+    } routes[] = {
+        {"/v1/health", ROUTE_HEALTH, "GET"},
+        {"/v1/enroll", ROUTE_ENROLL, "POST"},
+        {"/v1/push", ROUTE_PUSH, "POST"},
+        {"/v1/pull", ROUTE_PULL, "POST"},
+    };
+    *bad_method = 0;
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+        if (strcmp(url, routes[i].url) != 0)
+            continue;
+        if (strcmp(method, routes[i].method) != 0 &&
+            !(routes[i].r == ROUTE_HEALTH && strcmp(method, "HEAD") == 0)) {
+            *bad_method = 1;
+            return ROUTE_NONE;
+        }
+        return routes[i].r;
+    }
+    return ROUTE_NONE;
+}
+
+/* First call of a request: route it and check the declared length. */
+static enum MHD_Result request_start(srv_http *h, struct MHD_Connection *c, const char *url,
+                                     const char *method, void **con_cls)
+{
+    int bad_method;
+    route r = route_of(url, method, &bad_method);
+    if (r == ROUTE_NONE)
+        return bad_method
+                   ? send_error(c, 405, "method_not_allowed",
+                                "use POST for /v1/enroll, /v1/push and /v1/pull, GET for "
+                                "/v1/health")
+                   : send_error(c, 404, "not_found", "no such endpoint: see docs/protocol.md");
+    req_state *rq = calloc(1, sizeof(*rq));
+    if (rq == NULL)
+        return MHD_NO;
+    rq->route = r;
+    *con_cls = rq;
+    const char *cl = header(c, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if (cl != NULL && strtoull(cl, NULL, 10) > h->cfg.body_limit) {
+        rq->rejected = 1;
+        char msg[128];
+        snprintf(msg, sizeof(msg), "the body is larger than the server's limit of %zu bytes",
+                 h->cfg.body_limit);
+        return send_error(c, 413, "too_large", msg);
+    }
+    return MHD_YES;
+}
+
+/* A middle call: appends upload data, or rejects once past the limit. */
+static enum MHD_Result request_data(srv_http *h, struct MHD_Connection *c, req_state *rq,
+                                    const char *data, size_t *size)
+{
+    size_t n = *size;
+    *size = 0;
+    if (rq->rejected)
+        return MHD_YES;
+    if (rq->len + n > h->cfg.body_limit) {
+        rq->rejected = 1;
+        char msg[128];
+        snprintf(msg, sizeof(msg), "the body is larger than the server's limit of %zu bytes",
+                 h->cfg.body_limit);
+        return send_error(c, 413, "too_large", msg);
+    }
+    if (rq->len + n > rq->cap) {
+        size_t ncap = rq->cap ? rq->cap : 16384;
+        while (ncap < rq->len + n)
+            ncap *= 2;
+        uint8_t *nb = realloc(rq->body, ncap);
+        if (nb == NULL)
+            return MHD_NO;
+        rq->body = nb;
+        rq->cap = ncap;
+    }
+    memcpy(rq->body + rq->len, data, n);
+    rq->len += n;
+    return MHD_YES;
+}
+
+/* Checks Content-Type and Content-Encoding, inflating a gzip body; fills *body
+ * (borrowed or, when *owned, malloc'd) or queues the error answer. */
+static int request_body(srv_http *h, struct MHD_Connection *c, req_state *rq, const uint8_t **body,
+                        size_t *len, uint8_t **owned, enum MHD_Result *ret)
+{
+    const char *ct = header(c, MHD_HTTP_HEADER_CONTENT_TYPE);
+    const char *ce = header(c, MHD_HTTP_HEADER_CONTENT_ENCODING);
+    *owned = NULL;
+    *body = rq->body ? rq->body : (const uint8_t *)"";
+    *len = rq->len;
+    if (ct == NULL || strncasecmp(ct, SRV_CONTENT_TYPE, strlen(SRV_CONTENT_TYPE)) != 0) {
+        *ret = send_error(c, 415, "unsupported_media_type",
+                          "bodies are protobuf: send Content-Type: application/x-protobuf");
+        return -1;
+    }
+    if (ce == NULL || strcasecmp(ce, "identity") == 0)
+        return 0;
+    if (strcasecmp(ce, "gzip") != 0) {
+        *ret =
+            send_error(c, 415, "unsupported_encoding", "Content-Encoding must be gzip or identity");
+        return -1;
+    }
+    fs_err err = {0};
+    int rc = srv_gzip_decompress(*body, *len, h->cfg.body_limit, owned, len, &err);
+    if (rc == FS_ETOOBIG)
+        *ret = send_error(c, 413, "too_large", fs_err_message(&err));
+    else if (rc != 0)
+        *ret = send_error(c, 400, "malformed", fs_err_message(&err));
+    if (rc != 0)
+        return -1;
+    *body = *owned;
+    return 0;
+}
+
+/* The last call: run the endpoint. */
+static enum MHD_Result request_finish(srv_http *h, struct MHD_Connection *c, req_state *rq)
+{
+    if (rq->route == ROUTE_HEALTH)
+        return send_text(c, 200, "ok\n");
+    enum MHD_Result ret = MHD_NO;
+    uint8_t *owned;
+    srv_request req = {0};
+    if (request_body(h, c, rq, &req.body, &req.len, &owned, &ret) != 0)
+        return ret;
+    req.authorization = header(c, MHD_HTTP_HEADER_AUTHORIZATION);
+    req.protocol = header(c, "Fieldsync-Protocol");
+    srv_response rs = {0};
+    srv_storage *s = srv_pool_acquire(h->pool);
+    int rc = rq->route == ROUTE_ENROLL ? srv_handle_enroll(s, &h->cfg, &req, &rs)
+             : rq->route == ROUTE_PUSH ? srv_handle_push(s, &h->cfg, &req, &rs)
+                                       : srv_handle_pull(s, &h->cfg, &req, &rs);
+    srv_pool_release(h->pool, s);
+    free(owned);
+    if (rc != 0) {
+        srv_response_clear(&rs);
+        return send_error(c, 500, "internal", "out of memory: retry later");
+    }
+    srv_log(SRV_LOG_DEBUG, "%s -> %d (%zu bytes)",
+            rq->route == ROUTE_ENROLL ? "enroll"
+            : rq->route == ROUTE_PUSH ? "push"
+                                      : "pull",
+            rs.status, rs.len);
+    ret = send_response(c, &rs, srv_gzip_accepted(header(c, MHD_HTTP_HEADER_ACCEPT_ENCODING)));
+    srv_response_clear(&rs);
+    return ret;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
+{
+    (void)version;
+    srv_http *h = cls;
+    req_state *rq = *con_cls;
+    if (rq == NULL)
+        return request_start(h, c, url, method, con_cls);
+    if (*upload_data_size > 0)
+        return request_data(h, c, rq, upload_data, upload_data_size);
+    if (rq->rejected)
+        return MHD_YES;
+    return request_finish(h, c, rq);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)c;
+    (void)toe;
+    req_state *rq = *con_cls;
+    if (rq != NULL) {
+        free(rq->body);
+        free(rq);
+        *con_cls = NULL;
+    }
+}
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char line[512];
+    vsnprintf(line, sizeof(line), fmt, ap);
+    line[strcspn(line, "\n")] = '\0';
+    srv_log(SRV_LOG_WARN, "http: %s", line);
+}
+
+/* ------------------------------------------------------------------------- */
+/* Start and stop */
+
+int srv_http_parse_listen(const char *listen, struct sockaddr_storage *addr, int *loopback,
+                          fs_err *err)
+{
+    char host[256];
+    const char *colon = strrchr(listen ? listen : "", ':');
+    size_t hl = colon ? (size_t)(colon - listen) : 0;
+    if (colon == NULL || hl == 0 || hl >= sizeof(host) || colon[1] == '\0')
+        return fs_err_set(err, FS_EINVAL,
+                          "listen address \"%s\" is not ADDR:PORT (e.g. "
+                          "127.0.0.1:8443 or [::1]:8443)",
+                          listen ? listen : "");
+    memcpy(host, listen, hl);
+    host[hl] = '\0';
+    if (host[0] == '[' && host[hl - 1] == ']') {
+        memmove(host, host + 1, hl - 2);
+        host[hl - 2] = '\0';
+    }
+    char *end;
+    unsigned long port = strtoul(colon + 1, &end, 10);
+    if (*end != '\0' || port > 65535)
+        return fs_err_set(err, FS_EINVAL, "listen port \"%s\" is not a number 0..65535", colon + 1);
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_PASSIVE},
+                    *res = NULL;
+    if (getaddrinfo(host, NULL, &hints, &res) != 0 || res == NULL)
+        return fs_err_set(err, FS_EINVAL, "cannot resolve listen address \"%s\"", host);
+    memset(addr, 0, sizeof(*addr));
+    memcpy(addr, res->ai_addr, res->ai_addrlen);
+    freeaddrinfo(res);
+    if (addr->ss_family == AF_INET) {
+        struct sockaddr_in *a4 = (struct sockaddr_in *)addr;
+        a4->sin_port = htons((uint16_t)port);
+        *loopback = (ntohl(a4->sin_addr.s_addr) >> 24) == 127;
+    } else {
+        struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)addr;
+        a6->sin6_port = htons((uint16_t)port);
+        *loopback = IN6_IS_ADDR_LOOPBACK(&a6->sin6_addr);
+    }
+    return 0;
+}
+
+static int read_pem(const char *path, char **out, fs_err *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return fs_err_set(err, FS_ENOTFOUND, "cannot open %s: check the --cert/--key paths", path);
+    char *buf = malloc(SRV_PEM_MAX + 1);
+    size_t n = buf ? fread(buf, 1, SRV_PEM_MAX, f) : 0;
+    fclose(f);
+    if (buf == NULL)
+        return fs_err_set(err, FS_ENOMEM, "out of memory reading %s", path);
+    buf[n] = '\0';
+    *out = buf;
+    return 0;
+}
+
+static int http_tls(srv_http *h, const srv_http_opts *o, int loopback, fs_err *err)
+{
+    if ((o->cert_path == NULL) != (o->key_path == NULL))
+        return fs_err_set(err, FS_EINVAL, "give both --cert and --key, or neither");
+    if (o->cert_path == NULL && !loopback)
+        return fs_err_set(err, FS_EDENIED,
+                          "refusing plain HTTP on %s: devices would send tokens in the clear. "
+                          "Give --cert and --key, or listen on a loopback address "
+                          "(127.0.0.1 or [::1]) for tests",
+                          o->listen);
+    if (o->cert_path == NULL)
+        return 0;
+    if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
+        return fs_err_set(err, FS_EINVAL, "this libmicrohttpd was built without TLS");
+    int rc = read_pem(o->cert_path, &h->cert, err);
+    if (rc == 0)
+        rc = read_pem(o->key_path, &h->key, err);
+    return rc;
+}
+
+static void http_free(srv_http *h)
+{
+    if (h->key != NULL)
+        sodium_memzero(h->key, strlen(h->key));
+    free(h->key);
+    free(h->cert);
+    free(h);
+}
+
+int srv_http_start(srv_http **out, const srv_http_opts *o, srv_pool *pool, fs_err *err)
+{
+    struct sockaddr_storage addr;
+    int loopback = 0;
+    *out = NULL;
+    int rc = srv_http_parse_listen(o->listen, &addr, &loopback, err);
+    if (rc != 0)
+        return rc;
+    srv_http *h = calloc(1, sizeof(*h));
+    if (h == NULL)
+        return fs_err_set(err, FS_ENOMEM, "out of memory starting the server");
+    h->pool = pool;
+    h->cfg = o->cfg;
+    if ((rc = http_tls(h, o, loopback, err)) != 0) {
+        http_free(h);
+        return rc;
+    }
+    unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG |
+                     (addr.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0) |
+                     (h->cert != NULL ? MHD_USE_TLS : 0);
+    struct MHD_OptionItem tls[] = {
+        {h->cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, h->cert},
+        {MHD_OPTION_HTTPS_MEM_KEY, 0, h->key},
+        {MHD_OPTION_END, 0, NULL},
+    };
+    h->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER,
+                            on_mhd_log, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+                            MHD_OPTION_THREAD_POOL_SIZE, o->threads > 0 ? o->threads : 1u,
+                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)SRV_CONNECTION_TIMEOUT_S,
+                            MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_ARRAY, tls,
+                            MHD_OPTION_END);
+    if (h->d == NULL) {
+        http_free(h);
+        return fs_err_set(err, FS_EIO,
+                          "cannot listen on %s: the address may be in use, or the certificate "
+                          "and key are not a valid PEM pair",
+                          o->listen);
+    }
+    *out = h;
+    return 0;
+}
+
+uint16_t srv_http_port(const srv_http *h)
+{
+    const union MHD_DaemonInfo *i = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
+    return i != NULL ? i->port : 0;
+}
+
+void srv_http_stop(srv_http *h)
+{
+    if (h == NULL)
+        return;
+    MHD_stop_daemon(h->d);
+    http_free(h);
+}

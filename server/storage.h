@@ -1,0 +1,210 @@
+/*
+ * storage.h: the server's storage interface. Handlers and the admin CLI reach
+ * the database only through srv_storage_ops, so a PostgreSQL backend can follow
+ * the SQLite one (storage_sqlite.c) without touching them. No SQL outside the
+ * backends.
+ *
+ * One srv_storage is one connection: it is used by one thread at a time (the
+ * HTTP layer keeps a pool, srv_pool). Every call except begin/commit/rollback
+ * runs inside the caller's transaction when one is open.
+ *
+ * The data model:
+ * - users: reps and managers; a rep may have a manager (their team).
+ * - devices: enrolled replicas of a user, with the hash of their token, their
+ *   last acknowledged pull cursor, last-seen time and revocation time. Replica
+ *   ids are never reused: device rows are never deleted.
+ * - codes: hashes of one-time enrollment codes with their user and expiry.
+ * - territory: account id -> owner rep. Set when a rep first pushes the account,
+ *   changed only by reassign. The record's own `owner` field is never trusted.
+ * - records: (kind, id) -> encoded canonical state, the account it belongs to,
+ *   alive flag and the change sequence number of its last change.
+ * - removals: (seq, kind, id, old owner, new owner) written by reassign.
+ * - change sequence: one global counter; records and removals draw from it.
+ * - floors: per rep, the sequence number below which tombstones and removals of
+ *   their territory may have been collected.
+ */
+#ifndef SRV_STORAGE_H
+#define SRV_STORAGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fieldsync/error.h"
+#include "fieldsync/record.h"
+
+#define SRV_NAME_MAX 64
+#define SRV_DEVICE_NAME_MAX 128
+#define SRV_SERVER_ID_LEN 32
+#define SRV_HASH_LEN 32
+
+typedef enum srv_role {
+    SRV_ROLE_REP = 1,
+    SRV_ROLE_MANAGER = 2,
+} srv_role;
+
+typedef struct srv_user {
+    int64_t id;
+    char name[SRV_NAME_MAX + 1];
+    srv_role role;
+    int64_t manager_id; /* 0: none */
+    uint64_t floor;     /* reps: the territory's tombstone floor */
+} srv_user;
+
+typedef struct srv_device {
+    int64_t id;
+    int64_t user_id;
+    uint64_t replica;
+    char name[SRV_DEVICE_NAME_MAX + 1];
+    int64_t created_at;   /* Unix seconds */
+    int64_t last_seen_at; /* Unix seconds */
+    int64_t revoked_at;   /* 0: active */
+    uint64_t cursor;      /* last cursor the device pulled from */
+} srv_device;
+
+typedef struct srv_code {
+    int64_t user_id;
+    int64_t expires_at;
+    int64_t used_at; /* 0: unused */
+} srv_code;
+
+/* A stored record. Strings and state are malloc'd by get, borrowed by put. */
+typedef struct srv_record {
+    fs_kind kind;
+    char *id;
+    char *account_id;
+    uint64_t seq;
+    bool alive;
+    uint8_t *state;
+    size_t state_len;
+} srv_record;
+
+void srv_record_clear(srv_record *r);
+
+/* One entry of a pull page: a state (encoded) or a removal (state NULL). */
+typedef struct srv_pull_item {
+    uint64_t seq;
+    fs_kind kind;
+    char *id;
+    uint8_t *state; /* NULL for a removal */
+    size_t state_len;
+} srv_pull_item;
+
+typedef struct srv_pull_page {
+    srv_pull_item *items;
+    size_t n;
+    uint64_t next_cursor;
+    bool more;
+} srv_pull_page;
+
+void srv_pull_page_clear(srv_pull_page *p);
+
+typedef struct srv_gc_report {
+    size_t tombstones; /* tombstone records deleted */
+    size_t removals;   /* removal entries deleted */
+    size_t reps;       /* territories whose floor was raised */
+} srv_gc_report;
+
+typedef struct srv_storage srv_storage;
+
+typedef struct srv_storage_ops {
+    const char *name;
+    void (*close)(srv_storage *s);
+
+    /* write: take the write lock now (BEGIN IMMEDIATE), so a read-then-write
+     * transaction never fails to upgrade. */
+    int (*begin)(srv_storage *s, bool write, fs_err *err);
+    int (*commit)(srv_storage *s, fs_err *err);
+    void (*rollback)(srv_storage *s);
+
+    /* The random id minted when the database was created. */
+    int (*server_id)(srv_storage *s, char out[SRV_SERVER_ID_LEN + 1], fs_err *err);
+    /* Increments and returns the global change sequence (write transaction). */
+    int (*next_seq)(srv_storage *s, uint64_t *seq, fs_err *err);
+    int (*last_seq)(srv_storage *s, uint64_t *seq, fs_err *err);
+
+    /* FS_EEXIST for a taken name; FS_ENOTFOUND for an unknown manager. */
+    int (*user_add)(srv_storage *s, const char *name, srv_role role, int64_t manager_id,
+                    int64_t *id, fs_err *err);
+    int (*user_get)(srv_storage *s, const char *name, srv_user *out, fs_err *err);
+    int (*user_get_id)(srv_storage *s, int64_t id, srv_user *out, fs_err *err);
+    int (*user_list)(srv_storage *s, srv_user **out, size_t *n, fs_err *err);
+
+    /* FS_EEXIST when the replica id was ever used. token_hash: SRV_HASH_LEN. */
+    int (*device_add)(srv_storage *s, const srv_device *d, const uint8_t *token_hash, int64_t *id,
+                      fs_err *err);
+    int (*device_by_token)(srv_storage *s, const uint8_t *token_hash, srv_device *out, fs_err *err);
+    /* user_id 0: every device. */
+    int (*device_list)(srv_storage *s, int64_t user_id, srv_device **out, size_t *n, fs_err *err);
+    /* FS_ENOTFOUND for an unknown device; revoking twice keeps the first time. */
+    int (*device_revoke)(srv_storage *s, int64_t id, int64_t now, fs_err *err);
+    /* Records a request: last seen now, and the pull cursor when set_cursor. */
+    int (*device_seen)(srv_storage *s, int64_t id, int64_t now, bool set_cursor, uint64_t cursor,
+                       fs_err *err);
+
+    int (*code_add)(srv_storage *s, const uint8_t *code_hash, int64_t user_id, int64_t expires_at,
+                    fs_err *err);
+    int (*code_get)(srv_storage *s, const uint8_t *code_hash, srv_code *out, fs_err *err);
+    int (*code_use)(srv_storage *s, const uint8_t *code_hash, int64_t now, fs_err *err);
+
+    /* FS_ENOTFOUND for an account with no owner yet. */
+    int (*territory_get)(srv_storage *s, const char *account_id, int64_t *owner, fs_err *err);
+    int (*territory_set)(srv_storage *s, const char *account_id, int64_t owner, fs_err *err);
+
+    /* FS_ENOTFOUND when absent. */
+    int (*record_get)(srv_storage *s, fs_kind kind, const char *id, srv_record *out, fs_err *err);
+    /* Inserts or replaces the record (all of its columns). */
+    int (*record_put)(srv_storage *s, const srv_record *r, fs_err *err);
+
+    /*
+     * The page of changes after cursor that user may read, ascending by seq:
+     * states of the records of the user's territory (a manager: the team's),
+     * and removals of records that left it. At most limit items and about
+     * max_bytes of states (at least one item). next_cursor: the last item's
+     * seq when more, else the current last seq (so invisible changes are
+     * skipped once). Run it in a read transaction for a consistent snapshot.
+     */
+    int (*pull)(srv_storage *s, const srv_user *user, uint64_t cursor, size_t limit,
+                size_t max_bytes, srv_pull_page *page, fs_err *err);
+    /* The highest floor of the territories user reads. */
+    int (*floor_get)(srv_storage *s, const srv_user *user, uint64_t *floor, fs_err *err);
+
+    /*
+     * Moves an account to new_owner: the account and every record under it get
+     * new sequence numbers, and a removal for the old owner with the same seq.
+     * FS_ENOTFOUND when the account has no owner. *moved: records moved.
+     */
+    int (*reassign)(srv_storage *s, const char *account_id, int64_t new_owner, size_t *moved,
+                    fs_err *err);
+
+    /*
+     * Per rep: the floor rises to the lowest cursor of the active devices that
+     * read the territory (the rep's and their manager's, not revoked, seen
+     * within horizon_s, cursor > 0), or to the last seq when there is none;
+     * tombstones and removals at or below the floor are deleted.
+     */
+    int (*gc)(srv_storage *s, int64_t now, int64_t horizon_s, srv_gc_report *report, fs_err *err);
+} srv_storage_ops;
+
+struct srv_storage {
+    const srv_storage_ops *ops;
+};
+
+/* The SQLite backend: opens (creating when create) the database at path, in WAL
+ * mode with a busy timeout. */
+int srv_sqlite_open(srv_storage **out, const char *path, bool create, fs_err *err);
+
+void srv_storage_close(srv_storage *s);
+
+/* ------------------------------------------------------------------------- */
+/* A fixed pool of connections shared by the HTTP worker threads. */
+
+typedef struct srv_pool srv_pool;
+
+int srv_pool_new(srv_pool **out, const char *path, size_t n, fs_err *err);
+void srv_pool_free(srv_pool *p);
+/* Blocks until a connection is free. */
+srv_storage *srv_pool_acquire(srv_pool *p);
+void srv_pool_release(srv_pool *p, srv_storage *s);
+
+#endif

@@ -1,0 +1,605 @@
+/*
+ * storage_sqlite.c: the SQLite backend of srv_storage_ops (see storage.h),
+ * first half: the connection, schema, transactions, the change sequence,
+ * users, devices and enrollment codes. Records, pulls, reassignment and gc are
+ * in storage_sqlite_records.c.
+ *
+ * One database file in WAL mode with synchronous=FULL: a push acknowledged to a
+ * device survives a crash of the server or of the machine. Each pool thread has
+ * its own connection; writers serialise on SQLite's write lock (BEGIN
+ * IMMEDIATE, busy timeout), readers run beside them on their WAL snapshot.
+ * Because writes are serialised, change sequence numbers commit in order: a
+ * reader never sees seq n+1 before n (a PostgreSQL backend must keep that).
+ */
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "storage_sqlite_int.h"
+
+#define SQ_SCHEMA_VERSION 1
+#define SQ_BUSY_TIMEOUT_MS 10000
+
+static const char sq_schema[] =
+    "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS users(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+    " role INTEGER NOT NULL, manager_id INTEGER REFERENCES users(id),"
+    " floor INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX IF NOT EXISTS users_manager ON users(manager_id);"
+    "CREATE TABLE IF NOT EXISTS devices(id INTEGER PRIMARY KEY,"
+    " user_id INTEGER NOT NULL REFERENCES users(id), replica INTEGER NOT NULL UNIQUE,"
+    " name TEXT NOT NULL, token_hash BLOB NOT NULL UNIQUE, created_at INTEGER NOT NULL,"
+    " last_seen_at INTEGER NOT NULL, revoked_at INTEGER NOT NULL DEFAULT 0,"
+    " cursor INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX IF NOT EXISTS devices_user ON devices(user_id);"
+    "CREATE TABLE IF NOT EXISTS codes(hash BLOB PRIMARY KEY, user_id INTEGER NOT NULL,"
+    " expires_at INTEGER NOT NULL, used_at INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS territory(account_id TEXT PRIMARY KEY,"
+    " owner INTEGER NOT NULL REFERENCES users(id)) WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS territory_owner ON territory(owner);"
+    "CREATE TABLE IF NOT EXISTS records(kind INTEGER NOT NULL, id TEXT NOT NULL,"
+    " account_id TEXT NOT NULL, seq INTEGER NOT NULL UNIQUE, alive INTEGER NOT NULL,"
+    " state BLOB NOT NULL, PRIMARY KEY(kind, id));"
+    "CREATE INDEX IF NOT EXISTS records_account ON records(account_id);"
+    "CREATE TABLE IF NOT EXISTS removals(seq INTEGER PRIMARY KEY, kind INTEGER NOT NULL,"
+    " id TEXT NOT NULL, old_owner INTEGER NOT NULL, new_owner INTEGER NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS removals_owner ON removals(old_owner, seq);"
+    "INSERT OR IGNORE INTO meta(key, value) VALUES ('seq', 0);";
+
+static const char *const sq_sql[SQ_COUNT] = {
+    [SQ_NEXT_SEQ] = "UPDATE meta SET value = value + 1 WHERE key = 'seq' RETURNING value",
+    [SQ_LAST_SEQ] = "SELECT value FROM meta WHERE key = 'seq'",
+    [SQ_SERVER_ID] = "SELECT value FROM meta WHERE key = 'server_id'",
+    [SQ_USER_ADD] = "INSERT INTO users(name, role, manager_id) VALUES (?1, ?2, ?3)",
+    [SQ_USER_GET] = "SELECT id, name, role, coalesce(manager_id, 0), floor FROM users"
+                    " WHERE name = ?1",
+    [SQ_USER_GET_ID] = "SELECT id, name, role, coalesce(manager_id, 0), floor FROM users"
+                       " WHERE id = ?1",
+    [SQ_USER_LIST] = "SELECT id, name, role, coalesce(manager_id, 0), floor FROM users"
+                     " ORDER BY name",
+    [SQ_DEVICE_ADD] = "INSERT INTO devices(user_id, replica, name, token_hash, created_at,"
+                      " last_seen_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+    [SQ_DEVICE_BY_TOKEN] = "SELECT id, user_id, replica, name, created_at, last_seen_at,"
+                           " revoked_at, cursor FROM devices WHERE token_hash = ?1",
+    [SQ_DEVICE_LIST] = "SELECT id, user_id, replica, name, created_at, last_seen_at,"
+                       " revoked_at, cursor FROM devices WHERE user_id = ?1 ORDER BY id",
+    [SQ_DEVICE_LIST_ALL] = "SELECT id, user_id, replica, name, created_at, last_seen_at,"
+                           " revoked_at, cursor FROM devices ORDER BY id",
+    [SQ_DEVICE_REVOKE] = "UPDATE devices SET revoked_at = CASE WHEN revoked_at = 0 THEN ?2"
+                         " ELSE revoked_at END WHERE id = ?1",
+    [SQ_DEVICE_SEEN] = "UPDATE devices SET last_seen_at = max(last_seen_at, ?2) WHERE id = ?1",
+    [SQ_DEVICE_SEEN_CURSOR] = "UPDATE devices SET last_seen_at = max(last_seen_at, ?2),"
+                              " cursor = ?3 WHERE id = ?1",
+    [SQ_REPLICA_USED] = "SELECT 1 FROM devices WHERE replica = ?1",
+    [SQ_CODE_ADD] = "INSERT INTO codes(hash, user_id, expires_at) VALUES (?1, ?2, ?3)",
+    [SQ_CODE_GET] = "SELECT user_id, expires_at, used_at FROM codes WHERE hash = ?1",
+    [SQ_CODE_USE] = "UPDATE codes SET used_at = ?2 WHERE hash = ?1 AND used_at = 0",
+    [SQ_TERRITORY_GET] = "SELECT owner FROM territory WHERE account_id = ?1",
+    [SQ_TERRITORY_SET] = "INSERT INTO territory(account_id, owner) VALUES (?1, ?2)"
+                         " ON CONFLICT(account_id) DO UPDATE SET owner = excluded.owner",
+    [SQ_RECORD_GET] = "SELECT account_id, seq, alive, state FROM records WHERE kind = ?1"
+                      " AND id = ?2",
+    [SQ_RECORD_PUT] = "INSERT OR REPLACE INTO records(kind, id, account_id, seq, alive, state)"
+                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [SQ_PULL_REP] = "SELECT r.seq, r.kind, r.id, r.state FROM records r JOIN territory t"
+                    " ON t.account_id = r.account_id WHERE r.seq > ?1 AND t.owner = ?2"
+                    " ORDER BY r.seq LIMIT ?3",
+    [SQ_PULL_MANAGER] = "SELECT r.seq, r.kind, r.id, r.state FROM records r JOIN territory t"
+                        " ON t.account_id = r.account_id WHERE r.seq > ?1 AND t.owner IN"
+                        " (SELECT id FROM users WHERE manager_id = ?2) ORDER BY r.seq LIMIT ?3",
+    [SQ_REMOVALS_REP] = "SELECT seq, kind, id FROM removals WHERE seq > ?1 AND old_owner = ?2"
+                        " ORDER BY seq LIMIT ?3",
+    [SQ_REMOVALS_MANAGER] = "SELECT seq, kind, id FROM removals WHERE seq > ?1 AND old_owner IN"
+                            " (SELECT id FROM users WHERE manager_id = ?2) AND new_owner NOT IN"
+                            " (SELECT id FROM users WHERE manager_id = ?2) ORDER BY seq LIMIT ?3",
+    [SQ_FLOOR_GET] = "SELECT coalesce(max(floor), 0) FROM users WHERE id = ?1 OR manager_id = ?1",
+    [SQ_ACCOUNT_RECORDS] = "SELECT kind, id FROM records WHERE account_id = ?1 ORDER BY seq",
+    [SQ_RECORD_SET_SEQ] = "UPDATE records SET seq = ?3 WHERE kind = ?1 AND id = ?2",
+    [SQ_REMOVAL_ADD] = "INSERT INTO removals(seq, kind, id, old_owner, new_owner)"
+                       " VALUES (?1, ?2, ?3, ?4, ?5)",
+    [SQ_GC_REPS] = "SELECT id, coalesce(manager_id, 0), floor FROM users WHERE role = 1",
+    [SQ_GC_MIN_CURSOR] = "SELECT min(cursor) FROM devices WHERE (user_id = ?1 OR user_id = ?2)"
+                         " AND revoked_at = 0 AND last_seen_at >= ?3 AND cursor > 0",
+    [SQ_GC_TOMBSTONES] = "DELETE FROM records WHERE alive = 0 AND seq <= ?2 AND account_id IN"
+                         " (SELECT account_id FROM territory WHERE owner = ?1)",
+    [SQ_GC_REMOVALS] = "DELETE FROM removals WHERE old_owner = ?1 AND seq <= ?2",
+    [SQ_GC_FLOOR] = "UPDATE users SET floor = ?2 WHERE id = ?1",
+};
+
+int sq_fail(sq_storage *s, const char *what, fs_err *err)
+{
+    int rc = sqlite3_errcode(s->db);
+    int code = (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) ? FS_EBUSY : FS_EIO;
+    return fs_err_set(err, code, "server database %s: %s: %s%s", s->path, what,
+                      sqlite3_errmsg(s->db),
+                      code == FS_EBUSY ? " (another writer held the lock too long: retry)" : "");
+}
+
+sqlite3_stmt *sq_stmt(sq_storage *s, enum sq_stmt idx, fs_err *err)
+{
+    sqlite3_stmt *st = s->stmts[idx];
+    if (st == NULL) {
+        if (sqlite3_prepare_v3(s->db, sq_sql[idx], -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) !=
+            SQLITE_OK) {
+            sq_fail(s, "preparing a statement", err);
+            return NULL;
+        }
+        s->stmts[idx] = st;
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return st;
+}
+
+int sq_exec_stmt(sq_storage *s, sqlite3_stmt *st, const char *what, fs_err *err)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return sq_fail(s, what, err);
+    return 0;
+}
+
+int sq_dup_text(sqlite3_stmt *st, int col, char **out)
+{
+    const unsigned char *t = sqlite3_column_text(st, col);
+    *out = NULL;
+    if (t == NULL)
+        return 0;
+    *out = strdup((const char *)t);
+    return *out == NULL ? FS_ENOMEM : 0;
+}
+
+static sq_storage *sq(srv_storage *base)
+{
+    return (sq_storage *)base;
+}
+
+static int sq_exec(sq_storage *s, const char *sql, const char *what, fs_err *err)
+{
+    if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+        return sq_fail(s, what, err);
+    return 0;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Transactions and the change sequence */
+
+static int sq_begin(srv_storage *base, bool write, fs_err *err)
+{
+    return sq_exec(sq(base), write ? "BEGIN IMMEDIATE" : "BEGIN", "starting a transaction", err);
+}
+
+static int sq_commit(srv_storage *base, fs_err *err)
+{
+    int rc = sq_exec(sq(base), "COMMIT", "committing", err);
+    if (rc != 0)
+        sqlite3_exec(sq(base)->db, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+}
+
+static void sq_rollback(srv_storage *base)
+{
+    if (!sqlite3_get_autocommit(sq(base)->db))
+        sqlite3_exec(sq(base)->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+static int sq_step_u64(sq_storage *s, sqlite3_stmt *st, uint64_t *out, const char *what,
+                       fs_err *err)
+{
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        sqlite3_reset(st);
+        return sq_fail(s, what, err);
+    }
+    *out = (uint64_t)sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    return 0;
+}
+
+int sq_next_seq(srv_storage *base, uint64_t *seq, fs_err *err)
+{
+    sqlite3_stmt *st = sq_stmt(sq(base), SQ_NEXT_SEQ, err);
+    return st == NULL ? FS_EIO : sq_step_u64(sq(base), st, seq, "assigning a change number", err);
+}
+
+int sq_last_seq(srv_storage *base, uint64_t *seq, fs_err *err)
+{
+    sqlite3_stmt *st = sq_stmt(sq(base), SQ_LAST_SEQ, err);
+    return st == NULL ? FS_EIO : sq_step_u64(sq(base), st, seq, "reading the change number", err);
+}
+
+static int sq_server_id(srv_storage *base, char out[SRV_SERVER_ID_LEN + 1], fs_err *err)
+{
+    sq_storage *s = sq(base);
+    sqlite3_stmt *st = sq_stmt(s, SQ_SERVER_ID, err);
+    if (st == NULL)
+        return FS_EIO;
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        sqlite3_reset(st);
+        return sq_fail(s, "reading the server id", err);
+    }
+    snprintf(out, SRV_SERVER_ID_LEN + 1, "%s", (const char *)sqlite3_column_text(st, 0));
+    sqlite3_reset(st);
+    return 0;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Users */
+
+static void sq_read_user(sqlite3_stmt *st, srv_user *u)
+{
+    memset(u, 0, sizeof(*u));
+    u->id = sqlite3_column_int64(st, 0);
+    snprintf(u->name, sizeof(u->name), "%s", (const char *)sqlite3_column_text(st, 1));
+    u->role = (srv_role)sqlite3_column_int(st, 2);
+    u->manager_id = sqlite3_column_int64(st, 3);
+    u->floor = (uint64_t)sqlite3_column_int64(st, 4);
+}
+
+static int sq_user_add(srv_storage *base, const char *name, srv_role role, int64_t manager_id,
+                       int64_t *id, fs_err *err)
+{
+    sq_storage *s = sq(base);
+    sqlite3_stmt *st = sq_stmt(s, SQ_USER_ADD, err);
+    if (st == NULL)
+        return FS_EIO;
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 2, (int)role);
+    if (manager_id != 0)
+        sqlite3_bind_int64(st, 3, manager_id);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc == SQLITE_CONSTRAINT)
+        return fs_err_set(err, FS_EEXIST, "user %s already exists: pick another name", name);
+    if (rc != SQLITE_DONE)
+        return sq_fail(s, "adding a user", err);
+    if (id != NULL)
+        *id = sqlite3_last_insert_rowid(s->db);
+    return 0;
+}
+
+static int sq_user_one(sq_storage *s, sqlite3_stmt *st, srv_user *out, const char *what,
+                       fs_err *err)
+{
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        sq_read_user(st, out);
+    sqlite3_reset(st);
+    if (rc == SQLITE_DONE)
+        return fs_err_set(err, FS_ENOTFOUND, "no user %s: `fieldsync-server user list` shows them",
+                          what);
+    return rc == SQLITE_ROW ? 0 : sq_fail(s, "reading a user", err);
+}
+
+static int sq_user_get(srv_storage *base, const char *name, srv_user *out, fs_err *err)
+{
+    sqlite3_stmt *st = sq_stmt(sq(base), SQ_USER_GET, err);
+    if (st == NULL)
+        return FS_EIO;
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    return sq_user_one(sq(base), st, out, name, err);
+}
+
+static int sq_user_get_id(srv_storage *base, int64_t id, srv_user *out, fs_err *err)
+{
+    sqlite3_stmt *st = sq_stmt(sq(base), SQ_USER_GET_ID, err);
+    if (st == NULL)
+        return FS_EIO;
+    sqlite3_bind_int64(st, 1, id);
+    return sq_user_one(sq(base), st, out, "with that id", err);
+}
+
+/* Runs a listing statement, appending each row through read into a growing
+ * array of elem-sized items. */
+static int sq_collect(sq_storage *s, sqlite3_stmt *st, size_t elem,
+                      void (*read)(sqlite3_stmt *, void *), void **out, size_t *n, fs_err *err)
+{
+    uint8_t *items = NULL;
+    size_t count = 0, cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (count == cap) {
+            size_t ncap = cap ? cap * 2 : 16;
+            uint8_t *ni = realloc(items, ncap * elem);
+            if (ni == NULL) {
+                sqlite3_reset(st);
+                free(items);
+                return fs_err_set(err, FS_ENOMEM, "out of memory listing");
+            }
+            items = ni;
+            cap = ncap;
+        }
+        read(st, items + count * elem);
+        count++;
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        free(items);
+        return sq_fail(s, "listing", err);
+    }
+    *out = items;
+    *n = count;
+    return 0;
+}
+
+static void sq_read_user_v(sqlite3_stmt *st, void *u)
+{
+    sq_read_user(st, u);
+}
+
+static int sq_user_list(srv_storage *base, srv_user **out, size_t *n, fs_err *err)
+{
+    sqlite3_stmt *st = sq_stmt(sq(base), SQ_USER_LIST, err);
+    if (st == NULL)
+        return FS_EIO;
+    return sq_collect(sq(base), st, sizeof(srv_user), sq_read_user_v, (void **)out, n, err);
+}
+
+/* ------------------------------------------------------------------------- */
+/* Devices */
+
+static void sq_read_device(sqlite3_stmt *st, void *out)
+{
+    srv_device *d = out;
+    memset(d, 0, sizeof(*d));
+    d->id = sqlite3_column_int64(st, 0);
+    d->user_id = sqlite3_column_int64(st, 1);
+    d->replica = (uint64_t)sqlite3_column_int64(st, 2);
+    snprintf(d->name, sizeof(d->name), "%s", (const char *)sqlite3_column_text(st, 3));
+    d->created_at = sqlite3_column_int64(st, 4);
+    d->last_seen_at = sqlite3_column_int64(st, 5);
+    d->revoked_at = sqlite3_column_int64(st, 6);
+    d->cursor = (uint64_t)sqlite3_column_int64(st, 7);
+}
+
+static int sq_device_add(srv_storage *base, const srv_device *d, const uint8_t *token_hash,
+                         int64_t *id, fs_err *err)
+{
+    sq_storage *s = sq(base);
+    sqlite3_stmt *st = sq_stmt(s, SQ_REPLICA_USED, err);
+    if (st == NULL)
+        return FS_EIO;
+    sqlite3_bind_int64(st, 1, (int64_t)d->replica);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc == SQLITE_ROW)
+        return fs_err_set(err, FS_EEXIST, "replica id already used");
+    if (rc != SQLITE_DONE)
+        return sq_fail(s, "checking a replica id", err);
+    if ((st = sq_stmt(s, SQ_DEVICE_ADD, err)) == NULL)
+        return FS_EIO;
+    sqlite3_bind_int64(st, 1, d->user_id);
+    sqlite3_bind_int64(st, 2, (int64_t)d->replica);
+    sqlite3_bind_text(st, 3, d->name, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 4, token_hash, SRV_HASH_LEN, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 5, d->created_at);
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc == SQLITE_CONSTRAINT)
+        return fs_err_set(err, FS_EEXIST, "replica id or token already used");
+    if (rc != SQLITE_DONE)
+        return sq_fail(s, "adding a device", err);
+    if (id != NULL)
+        *id = sqlite3_last_insert_rowid(s->db);
+    return 0;
+}
+
+static int sq_device_by_token(srv_storage *base, const uint8_t *token_hash, srv_device *out,
+                              fs_err *err)
+{
+    sq_storage *s = sq(base);
+    sqlite3_stmt *st = sq_stmt(s, SQ_DEVICE_BY_TOKEN, err);
+    if (st == NULL)
+        return FS_EIO;
+    sqlite3_bind_blob(st, 1, token_hash, SRV_HASH_LEN, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        sq_read_device(st, out);
+    sqlite3_reset(st);
+    if (rc == SQLITE_DONE)
+        return fs_err_set(err, FS_ENOTFOUND, "unknown device token");
+    return rc == SQLITE_ROW ? 0 : sq_fail(s, "looking up a device", err);
+}
+
+static int sq_device_list(srv_storage *base, int64_t user_id, srv_device **out, size_t *n,
+                          fs_err *err)
+{
+    sqlite3_stmt *st = sq_stmt(sq(base), user_id ? SQ_DEVICE_LIST : SQ_DEVICE_LIST_ALL, err);
+    if (st == NULL)
+        return FS_EIO;
+    if (user_id)
+        sqlite3_bind_int64(st, 1, user_id);
+    return sq_collect(sq(base), st, sizeof(srv_device), sq_read_device, (void **)out, n, err);
+}
+
+static int sq_device_revoke(srv_storage *base, int64_t id, int64_t now, fs_err *err)
+{
+    sq_storage *s = sq(base);
+    sqlite3_stmt *st = sq_stmt(s, SQ_DEVICE_REVOKE, err);
+    if (st == NULL)
+        return FS_EIO;
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int64(st, 2, now);
+    int rc = sq_exec_stmt(s, st, "revoking a device", err);
+    if (rc == 0 && sqlite3_changes(s->db) == 0)
+        return fs_err_set(err, FS_ENOTFOUND,
+                          "no device %lld: `fieldsync-server device list` shows them",
+                          (long long)id);
+    return rc;
+}
+
+static int sq_device_seen(srv_storage *base, int64_t id, int64_t now, bool set_cursor,
+                          uint64_t cursor, fs_err *err)
+{
+    sq_storage *s = sq(base);
+    sqlite3_stmt *st = sq_stmt(s, set_cursor ? SQ_DEVICE_SEEN_CURSOR : SQ_DEVICE_SEEN, err);
+    if (st == NULL)
+        return FS_EIO;
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int64(st, 2, now);
+    if (set_cursor)
+        sqlite3_bind_int64(st, 3, (int64_t)cursor);
+    return sq_exec_stmt(s, st, "recording a device's visit", err);
+}
+
+/* ------------------------------------------------------------------------- */
+/* Enrollment codes */
+
+static int sq_code_add(srv_storage *base, const uint8_t *code_hash, int64_t user_id,
+                       int64_t expires_at, fs_err *err)
+{
+    sq_storage *s = sq(base);
+    sqlite3_stmt *st = sq_stmt(s, SQ_CODE_ADD, err);
+    if (st == NULL)
+        return FS_EIO;
+    sqlite3_bind_blob(st, 1, code_hash, SRV_HASH_LEN, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, user_id);
+    sqlite3_bind_int64(st, 3, expires_at);
+    return sq_exec_stmt(s, st, "storing an enrollment code", err);
+}
+
+static int sq_code_get(srv_storage *base, const uint8_t *code_hash, srv_code *out, fs_err *err)
+{
+    sq_storage *s = sq(base);
+    sqlite3_stmt *st = sq_stmt(s, SQ_CODE_GET, err);
+    if (st == NULL)
+        return FS_EIO;
+    sqlite3_bind_blob(st, 1, code_hash, SRV_HASH_LEN, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        out->user_id = sqlite3_column_int64(st, 0);
+        out->expires_at = sqlite3_column_int64(st, 1);
+        out->used_at = sqlite3_column_int64(st, 2);
+    }
+    sqlite3_reset(st);
+    if (rc == SQLITE_DONE)
+        return fs_err_set(err, FS_ENOTFOUND, "unknown enrollment code");
+    return rc == SQLITE_ROW ? 0 : sq_fail(s, "reading an enrollment code", err);
+}
+
+static int sq_code_use(srv_storage *base, const uint8_t *code_hash, int64_t now, fs_err *err)
+{
+    sq_storage *s = sq(base);
+    sqlite3_stmt *st = sq_stmt(s, SQ_CODE_USE, err);
+    if (st == NULL)
+        return FS_EIO;
+    sqlite3_bind_blob(st, 1, code_hash, SRV_HASH_LEN, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, now);
+    int rc = sq_exec_stmt(s, st, "using an enrollment code", err);
+    if (rc == 0 && sqlite3_changes(s->db) == 0)
+        return fs_err_set(err, FS_EEXIST, "enrollment code already used");
+    return rc;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Opening and closing */
+
+static void sq_close(srv_storage *base)
+{
+    sq_storage *s = sq(base);
+    for (int i = 0; i < SQ_COUNT; i++)
+        sqlite3_finalize(s->stmts[i]);
+    sqlite3_close(s->db);
+    free(s->path);
+    free(s);
+}
+
+static const srv_storage_ops sq_ops = {
+    .name = "sqlite",
+    .close = sq_close,
+    .begin = sq_begin,
+    .commit = sq_commit,
+    .rollback = sq_rollback,
+    .server_id = sq_server_id,
+    .next_seq = sq_next_seq,
+    .last_seq = sq_last_seq,
+    .user_add = sq_user_add,
+    .user_get = sq_user_get,
+    .user_get_id = sq_user_get_id,
+    .user_list = sq_user_list,
+    .device_add = sq_device_add,
+    .device_by_token = sq_device_by_token,
+    .device_list = sq_device_list,
+    .device_revoke = sq_device_revoke,
+    .device_seen = sq_device_seen,
+    .code_add = sq_code_add,
+    .code_get = sq_code_get,
+    .code_use = sq_code_use,
+    .territory_get = sq_territory_get,
+    .territory_set = sq_territory_set,
+    .record_get = sq_record_get,
+    .record_put = sq_record_put,
+    .pull = sq_pull,
+    .floor_get = sq_floor_get,
+    .reassign = sq_reassign,
+    .gc = sq_gc,
+};
+
+/* Creates the schema, or checks that an existing one is ours and not newer. */
+static int sq_init_schema(sq_storage *s, fs_err *err)
+{
+    sqlite3_stmt *st;
+    int version = 0;
+    if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+        return sq_fail(s, "reading the schema version", err);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        version = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    if (version > SQ_SCHEMA_VERSION)
+        return fs_err_set(err, FS_EVERSION,
+                          "server database %s has schema %d, newer than this build's %d: "
+                          "upgrade fieldsync-server",
+                          s->path, version, SQ_SCHEMA_VERSION);
+    if (version == SQ_SCHEMA_VERSION)
+        return 0;
+    uint8_t raw[SRV_SERVER_ID_LEN / 2];
+    char hex[SRV_SERVER_ID_LEN + 1], sql[160];
+    randombytes_buf(raw, sizeof(raw));
+    sodium_bin2hex(hex, sizeof(hex), raw, sizeof(raw));
+    snprintf(sql, sizeof(sql),
+             "INSERT OR IGNORE INTO meta(key, value) VALUES ('server_id', '%s');"
+             "PRAGMA user_version = %d;",
+             hex, SQ_SCHEMA_VERSION);
+    int rc = sq_exec(s, "BEGIN IMMEDIATE", "creating the schema", err);
+    if (rc == 0)
+        rc = sq_exec(s, sq_schema, "creating the schema", err);
+    if (rc == 0)
+        rc = sq_exec(s, sql, "creating the schema", err);
+    if (rc == 0)
+        rc = sq_exec(s, "COMMIT", "creating the schema", err);
+    if (rc != 0)
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+}
+
+int srv_sqlite_open(srv_storage **out, const char *path, bool create, fs_err *err)
+{
+    *out = NULL;
+    sq_storage *s = calloc(1, sizeof(*s));
+    if (s == NULL || (s->path = strdup(path)) == NULL) {
+        free(s);
+        return fs_err_set(err, FS_ENOMEM, "out of memory opening %s", path);
+    }
+    s->base.ops = &sq_ops;
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
+    int rc;
+    if (sqlite3_open_v2(path, &s->db, flags, NULL) != SQLITE_OK) {
+        rc = fs_err_set(err, create ? FS_EIO : FS_ENOTFOUND, "cannot open server database %s: %s%s",
+                        path, sqlite3_errmsg(s->db),
+                        create ? "" : " (create it with `fieldsync-server user add`)");
+        goto fail;
+    }
+    sqlite3_busy_timeout(s->db, SQ_BUSY_TIMEOUT_MS);
+    rc = sq_exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
+                 "setting WAL mode", err);
+    if (rc == 0)
+        rc = sq_init_schema(s, err);
+    if (rc != 0)
+        goto fail;
+    *out = &s->base;
+    return 0;
+fail:
+    sq_close(&s->base);
+    return rc;
+}

@@ -1,0 +1,85 @@
+/*
+ * storage_sqlite_int.h: what the two halves of the SQLite backend share
+ * (storage_sqlite.c: connection, schema, users, devices, codes;
+ * storage_sqlite_records.c: territory, records, pull, reassign, gc).
+ */
+#ifndef SRV_STORAGE_SQLITE_INT_H
+#define SRV_STORAGE_SQLITE_INT_H
+
+#include <sqlite3.h>
+
+#include "storage.h"
+
+/* Every statement the backend runs, prepared once per connection on first use. */
+enum sq_stmt {
+    SQ_NEXT_SEQ,
+    SQ_LAST_SEQ,
+    SQ_SERVER_ID,
+    SQ_USER_ADD,
+    SQ_USER_GET,
+    SQ_USER_GET_ID,
+    SQ_USER_LIST,
+    SQ_DEVICE_ADD,
+    SQ_DEVICE_BY_TOKEN,
+    SQ_DEVICE_LIST,
+    SQ_DEVICE_LIST_ALL,
+    SQ_DEVICE_REVOKE,
+    SQ_DEVICE_SEEN,
+    SQ_DEVICE_SEEN_CURSOR,
+    SQ_REPLICA_USED,
+    SQ_CODE_ADD,
+    SQ_CODE_GET,
+    SQ_CODE_USE,
+    SQ_TERRITORY_GET,
+    SQ_TERRITORY_SET,
+    SQ_RECORD_GET,
+    SQ_RECORD_PUT,
+    SQ_PULL_REP,
+    SQ_PULL_MANAGER,
+    SQ_REMOVALS_REP,
+    SQ_REMOVALS_MANAGER,
+    SQ_FLOOR_GET,
+    SQ_ACCOUNT_RECORDS,
+    SQ_RECORD_SET_SEQ,
+    SQ_REMOVAL_ADD,
+    SQ_GC_REPS,
+    SQ_GC_MIN_CURSOR,
+    SQ_GC_TOMBSTONES,
+    SQ_GC_REMOVALS,
+    SQ_GC_FLOOR,
+    SQ_COUNT
+};
+
+typedef struct sq_storage {
+    srv_storage base;
+    sqlite3 *db;
+    char *path;
+    sqlite3_stmt *stmts[SQ_COUNT];
+} sq_storage;
+
+/* The prepared statement idx, reset and with bindings cleared; NULL on error
+ * (with err filled). */
+sqlite3_stmt *sq_stmt(sq_storage *s, enum sq_stmt idx, fs_err *err);
+/* Fills err from the connection's last error; FS_EBUSY for a lock timeout,
+ * FS_EIO otherwise. */
+int sq_fail(sq_storage *s, const char *what, fs_err *err);
+/* Steps a statement that returns no row (SQLITE_DONE expected). */
+int sq_exec_stmt(sq_storage *s, sqlite3_stmt *st, const char *what, fs_err *err);
+/* Duplicates a column's text (NULL stays NULL); FS_ENOMEM on failure. */
+int sq_dup_text(sqlite3_stmt *st, int col, char **out);
+
+int sq_next_seq(srv_storage *base, uint64_t *seq, fs_err *err);
+int sq_last_seq(srv_storage *base, uint64_t *seq, fs_err *err);
+
+int sq_territory_get(srv_storage *base, const char *account_id, int64_t *owner, fs_err *err);
+int sq_territory_set(srv_storage *base, const char *account_id, int64_t owner, fs_err *err);
+int sq_record_get(srv_storage *base, fs_kind kind, const char *id, srv_record *out, fs_err *err);
+int sq_record_put(srv_storage *base, const srv_record *r, fs_err *err);
+int sq_pull(srv_storage *base, const srv_user *user, uint64_t cursor, size_t limit,
+            size_t max_bytes, srv_pull_page *page, fs_err *err);
+int sq_floor_get(srv_storage *base, const srv_user *user, uint64_t *floor, fs_err *err);
+int sq_reassign(srv_storage *base, const char *account_id, int64_t new_owner, size_t *moved,
+                fs_err *err);
+int sq_gc(srv_storage *base, int64_t now, int64_t horizon_s, srv_gc_report *report, fs_err *err);
+
+#endif

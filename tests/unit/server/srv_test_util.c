@@ -1,0 +1,221 @@
+/*
+ * srv_test_util.c: shared helpers of the server tests (see srv_test_util.h).
+ * Failures abort: a helper that cannot set up its fixture is a broken test.
+ */
+#include "srv_test_util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "admin.h"
+#include "fieldsync.pb-c.h"
+#include "log.h"
+#include "pbout.h"
+
+static void die(const char *what, const fs_err *err)
+{
+    fprintf(stderr, "test setup failed: %s: %s\n", what, err ? fs_err_message(err) : "");
+    abort();
+}
+
+void tu_db_path(const char *dir, char out[300])
+{
+    snprintf(out, 300, "%s/server.db", dir);
+}
+
+srv_storage *tu_storage_new(char dir[256])
+{
+    fs_err err = {0};
+    const char *tmp = getenv("TMPDIR");
+    snprintf(dir, 256, "%s/fs-srv-XXXXXX", tmp ? tmp : "/tmp");
+    if (mkdtemp(dir) == NULL)
+        die("mkdtemp", NULL);
+    if (srv_crypto_init(&err) != 0)
+        die("sodium", &err);
+    srv_log_set_level(getenv("FS_TEST_VERBOSE") ? SRV_LOG_DEBUG : SRV_LOG_WARN);
+    char path[300];
+    tu_db_path(dir, path);
+    srv_storage *s;
+    if (srv_sqlite_open(&s, path, true, &err) != 0)
+        die("open", &err);
+    return s;
+}
+
+void tu_storage_free(srv_storage *s, const char *dir)
+{
+    srv_storage_close(s);
+    char cmd[300];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", dir);
+}
+
+static int64_t tu_clock(void *arg)
+{
+    return *(int64_t *)arg;
+}
+
+void tu_config(srv_config *cfg, int64_t *now)
+{
+    srv_config_default(cfg);
+    cfg->clock = tu_clock;
+    cfg->clock_arg = now;
+}
+
+void tu_user(srv_storage *s, const char *name, srv_role role, const char *manager)
+{
+    fs_err err = {0};
+    if (srv_admin_user_add(s, name, role, manager, &err) != 0)
+        die("user add", &err);
+}
+
+void tu_enroll(srv_storage *s, const srv_config *cfg, const char *user, char bearer[80],
+               uint64_t *replica)
+{
+    fs_err err = {0};
+    char code[SRV_CODE_LEN + 1];
+    if (srv_admin_enroll_code(s, user, srv_config_now(cfg), 3600, code, &err) != 0)
+        die("enroll-code", &err);
+    Fieldsync__EnrollRequest rq = FIELDSYNC__ENROLL_REQUEST__INIT;
+    rq.code = code;
+    rq.device_name = "test laptop";
+    uint8_t buf[128];
+    size_t len = fieldsync__enroll_request__pack(&rq, buf);
+    srv_response rs = {0};
+    if (tu_call(srv_handle_enroll, s, cfg, NULL, buf, len, &rs) != 0 || rs.status != 200)
+        die("enroll", NULL);
+    Fieldsync__EnrollResponse *er = fieldsync__enroll_response__unpack(NULL, rs.len, rs.body);
+    if (er == NULL || er->token.len != SRV_TOKEN_BYTES)
+        die("enroll answer", NULL);
+    strcpy(bearer, "Bearer ");
+    for (size_t i = 0; i < SRV_TOKEN_BYTES; i++)
+        sprintf(bearer + 7 + 2 * i, "%02x", er->token.data[i]);
+    if (replica != NULL)
+        *replica = er->replica_id;
+    fieldsync__enroll_response__free_unpacked(er, NULL);
+    srv_response_clear(&rs);
+}
+
+static uint64_t tu_hlc = 1;
+
+static void write_fields(fs_state *st, uint64_t replica, const ProtobufCMessage *m)
+{
+    fs_err err = {0};
+    tu_hlc += 1 << 16;
+    if (fs_record_write_msg(st, replica, tu_hlc, m, NULL, 0, &err) != 0)
+        die("write", &err);
+}
+
+fs_state *tu_account(uint64_t replica, const char *id, const char *name)
+{
+    fs_state *st;
+    fs_err err = {0};
+    if (fs_state_new(&st, FIELDSYNC__RECORD_KIND__ACCOUNT, id, &err) != 0)
+        die("state", &err);
+    Fieldsync__Account a = FIELDSYNC__ACCOUNT__INIT;
+    a.name = (char *)name;
+    write_fields(st, replica, &a.base);
+    return st;
+}
+
+fs_state *tu_contact(uint64_t replica, const char *id, const char *account_id, const char *name)
+{
+    fs_state *st;
+    fs_err err = {0};
+    if (fs_state_new(&st, FIELDSYNC__RECORD_KIND__CONTACT, id, &err) != 0)
+        die("state", &err);
+    Fieldsync__Contact c = FIELDSYNC__CONTACT__INIT;
+    c.account_id = (char *)account_id;
+    c.name = (char *)name;
+    write_fields(st, replica, &c.base);
+    return st;
+}
+
+void tu_rename(fs_state *st, uint64_t replica, const char *name)
+{
+    if (st->kind == FIELDSYNC__RECORD_KIND__ACCOUNT) {
+        Fieldsync__Account a = FIELDSYNC__ACCOUNT__INIT;
+        a.name = (char *)name;
+        write_fields(st, replica, &a.base);
+    } else {
+        Fieldsync__Contact c = FIELDSYNC__CONTACT__INIT;
+        c.name = (char *)name;
+        write_fields(st, replica, &c.base);
+    }
+}
+
+void tu_delete(fs_state *st, uint64_t replica)
+{
+    fs_err err = {0};
+    tu_hlc += 1 << 16;
+    if (fs_record_delete(st, replica, tu_hlc, &err) != 0)
+        die("delete", &err);
+}
+
+uint8_t *tu_push_body(fs_state *const *states, size_t n, size_t *len)
+{
+    srv_buf b = {0};
+    fs_err err = {0};
+    for (size_t i = 0; i < n; i++) {
+        uint8_t *enc;
+        size_t elen;
+        if (fs_state_encode(states[i], &enc, &elen, &err) != 0)
+            die("encode", &err);
+        srv_buf_bytes_field(&b, 1, enc, elen);
+        free(enc);
+    }
+    uint8_t *out;
+    if (srv_buf_finish(&b, &out, len) != 0)
+        die("push body", NULL);
+    return out;
+}
+
+uint8_t *tu_pull_body(uint64_t cursor, uint32_t limit, size_t *len)
+{
+    srv_buf b = {0};
+    srv_buf_varint_field(&b, 1, cursor);
+    if (limit)
+        srv_buf_varint_field(&b, 2, limit);
+    uint8_t *out;
+    if (srv_buf_finish(&b, &out, len) != 0)
+        die("pull body", NULL);
+    return out;
+}
+
+int tu_call(int (*h)(srv_storage *, const srv_config *, const srv_request *, srv_response *),
+            srv_storage *s, const srv_config *cfg, const char *bearer, const uint8_t *body,
+            size_t len, srv_response *rs)
+{
+    srv_request rq = {
+        .authorization = bearer, .protocol = SRV_PROTOCOL_VERSION, .body = body, .len = len};
+    return h(s, cfg, &rq, rs);
+}
+
+const char *tu_error_code(const srv_response *rs)
+{
+    static char code[64];
+    code[0] = '\0';
+    Fieldsync__ErrorResponse *e = fieldsync__error_response__unpack(NULL, rs->len, rs->body);
+    if (e != NULL && e->code != NULL)
+        snprintf(code, sizeof(code), "%s", e->code);
+    if (e != NULL)
+        fieldsync__error_response__free_unpacked(e, NULL);
+    return code;
+}
+
+const char *tu_name(const fs_state *st)
+{
+    static char name[128];
+    ProtobufCMessage *m = NULL;
+    name[0] = '\0';
+    if (fs_record_visible(st, &m, NULL) != 0)
+        return name;
+    const ProtobufCFieldDescriptor *f =
+        protobuf_c_message_descriptor_get_field_by_name(m->descriptor, "name");
+    const char *v = f ? *(char *const *)((const char *)m + f->offset) : NULL;
+    snprintf(name, sizeof(name), "%s", v ? v : "");
+    protobuf_c_message_free_unpacked(m, NULL);
+    return name;
+}

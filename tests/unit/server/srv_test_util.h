@@ -1,0 +1,56 @@
+/*
+ * srv_test_util.h: helpers the server's unit, integration and fuzz tests share:
+ * a temporary SQLite storage, record states written the way a device writes
+ * them, request bodies, and decoding of the answers.
+ */
+#ifndef SRV_TEST_UTIL_H
+#define SRV_TEST_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fieldsync/record.h"
+#include "handler.h"
+#include "storage.h"
+#include "token.h"
+
+/* A fresh database in a new temporary directory; dir receives its path. */
+srv_storage *tu_storage_new(char dir[256]);
+/* Closes the storage and removes the directory. */
+void tu_storage_free(srv_storage *s, const char *dir);
+/* The database path inside dir. */
+void tu_db_path(const char *dir, char out[300]);
+
+/* A test clock: cfg reads *now. */
+void tu_config(srv_config *cfg, int64_t *now);
+
+/* Adds a user (manager may be NULL); aborts the test on failure. */
+void tu_user(srv_storage *s, const char *name, srv_role role, const char *manager);
+/* Enrolls a device for user through the real handler; bearer receives the
+ * Authorization header value and *replica the replica id. */
+void tu_enroll(srv_storage *s, const srv_config *cfg, const char *user, char bearer[80],
+               uint64_t *replica);
+
+/* A device's write: a new state (or st updated) with the given fields. */
+fs_state *tu_account(uint64_t replica, const char *id, const char *name);
+fs_state *tu_contact(uint64_t replica, const char *id, const char *account_id, const char *name);
+/* Writes name (field "name" / "title") again at replica into st. */
+void tu_rename(fs_state *st, uint64_t replica, const char *name);
+void tu_delete(fs_state *st, uint64_t replica);
+
+/* PushRequest / PullRequest bodies (malloc'd). */
+uint8_t *tu_push_body(fs_state *const *states, size_t n, size_t *len);
+uint8_t *tu_pull_body(uint64_t cursor, uint32_t limit, size_t *len);
+
+/* Runs a handler with the protocol header set. */
+int tu_call(int (*h)(srv_storage *, const srv_config *, const srv_request *, srv_response *),
+            srv_storage *s, const srv_config *cfg, const char *bearer, const uint8_t *body,
+            size_t len, srv_response *rs);
+
+/* The code of an ErrorResponse body (static buffer), or "" */
+const char *tu_error_code(const srv_response *rs);
+
+/* The visible "name" of a state (static buffer), or "" when unset. */
+const char *tu_name(const fs_state *st);
+
+#endif

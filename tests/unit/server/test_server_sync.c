@@ -1,0 +1,550 @@
+/*
+ * test_server_sync.c: push and pull through the handler layer against a real
+ * SQLite storage: joins, idempotence, territory rules, refusals, paging,
+ * reassignment, tombstone gc and resync, and requests refused as a whole.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "admin.h"
+#include "fieldsync.pb-c.h"
+#include "srv_test_util.h"
+
+typedef struct fx {
+    char dir[256];
+    srv_storage *s;
+    srv_config cfg;
+    int64_t now;
+    char anna_a[80], anna_b[80], bob[80], mgr[80];
+    uint64_t ra, rb, rbob;
+} fx;
+
+static int setup(void **state)
+{
+    fx *f = calloc(1, sizeof(*f));
+    f->s = tu_storage_new(f->dir);
+    f->now = 1700000000;
+    tu_config(&f->cfg, &f->now);
+    tu_user(f->s, "mgr", SRV_ROLE_MANAGER, NULL);
+    tu_user(f->s, "anna", SRV_ROLE_REP, "mgr");
+    tu_user(f->s, "bob", SRV_ROLE_REP, NULL);
+    tu_enroll(f->s, &f->cfg, "anna", f->anna_a, &f->ra);
+    tu_enroll(f->s, &f->cfg, "anna", f->anna_b, &f->rb);
+    tu_enroll(f->s, &f->cfg, "bob", f->bob, &f->rbob);
+    tu_enroll(f->s, &f->cfg, "mgr", f->mgr, NULL);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fx *f = *state;
+    tu_storage_free(f->s, f->dir);
+    free(f);
+    return 0;
+}
+
+/* Pushes states as bearer; returns the decoded answer (status must be 200). */
+static Fieldsync__PushResponse *push(fx *f, const char *bearer, fs_state *const *st, size_t n)
+{
+    size_t len;
+    uint8_t *body = tu_push_body(st, n, &len);
+    srv_response rs = {0};
+    assert_int_equal(tu_call(srv_handle_push, f->s, &f->cfg, bearer, body, len, &rs), 0);
+    assert_int_equal(rs.status, 200);
+    Fieldsync__PushResponse *pr = fieldsync__push_response__unpack(NULL, rs.len, rs.body);
+    assert_non_null(pr);
+    assert_int_equal(pr->n_results, n);
+    free(body);
+    srv_response_clear(&rs);
+    return pr;
+}
+
+static Fieldsync__PullResponse *pull(fx *f, const char *bearer, uint64_t cursor, uint32_t limit)
+{
+    size_t len;
+    uint8_t *body = tu_pull_body(cursor, limit, &len);
+    srv_response rs = {0};
+    assert_int_equal(tu_call(srv_handle_pull, f->s, &f->cfg, bearer, body, len, &rs), 0);
+    assert_int_equal(rs.status, 200);
+    Fieldsync__PullResponse *pr = fieldsync__pull_response__unpack(NULL, rs.len, rs.body);
+    assert_non_null(pr);
+    free(body);
+    srv_response_clear(&rs);
+    return pr;
+}
+
+static int reason_of(const Fieldsync__PushResult *r)
+{
+    return r->outcome_case == FIELDSYNC__PUSH_RESULT__OUTCOME_REFUSED ? (int)r->refused->reason : 0;
+}
+
+static fs_state *state_of(const Fieldsync__RecordState *pb)
+{
+    fs_state *st = NULL;
+    assert_int_equal(fs_state_from_pb(&st, pb, NULL), 0);
+    return st;
+}
+
+static uint64_t last_seq(fx *f)
+{
+    uint64_t seq;
+    assert_int_equal(f->s->ops->last_seq(f->s, &seq, NULL), 0);
+    return seq;
+}
+
+static void push_one_ok(fx *f, const char *bearer, fs_state *st)
+{
+    Fieldsync__PushResponse *pr = push(f, bearer, &st, 1);
+    assert_int_equal(reason_of(pr->results[0]), 0);
+    fieldsync__push_response__free_unpacked(pr, NULL);
+}
+
+static void test_push_then_pull_on_other_device_returns_state(void **state)
+{
+    fx *f = *state;
+    fs_state *acc = tu_account(f->ra, "acc-1", "Brenner Logistik");
+    push_one_ok(f, f->anna_a, acc);
+    Fieldsync__PullResponse *pr = pull(f, f->anna_b, 0, 0);
+    assert_int_equal(pr->n_states, 1);
+    fs_state *got = state_of(pr->states[0]);
+    assert_string_equal(tu_name(got), "Brenner Logistik");
+    assert_false(pr->more);
+    assert_int_equal(pr->next_cursor, last_seq(f));
+    fs_state_free(got);
+    fs_state_free(acc);
+    fieldsync__pull_response__free_unpacked(pr, NULL);
+}
+
+static void test_concurrent_writes_from_two_devices_are_joined(void **state)
+{
+    fx *f = *state;
+    fs_state *a = tu_account(f->ra, "acc-1", "Brenner");
+    push_one_ok(f, f->anna_a, a);
+    fs_state *b = NULL;
+    assert_int_equal(fs_state_copy(&b, a, NULL), 0);
+    tu_rename(a, f->ra, "Brenner GmbH");
+    tu_rename(b, f->rb, "Brenner AG");
+    push_one_ok(f, f->anna_a, a);
+    Fieldsync__PushResponse *pr = push(f, f->anna_b, &b, 1);
+    fs_state *joined = state_of(pr->results[0]->joined);
+    fs_conflict *c = NULL;
+    size_t nc = 0;
+    assert_int_equal(fs_record_conflicts(joined, &c, &nc, NULL), 0);
+    /* both concurrent writes of name survive as siblings: nothing dropped */
+    size_t name_conflicts = 0;
+    for (size_t i = 0; i < nc; i++)
+        if (c[i].field == 2) {
+            assert_int_equal(c[i].nsiblings, 2);
+            name_conflicts++;
+        }
+    assert_int_equal(name_conflicts, 1);
+    assert_int_equal(fs_vv_get(&joined->vv, f->ra), 2);
+    assert_int_equal(fs_vv_get(&joined->vv, f->rb), 1);
+    fs_conflicts_free(c, nc);
+    fs_state_free(joined);
+    fs_state_free(a);
+    fs_state_free(b);
+    fieldsync__push_response__free_unpacked(pr, NULL);
+}
+
+static void test_repeated_push_assigns_no_new_sequence(void **state)
+{
+    fx *f = *state;
+    fs_state *a = tu_account(f->ra, "acc-1", "Brenner");
+    push_one_ok(f, f->anna_a, a);
+    uint64_t seq = last_seq(f);
+    push_one_ok(f, f->anna_a, a);
+    push_one_ok(f, f->anna_a, a);
+    assert_int_equal(last_seq(f), seq);
+    Fieldsync__PullResponse *pr = pull(f, f->anna_b, seq, 0);
+    assert_int_equal(pr->n_states, 0);
+    fieldsync__pull_response__free_unpacked(pr, NULL);
+    fs_state_free(a);
+}
+
+static void test_child_of_unknown_account_is_refused(void **state)
+{
+    fx *f = *state;
+    fs_state *c = tu_contact(f->ra, "con-1", "acc-unknown", "Eva");
+    Fieldsync__PushResponse *pr = push(f, f->anna_a, &c, 1);
+    assert_int_equal(reason_of(pr->results[0]), FIELDSYNC__REFUSAL__REASON__NOT_YOUR_TERRITORY);
+    assert_int_equal(last_seq(f), 0);
+    fieldsync__push_response__free_unpacked(pr, NULL);
+    fs_state_free(c);
+}
+
+static void test_child_before_its_account_in_one_batch_is_accepted(void **state)
+{
+    fx *f = *state;
+    fs_state *batch[2] = {tu_contact(f->ra, "con-1", "acc-1", "Eva"),
+                          tu_account(f->ra, "acc-1", "Brenner")};
+    Fieldsync__PushResponse *pr = push(f, f->anna_a, batch, 2);
+    /* answers stay in request order */
+    assert_int_equal(reason_of(pr->results[0]), 0);
+    assert_int_equal(reason_of(pr->results[1]), 0);
+    assert_string_equal(pr->results[0]->ref->id, "con-1");
+    assert_string_equal(pr->results[1]->ref->id, "acc-1");
+    fieldsync__push_response__free_unpacked(pr, NULL);
+    fs_state_free(batch[0]);
+    fs_state_free(batch[1]);
+}
+
+static void test_other_reps_account_is_refused_and_not_pulled(void **state)
+{
+    fx *f = *state;
+    fs_state *a = tu_account(f->ra, "acc-1", "Brenner");
+    push_one_ok(f, f->anna_a, a);
+    fs_state *b = tu_account(f->rbob, "acc-1", "Hijacked");
+    fs_state *c = tu_contact(f->rbob, "con-9", "acc-1", "Spy");
+    fs_state *both[2] = {b, c};
+    Fieldsync__PushResponse *pr = push(f, f->bob, both, 2);
+    assert_int_equal(reason_of(pr->results[0]), FIELDSYNC__REFUSAL__REASON__NOT_YOUR_TERRITORY);
+    assert_int_equal(reason_of(pr->results[1]), FIELDSYNC__REFUSAL__REASON__NOT_YOUR_TERRITORY);
+    Fieldsync__PullResponse *pl = pull(f, f->bob, 0, 0);
+    assert_int_equal(pl->n_states, 0);
+    fieldsync__pull_response__free_unpacked(pl, NULL);
+    fieldsync__push_response__free_unpacked(pr, NULL);
+    fs_state_free(a);
+    fs_state_free(b);
+    fs_state_free(c);
+}
+
+static void test_moving_contact_to_another_reps_account_is_refused(void **state)
+{
+    fx *f = *state;
+    fs_state *mine = tu_account(f->ra, "acc-1", "Brenner");
+    fs_state *his = tu_account(f->rbob, "acc-2", "Kessler");
+    fs_state *con = tu_contact(f->rbob, "con-1", "acc-2", "Eva");
+    push_one_ok(f, f->anna_a, mine);
+    push_one_ok(f, f->bob, his);
+    push_one_ok(f, f->bob, con);
+    /* anna writes account_id = acc-1 into bob's contact */
+    fs_state *stolen = tu_contact(f->ra, "con-1", "acc-1", "Eva");
+    Fieldsync__PushResponse *pr = push(f, f->anna_a, &stolen, 1);
+    assert_int_equal(reason_of(pr->results[0]), FIELDSYNC__REFUSAL__REASON__NOT_YOUR_TERRITORY);
+    fieldsync__push_response__free_unpacked(pr, NULL);
+    fs_state_free(mine);
+    fs_state_free(his);
+    fs_state_free(con);
+    fs_state_free(stolen);
+}
+
+static void test_manager_reads_team_and_writes_nothing(void **state)
+{
+    fx *f = *state;
+    fs_state *a = tu_account(f->ra, "acc-1", "Brenner");
+    fs_state *b = tu_account(f->rbob, "acc-2", "Kessler");
+    push_one_ok(f, f->anna_a, a);
+    push_one_ok(f, f->bob, b);
+    Fieldsync__PullResponse *pl = pull(f, f->mgr, 0, 0);
+    assert_int_equal(pl->n_states, 1); /* anna is in the team, bob is not */
+    assert_string_equal(pl->states[0]->id, "acc-1");
+    fieldsync__pull_response__free_unpacked(pl, NULL);
+    uint64_t seq = last_seq(f);
+    tu_rename(a, 77, "Manager edit");
+    Fieldsync__PushResponse *pr = push(f, f->mgr, &a, 1);
+    assert_int_equal(reason_of(pr->results[0]), FIELDSYNC__REFUSAL__REASON__READ_ONLY);
+    assert_int_equal(last_seq(f), seq);
+    fieldsync__push_response__free_unpacked(pr, NULL);
+    fs_state_free(a);
+    fs_state_free(b);
+}
+
+static void test_invalid_state_is_refused_without_failing_the_batch(void **state)
+{
+    fx *f = *state;
+    fs_state *a = tu_account(f->ra, "acc-1", "Brenner");
+    size_t len;
+    uint8_t *good = tu_push_body(&a, 1, &len);
+    /* unknown kind 99, id "x"; then a state with no id; then a dot its vv misses */
+    static const uint8_t bad[] = {0x0a, 0x05, 0x08, 0x63, 0x12, 0x01, 0x78, 0x0a, 0x02, 0x08, 0x01,
+                                  0x0a, 0x12, 0x08, 0x01, 0x12, 0x01, 0x79, 0x22, 0x0b, 0x09, 0x05,
+                                  0,    0,    0,    0,    0,    0,    0,    0x10, 0x01};
+    uint8_t *body = malloc(len + sizeof(bad));
+    memcpy(body, bad, sizeof(bad));
+    memcpy(body + sizeof(bad), good, len);
+    srv_response rs = {0};
+    assert_int_equal(
+        tu_call(srv_handle_push, f->s, &f->cfg, f->anna_a, body, len + sizeof(bad), &rs), 0);
+    assert_int_equal(rs.status, 200);
+    Fieldsync__PushResponse *pr = fieldsync__push_response__unpack(NULL, rs.len, rs.body);
+    assert_non_null(pr);
+    assert_int_equal(pr->n_results, 4);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(reason_of(pr->results[i]), FIELDSYNC__REFUSAL__REASON__INVALID);
+    assert_int_equal(reason_of(pr->results[3]), 0);
+    fieldsync__push_response__free_unpacked(pr, NULL);
+    srv_response_clear(&rs);
+    free(body);
+    free(good);
+    fs_state_free(a);
+}
+
+static void test_malformed_push_body_is_400_and_changes_nothing(void **state)
+{
+    fx *f = *state;
+    fs_state *a = tu_account(f->ra, "acc-1", "Brenner");
+    size_t len;
+    uint8_t *body = tu_push_body(&a, 1, &len);
+    srv_response rs = {0};
+    /* truncated in the middle of the state */
+    assert_int_equal(tu_call(srv_handle_push, f->s, &f->cfg, f->anna_a, body, len - 3, &rs), 0);
+    assert_int_equal(rs.status, 400);
+    assert_string_equal(tu_error_code(&rs), "malformed");
+    assert_int_equal(last_seq(f), 0);
+    int64_t owner;
+    assert_int_equal(f->s->ops->territory_get(f->s, "acc-1", &owner, NULL), FS_ENOTFOUND);
+    srv_response_clear(&rs);
+    free(body);
+    fs_state_free(a);
+}
+
+static void test_protocol_header_missing_or_other_version_is_400(void **state)
+{
+    fx *f = *state;
+    size_t len;
+    uint8_t *body = tu_pull_body(0, 0, &len);
+    const char *versions[] = {NULL, "2", "", "1.0"};
+    for (size_t i = 0; i < 4; i++) {
+        srv_request rq = {
+            .authorization = f->anna_a, .protocol = versions[i], .body = body, .len = len};
+        srv_response rs = {0};
+        assert_int_equal(srv_handle_pull(f->s, &f->cfg, &rq, &rs), 0);
+        assert_int_equal(rs.status, 400);
+        assert_string_equal(tu_error_code(&rs), "protocol_version");
+        srv_response_clear(&rs);
+    }
+    free(body);
+}
+
+static void test_bad_or_unknown_token_is_401_unauthenticated(void **state)
+{
+    fx *f = *state;
+    size_t len;
+    uint8_t *body = tu_pull_body(0, 0, &len);
+    char upper[80];
+    strcpy(upper, f->anna_a);
+    upper[10] = upper[10] >= 'a' ? (char)(upper[10] - 32) : 'A';
+    char other[80];
+    strcpy(other, f->anna_a);
+    other[20] = other[20] == '0' ? '1' : '0';
+    const char *bad[] = {NULL, "", "Bearer", "Basic abc", upper, other, "Bearer 00"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        srv_response rs = {0};
+        assert_int_equal(tu_call(srv_handle_pull, f->s, &f->cfg, bad[i], body, len, &rs), 0);
+        assert_int_equal(rs.status, 401);
+        assert_string_equal(tu_error_code(&rs), "unauthenticated");
+        srv_response_clear(&rs);
+    }
+    free(body);
+}
+
+static void test_revoked_device_gets_401_device_revoked(void **state)
+{
+    fx *f = *state;
+    srv_device *d;
+    size_t n;
+    assert_int_equal(f->s->ops->device_list(f->s, 0, &d, &n, NULL), 0);
+    assert_int_equal(srv_admin_device_revoke(f->s, d[0].id, f->now, NULL), 0);
+    free(d);
+    size_t len;
+    uint8_t *body = tu_pull_body(0, 0, &len);
+    srv_response rs = {0};
+    assert_int_equal(tu_call(srv_handle_pull, f->s, &f->cfg, f->anna_a, body, len, &rs), 0);
+    assert_int_equal(rs.status, 401);
+    assert_string_equal(tu_error_code(&rs), "device_revoked");
+    srv_response_clear(&rs);
+    /* the rep's other device still works */
+    assert_int_equal(tu_call(srv_handle_pull, f->s, &f->cfg, f->anna_b, body, len, &rs), 0);
+    assert_int_equal(rs.status, 200);
+    srv_response_clear(&rs);
+    free(body);
+}
+
+static void test_pull_pages_in_sequence_order(void **state)
+{
+    fx *f = *state;
+    char id[16];
+    for (int i = 0; i < 5; i++) {
+        snprintf(id, sizeof(id), "acc-%d", i);
+        fs_state *a = tu_account(f->ra, id, "Account");
+        push_one_ok(f, f->anna_a, a);
+        fs_state_free(a);
+    }
+    uint64_t cursor = 0;
+    int seen = 0, pages = 0;
+    for (;;) {
+        Fieldsync__PullResponse *pr = pull(f, f->anna_b, cursor, 2);
+        for (size_t i = 0; i < pr->n_states; i++) {
+            snprintf(id, sizeof(id), "acc-%d", seen++);
+            assert_string_equal(pr->states[i]->id, id);
+        }
+        assert_true(pr->n_states <= 2);
+        assert_true(pr->next_cursor >= cursor);
+        cursor = pr->next_cursor;
+        pages++;
+        bool more = pr->more;
+        fieldsync__pull_response__free_unpacked(pr, NULL);
+        if (!more)
+            break;
+    }
+    assert_int_equal(seen, 5);
+    assert_int_equal(pages, 3);
+}
+
+static void test_pull_limit_and_bytes_are_capped(void **state)
+{
+    fx *f = *state;
+    f->cfg.pull_limit_max = 3;
+    char id[16];
+    for (int i = 0; i < 5; i++) {
+        snprintf(id, sizeof(id), "acc-%d", i);
+        fs_state *a = tu_account(f->ra, id, "Account");
+        push_one_ok(f, f->anna_a, a);
+        fs_state_free(a);
+    }
+    Fieldsync__PullResponse *pr = pull(f, f->anna_b, 0, 100000);
+    assert_int_equal(pr->n_states, 3);
+    assert_true(pr->more);
+    fieldsync__pull_response__free_unpacked(pr, NULL);
+    f->cfg.pull_max_bytes = 1; /* at least one state per page, never zero */
+    pr = pull(f, f->anna_b, 0, 0);
+    assert_int_equal(pr->n_states, 1);
+    assert_true(pr->more);
+    fieldsync__pull_response__free_unpacked(pr, NULL);
+}
+
+static void test_cursor_beyond_last_change_requires_resync(void **state)
+{
+    fx *f = *state;
+    Fieldsync__PullResponse *pr = pull(f, f->anna_a, 999, 0);
+    assert_true(pr->resync_required);
+    assert_int_equal(pr->n_states, 0);
+    fieldsync__pull_response__free_unpacked(pr, NULL);
+}
+
+static void test_reassign_moves_records_and_old_rep_gets_removals(void **state)
+{
+    fx *f = *state;
+    fs_state *batch[2] = {tu_account(f->ra, "acc-1", "Brenner"),
+                          tu_contact(f->ra, "con-1", "acc-1", "Eva")};
+    Fieldsync__PushResponse *pr = push(f, f->anna_a, batch, 2);
+    fieldsync__push_response__free_unpacked(pr, NULL);
+    uint64_t cursor = last_seq(f);
+    size_t moved;
+    assert_int_equal(srv_admin_reassign(f->s, "acc-1", "bob", &moved, NULL), 0);
+    assert_int_equal(moved, 2);
+    Fieldsync__PullResponse *old = pull(f, f->anna_b, cursor, 0);
+    assert_int_equal(old->n_states, 0);
+    assert_int_equal(old->n_removals, 2);
+    fieldsync__pull_response__free_unpacked(old, NULL);
+    Fieldsync__PullResponse *neu = pull(f, f->bob, 0, 0);
+    assert_int_equal(neu->n_states, 2);
+    assert_int_equal(neu->n_removals, 0);
+    fieldsync__pull_response__free_unpacked(neu, NULL);
+    /* the manager keeps none: bob is not in the team, so removals for it too */
+    Fieldsync__PullResponse *m = pull(f, f->mgr, cursor, 0);
+    assert_int_equal(m->n_removals, 2);
+    fieldsync__pull_response__free_unpacked(m, NULL);
+    tu_rename(batch[0], f->ra, "Late edit");
+    pr = push(f, f->anna_a, batch, 1);
+    assert_int_equal(reason_of(pr->results[0]), FIELDSYNC__REFUSAL__REASON__NOT_YOUR_TERRITORY);
+    fieldsync__push_response__free_unpacked(pr, NULL);
+    fs_state_free(batch[0]);
+    fs_state_free(batch[1]);
+}
+
+static void test_tombstone_kept_until_active_devices_pulled_past_it(void **state)
+{
+    fx *f = *state;
+    fs_state *a = tu_account(f->ra, "acc-1", "Brenner");
+    fs_state *gone = tu_account(f->ra, "acc-2", "Gone");
+    push_one_ok(f, f->anna_a, a);
+    push_one_ok(f, f->anna_a, gone);
+    uint64_t before_delete = last_seq(f);
+    /* both devices pull up to before the delete */
+    fieldsync__pull_response__free_unpacked(pull(f, f->anna_a, before_delete, 0), NULL);
+    fieldsync__pull_response__free_unpacked(pull(f, f->anna_b, before_delete, 0), NULL);
+    tu_delete(gone, f->ra);
+    push_one_ok(f, f->anna_a, gone);
+    srv_gc_report r;
+    assert_int_equal(srv_admin_gc(f->s, f->now, f->cfg.horizon_s, &r, NULL), 0);
+    assert_int_equal(r.tombstones, 0); /* no device has pulled past the delete */
+    /* device A pulls past it; B stays silent beyond the horizon */
+    Fieldsync__PullResponse *pa = pull(f, f->anna_a, before_delete, 0);
+    assert_int_equal(pa->n_states, 1);
+    fieldsync__pull_response__free_unpacked(pull(f, f->anna_a, pa->next_cursor, 0), NULL);
+    fieldsync__pull_response__free_unpacked(pa, NULL);
+    f->now += f->cfg.horizon_s + 1;
+    fieldsync__pull_response__free_unpacked(pull(f, f->anna_a, last_seq(f), 0), NULL);
+    assert_int_equal(srv_admin_gc(f->s, f->now, f->cfg.horizon_s, &r, NULL), 0);
+    assert_int_equal(r.tombstones, 1);
+    srv_record rec;
+    assert_int_equal(
+        f->s->ops->record_get(f->s, FIELDSYNC__RECORD_KIND__ACCOUNT, "acc-2", &rec, NULL),
+        FS_ENOTFOUND);
+    /* the silent device must resync rather than miss the delete */
+    Fieldsync__PullResponse *pb = pull(f, f->anna_b, before_delete, 0);
+    assert_true(pb->resync_required);
+    assert_int_equal(pb->n_states, 0);
+    fieldsync__pull_response__free_unpacked(pb, NULL);
+    /* a full resync from 0 works and no longer holds the tombstone */
+    pb = pull(f, f->anna_b, 0, 0);
+    assert_false(pb->resync_required);
+    assert_int_equal(pb->n_states, 1);
+    fieldsync__pull_response__free_unpacked(pb, NULL);
+    fs_state_free(a);
+    fs_state_free(gone);
+}
+
+static void test_pull_records_cursor_and_last_seen(void **state)
+{
+    fx *f = *state;
+    fs_state *a = tu_account(f->ra, "acc-1", "Brenner");
+    push_one_ok(f, f->anna_a, a);
+    f->now += 100;
+    fieldsync__pull_response__free_unpacked(pull(f, f->anna_b, 1, 0), NULL);
+    srv_device *d;
+    size_t n;
+    assert_int_equal(f->s->ops->device_list(f->s, 0, &d, &n, NULL), 0);
+    assert_int_equal(d[1].cursor, 1);
+    assert_int_equal(d[1].last_seen_at, f->now);
+    free(d);
+    fs_state_free(a);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+        T(test_push_then_pull_on_other_device_returns_state),
+        T(test_concurrent_writes_from_two_devices_are_joined),
+        T(test_repeated_push_assigns_no_new_sequence),
+        T(test_child_of_unknown_account_is_refused),
+        T(test_child_before_its_account_in_one_batch_is_accepted),
+        T(test_other_reps_account_is_refused_and_not_pulled),
+        T(test_moving_contact_to_another_reps_account_is_refused),
+        T(test_manager_reads_team_and_writes_nothing),
+        T(test_invalid_state_is_refused_without_failing_the_batch),
+        T(test_malformed_push_body_is_400_and_changes_nothing),
+        T(test_protocol_header_missing_or_other_version_is_400),
+        T(test_bad_or_unknown_token_is_401_unauthenticated),
+        T(test_revoked_device_gets_401_device_revoked),
+        T(test_pull_pages_in_sequence_order),
+        T(test_pull_limit_and_bytes_are_capped),
+        T(test_cursor_beyond_last_change_requires_resync),
+        T(test_reassign_moves_records_and_old_rep_gets_removals),
+        T(test_tombstone_kept_until_active_devices_pulled_past_it),
+        T(test_pull_records_cursor_and_last_seen),
+#undef T
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
