@@ -167,19 +167,25 @@ static int cmp_event_ptr(const void *pa, const void *pb)
     return fs_event_order(*(const fs_event *const *)pa, *(const fs_event *const *)pb);
 }
 
-/* The conflict on `alive`, if there is one. Every sibling showing the record's
- * liveness counts as visible: any true sibling makes the record visible. */
+/* The conflict on `alive`, if there is one: siblings that disagree (an edit
+ * concurrent with a delete). Concurrent edits each write alive = true; those
+ * siblings agree, so they are no conflict, or edits of different fields would
+ * never merge cleanly. Every sibling showing the record's liveness counts as
+ * visible: any true sibling makes the record visible. */
 static int alive_conflict(const fs_state *st, fs_conflict **c, size_t *n, size_t *cap)
 {
     const fs_event **evs = malloc((st->nevents ? st->nevents : 1) * sizeof(*evs));
     size_t k = 0;
     if (evs == NULL)
         return FS_ENOMEM;
+    bool seen[2] = {false, false};
     for (size_t i = 0; i < st->nevents; i++)
-        if (st->events[i].alive != FS_ALIVE_NONE)
+        if (st->events[i].alive != FS_ALIVE_NONE) {
+            seen[st->events[i].alive == FS_ALIVE_TRUE] = true;
             evs[k++] = &st->events[i];
+        }
     int rc = 0;
-    if (k > 1) {
+    if (seen[0] && seen[1]) {
         qsort(evs, k, sizeof(*evs), cmp_event_ptr);
         int shown = fs_record_alive(st) ? FS_ALIVE_TRUE : FS_ALIVE_FALSE;
         fs_sibling *s = calloc(k, sizeof(*s));

@@ -16,7 +16,8 @@
  *     replica, counter) among S's siblings, computed here, and fs_record_alive
  *     says whether any alive sibling is true; fs_record_visible agrees with
  *     fs_record_visible_bytes;
- *  5. fs_record_conflicts lists exactly the fields with two or more siblings,
+ *  5. fs_record_conflicts lists exactly the fields with two or more siblings
+ *     (`alive`: two or more that disagree: concurrent edits all write true),
  *     each sibling in ascending (hlc, replica, counter) order, the winner marked
  *     visible (for `alive`: every sibling that agrees with the record's liveness);
  * and finally every node's encoded state is byte-identical to the server's, and
@@ -403,7 +404,18 @@ static bool sim_conflict_matches(const sim_rec_check *c, const fs_conflict *k, u
     return true;
 }
 
-/* Rule 5: the conflicts listed are the fields with two or more siblings. */
+/* Whether n alive siblings hold both true and false (an edit concurrent with a
+ * delete): only then is `alive` in conflict. */
+static bool sim_alive_disagrees(const sim_sib *const *sibs, size_t n)
+{
+    for (size_t i = 1; i < n; i++)
+        if (sibs[i]->v->alive != sibs[0]->v->alive)
+            return true;
+    return false;
+}
+
+/* Rule 5: the conflicts listed are the fields with two or more siblings (for
+ * `alive`: two or more that disagree). */
 static int sim_check_conflicts(sim_rec_check *c)
 {
     sim_world *w = c->w;
@@ -435,6 +447,8 @@ static int sim_check_conflicts(sim_rec_check *c)
             }
         if (n < 2)
             continue;
+        if (f == FS_FIELD_ALIVE && !sim_alive_disagrees(sorted, n))
+            continue; /* concurrent edits: their alive = true siblings agree */
         if (f == FS_FIELD_ALIVE)
             w->stats.final_alive_conflicts++;
         else

@@ -90,16 +90,15 @@ static void test_join_three_concurrent_writes_keep_three_siblings(void **state)
     fs_conflict *c = NULL;
     size_t n = 0;
     get_conflicts(abc, &c, &n);
-    assert_int_equal(n, 2); /* alive (three true siblings) and name */
-    assert_int_equal(c[0].field, FS_FIELD_ALIVE);
-    assert_int_equal(c[1].field, 2);
-    assert_string_equal(c[1].name, "name");
-    assert_int_equal(c[1].nsiblings, 3);
-    assert_int_equal(c[1].siblings[0].hlc, 300);
-    assert_int_equal(c[1].siblings[1].hlc, 400);
-    assert_int_equal(c[1].siblings[2].hlc, 500);
-    assert_true(c[1].siblings[2].visible);
-    assert_false(c[1].siblings[0].visible || c[1].siblings[1].visible);
+    assert_int_equal(n, 1); /* name; alive's three true siblings agree */
+    assert_int_equal(c[0].field, 2);
+    assert_string_equal(c[0].name, "name");
+    assert_int_equal(c[0].nsiblings, 3);
+    assert_int_equal(c[0].siblings[0].hlc, 300);
+    assert_int_equal(c[0].siblings[1].hlc, 400);
+    assert_int_equal(c[0].siblings[2].hlc, 500);
+    assert_true(c[0].siblings[2].visible);
+    assert_false(c[0].siblings[0].visible || c[0].siblings[1].visible);
     fs_conflicts_free(c, n);
     Fieldsync__Account *v = visible_account(abc);
     assert_string_equal(v->name, "B"); /* greatest HLC */
@@ -215,8 +214,7 @@ static void test_join_works_at_field_granularity_inside_an_event(void **state)
     fs_conflict *cf = NULL;
     size_t n = 0;
     get_conflicts(j, &cf, &n);
-    assert_int_equal(n, 1); /* only alive: both writes revived concurrently */
-    assert_int_equal(cf[0].field, FS_FIELD_ALIVE);
+    assert_int_equal(n, 0); /* different fields merge; both alive siblings say true */
     fs_conflicts_free(cf, n);
     for (size_t i = 0; i < j->nevents; i++)
         assert_false(j->events[i].dot.replica == R1);
@@ -291,12 +289,12 @@ static void test_join_lists_a_clearing_as_a_sibling(void **state)
     fs_conflict *c = NULL;
     size_t n = 0;
     get_conflicts(j, &c, &n);
-    assert_int_equal(n, 2);
-    assert_int_equal(c[1].field, 7);
-    assert_false(c[1].siblings[0].cleared);
-    assert_non_null(memmem(c[1].siblings[0].value, c[1].siblings[0].value_len, "new", 3));
-    assert_true(c[1].siblings[1].cleared);
-    assert_true(c[1].siblings[1].visible);
+    assert_int_equal(n, 1);
+    assert_int_equal(c[0].field, 7);
+    assert_false(c[0].siblings[0].cleared);
+    assert_non_null(memmem(c[0].siblings[0].value, c[0].siblings[0].value_len, "new", 3));
+    assert_true(c[0].siblings[1].cleared);
+    assert_true(c[0].siblings[1].visible);
     fs_conflicts_free(c, n);
     fs_state_free(j);
     fs_state_free(a);
