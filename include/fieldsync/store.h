@@ -1,0 +1,257 @@
+/*
+ * store.h: the record store (store/): the rep's records in an encrypted SQLite
+ * database, with the projections the UI lists and searches on, the sync metadata,
+ * the outbox (outbox.h) and key rotation. See docs/store.md.
+ *
+ * One fs_store is one open database connection; it is not thread-safe (the daemon
+ * owns it from its event loop). Every function runs in its own transaction: a
+ * local put or delete commits the record's new state, its projections and its
+ * outbox entry together; a remote page commits with its sync cursor.
+ *
+ * Records are kept as their encoded state (fs_state_encode), deleted ones too (as
+ * tombstones that still have to reach the server). Visible values are projected
+ * into per-kind tables and an FTS5 index in the same transaction as the state.
+ */
+#ifndef FIELDSYNC_STORE_H
+#define FIELDSYNC_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fieldsync/error.h"
+#include "fieldsync/record.h"
+#include "fieldsync/secret.h"
+
+typedef struct fs_store fs_store;
+
+/* The schema version this build creates and understands (PRAGMA user_version). */
+#define FS_STORE_SCHEMA_VERSION 3
+
+/* Longest record id accepted (bytes, without the terminating NUL). */
+#define FS_STORE_ID_MAX FS_RECORD_ID_MAX
+/* Length of an id minted by fs_store_new_id (32 hex digits). */
+#define FS_STORE_NEW_ID_LEN 32
+
+/* fs_store_open flags */
+#define FS_STORE_CREATE 0x1u   /* create the database (and its key file) when missing */
+#define FS_STORE_FAST_KDF 0x2u /* tests only: minimal Argon2id limits for a new key file */
+
+/*
+ * Opens the store at path. keyfile names the key file holding the data key;
+ * passphrase unlocks it (NULL with a raw key file). keyfile NULL opens a plain,
+ * unencrypted database: for tests and benchmarks only.
+ *
+ * With FS_STORE_CREATE a missing key file is created (passphrase mode when a
+ * passphrase is given, raw otherwise) and a missing database is created with a
+ * new random replica id. Opening runs pending schema migrations, returns in-flight
+ * outbox entries to pending, and finishes or abandons an interrupted rekey.
+ *
+ * Errors: FS_EAUTH wrong passphrase, wrong key or damaged database; FS_EVERSION a
+ * database from a newer fieldsync; FS_ENOTFOUND no database and no CREATE.
+ */
+int fs_store_open(fs_store **out, const char *path, const char *keyfile, const char *passphrase,
+                  size_t passphrase_len, unsigned flags, fs_err *err);
+/* Closes the store (checkpointing the WAL). NULL is a no-op. */
+void fs_store_close(fs_store *st);
+
+/*
+ * Checkpoints. By default SQLite copies the WAL into the database inside the
+ * commit that takes the WAL past 1000 pages, so that write pays for a database
+ * fsync. A long-running owner (the daemon) defers them: commits then only
+ * checkpoint past FS_STORE_WAL_LIMIT_PAGES, and the owner calls
+ * fs_store_checkpoint when it is idle.
+ */
+#define FS_STORE_WAL_LIMIT_PAGES 20000
+int fs_store_defer_checkpoints(fs_store *st, bool defer, fs_err *err);
+/* Copies the WAL into the database as far as readers allow (a passive checkpoint). */
+int fs_store_checkpoint(fs_store *st, fs_err *err);
+
+/* Tests: replaces the wall clock (Unix milliseconds) the store stamps writes with. */
+void fs_store_set_clock(fs_store *st, uint64_t (*clock_ms)(void *arg), void *arg);
+
+/* Writes a new random record id (FS_STORE_NEW_ID_LEN hex digits + NUL) into out. */
+void fs_store_new_id(char out[FS_STORE_NEW_ID_LEN + 1]);
+
+/* ------------------------------------------------------------------------- */
+/* Identity and sync metadata */
+
+/* This device's replica id. */
+uint64_t fs_store_replica(const fs_store *st);
+/* Sets the replica id (enrollment may assign one). Never 0. */
+int fs_store_set_replica(fs_store *st, uint64_t replica, fs_err *err);
+
+/* Well-known sync_meta keys. */
+#define FS_META_CURSOR "cursor"             /* uint64: pull cursor */
+#define FS_META_SERVER_URL "server_url"     /* text */
+#define FS_META_DEVICE_TOKEN "device_token" /* blob (secret) */
+#define FS_META_LAST_SYNC "last_sync_at"    /* int64: Unix seconds */
+#define FS_META_USER "user"                 /* text: the device's user name */
+
+/* A value of sync_meta: *val is malloc'd (NUL-terminated for convenience; len
+ * excludes the NUL). FS_ENOTFOUND when the key is absent. */
+int fs_store_meta_get(fs_store *st, const char *key, uint8_t **val, size_t *len, fs_err *err);
+int fs_store_meta_set(fs_store *st, const char *key, const void *val, size_t len, fs_err *err);
+int fs_store_meta_delete(fs_store *st, const char *key, fs_err *err);
+/* Integer values (stored as SQLite integers). Absent keys read as 0. */
+int fs_store_meta_get_u64(fs_store *st, const char *key, uint64_t *val, fs_err *err);
+int fs_store_meta_set_u64(fs_store *st, const char *key, uint64_t val, fs_err *err);
+/* A secret value (the device token) straight into guarded memory. */
+int fs_store_meta_get_secret(fs_store *st, const char *key, fs_secret **out, fs_err *err);
+
+/* ------------------------------------------------------------------------- */
+/* Local changes (each: state + projections + outbox entry in one transaction) */
+
+/*
+ * Creates the record or updates it: fields is a partial plain message of kind's
+ * type (only the fields it sets are written; its id is ignored), cleared the field
+ * numbers to unset. Resolving a conflict is a put of the chosen value.
+ */
+int fs_store_put(fs_store *st, fs_kind kind, const char *id, const ProtobufCMessage *fields,
+                 const uint32_t *cleared, size_t ncleared, fs_err *err);
+/* Deletes a visible record (FS_ENOTFOUND when absent or already deleted). */
+int fs_store_delete(fs_store *st, fs_kind kind, const char *id, fs_err *err);
+
+/*
+ * Reads a record. state (optional) receives a copy of its state, visible
+ * (optional) its visible message, or NULL when the record is deleted.
+ * FS_ENOTFOUND when the store has never seen the record.
+ */
+int fs_store_get(fs_store *st, fs_kind kind, const char *id, fs_state **state,
+                 ProtobufCMessage **visible, fs_err *err);
+
+/* ------------------------------------------------------------------------- */
+/* Lists (query.c): keyset-paginated, each served by an index */
+
+/*
+ * Filters apply where the kind has the column: tier/owner/city (accounts), stage
+ * (accounts: funnel stage; opportunities: stage), account_id (contacts, visits,
+ * opportunities, transactions). 0 / NULL means "any".
+ * Order: accounts and contacts by name, visits by planned_at, opportunities by
+ * stage_entered_date, transactions by date; then by id.
+ */
+typedef struct fs_list_query {
+    fs_kind kind;
+    int tier;
+    int stage;
+    const char *owner;
+    const char *city;
+    const char *account_id;
+    bool descending;
+    size_t limit;       /* 0: 100; capped at 1000 */
+    const char *cursor; /* next_cursor of the previous page, or NULL */
+} fs_list_query;
+
+typedef struct fs_list_item {
+    char *id;
+    ProtobufCMessage *msg; /* visible value */
+} fs_list_item;
+
+typedef struct fs_list_page {
+    fs_list_item *items;
+    size_t n;
+    char *next_cursor; /* NULL on the last page */
+} fs_list_page;
+
+int fs_store_list(fs_store *st, const fs_list_query *q, fs_list_page *page, fs_err *err);
+void fs_list_page_clear(fs_list_page *page);
+
+/* Full-text search over account names, contact names and visit notes. */
+typedef struct fs_search_hit {
+    fs_kind kind;
+    char *id;
+    char *snippet; /* matched terms in [brackets] */
+} fs_search_hit;
+
+/* fs_store_search flags */
+#define FS_SEARCH_RAW 0x1u /* query is FTS5 syntax; by default words are prefix terms */
+
+int fs_store_search(fs_store *st, const char *query, unsigned flags, size_t limit,
+                    fs_search_hit **hits, size_t *n, fs_err *err);
+void fs_search_hits_free(fs_search_hit *hits, size_t n);
+
+/* A follow-up: a visit whose next step is not done, with its date. */
+typedef struct fs_followup {
+    char *visit_id;
+    char *account_id;
+    char *next_step;
+    char *next_step_date;
+    char *account_name; /* NULL when the account is not in the store (yet) */
+} fs_followup;
+
+/* Follow-ups with next_step_date <= until ("YYYY-MM-DD"), oldest first. */
+int fs_store_followups_due(fs_store *st, const char *until, size_t limit, fs_followup **out,
+                           size_t *n, fs_err *err);
+void fs_followups_free(fs_followup *f, size_t n);
+
+#define FS_STAGE_COUNT 8 /* Opportunity.Stage values 0..7 */
+
+typedef struct fs_pipeline {
+    size_t count[FS_STAGE_COUNT];   /* visible opportunities per stage */
+    int64_t amount[FS_STAGE_COUNT]; /* sum of amount.minor_units per stage */
+    char **stale;                   /* ids of opportunities stuck in a stage */
+    size_t nstale;
+} fs_pipeline;
+
+/*
+ * Counts per stage, and the opportunities that have sat in an open stage
+ * (first meeting set, 25%, 50%) longer than cycle_days before today
+ * ("YYYY-MM-DD"): by the sales method they fall back to "sales opportunity".
+ */
+int fs_store_pipeline(fs_store *st, const char *today, int cycle_days, fs_pipeline *out,
+                      fs_err *err);
+void fs_pipeline_clear(fs_pipeline *p);
+
+typedef struct fs_ref {
+    fs_kind kind;
+    char *id;
+} fs_ref;
+
+/* Records with a field in conflict (more than one live sibling). */
+int fs_store_conflicts(fs_store *st, size_t limit, fs_ref **out, size_t *n, fs_err *err);
+void fs_refs_free(fs_ref *refs, size_t n);
+
+/* ------------------------------------------------------------------------- */
+/* Remote states (remote.c) */
+
+typedef struct fs_apply_report {
+    size_t applied;    /* states joined */
+    size_t changed;    /* ... of which changed the local state */
+    size_t removed;    /* removals deleted locally */
+    size_t kept;       /* removals kept: the record has unsynced local changes */
+    fs_ref *kept_refs; /* which ones (caller frees with fs_refs_free) */
+    /* Added for the sync client's record.changed notifications; freed by
+     * fs_apply_report_clear. changed_refs has `changed` entries, removed_refs
+     * `removed` entries. */
+    fs_ref *changed_refs; /* states that changed the local state */
+    fs_ref *removed_refs; /* records deleted locally by removals */
+} fs_apply_report;
+
+/* Most states fs_store_apply_remote takes in one call (one transaction). */
+#define FS_STORE_APPLY_MAX 10000
+
+/*
+ * Applies one pull page in one transaction: joins each state into the local one,
+ * drops each removed record (unless it has outbox entries: then it is kept and
+ * reported), and stores cursor as the new pull cursor. Any error leaves nothing
+ * of the page applied. report may be NULL.
+ */
+int fs_store_apply_remote(fs_store *st, fs_state *const *states, size_t nstates,
+                          const fs_ref *removals, size_t nremovals, uint64_t cursor,
+                          fs_apply_report *report, fs_err *err);
+void fs_apply_report_clear(fs_apply_report *r);
+
+/* ------------------------------------------------------------------------- */
+/* Keys (rekey.c) */
+
+/* Rewraps the data key under a new passphrase (the database is untouched). */
+int fs_store_change_passphrase(fs_store *st, const char *old_pass, size_t old_len,
+                               const char *new_pass, size_t new_len, fs_err *err);
+/*
+ * Rotates the data key: re-encrypts the whole database under a new random key.
+ * Crash-safe: fs_store_open resolves every intermediate state. passphrase is the
+ * current one (NULL for a raw key file). Needs exclusive use of the database.
+ */
+int fs_store_rekey(fs_store *st, const char *passphrase, size_t passphrase_len, fs_err *err);
+
+#endif

@@ -1,0 +1,366 @@
+/*
+ * outbox.c: the queue of local changes waiting for the server (see outbox.h for
+ * the states an entry moves through).
+ *
+ * The invariant that makes acknowledgement safe: taking a batch stamps the
+ * entries it covers with the batch number, and completing the batch touches
+ * only entries carrying that number and still in flight. A change queued while
+ * the batch was out has no batch number, so it stays pending even though the
+ * record it belongs to was just acknowledged.
+ */
+#include "store_int.h"
+
+#include "fieldsync/outbox.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* Runs a prepared statement to completion and finalizes it. */
+static int finish(fs_store *st, sqlite3_stmt *s, const char *what, fs_err *err)
+{
+    int step = sqlite3_step(s);
+    sqlite3_finalize(s);
+    return step == SQLITE_DONE ? 0 : fs_store_sqlerr(st, step, err, what);
+}
+
+static int encode_change(const fs_state *state, uint8_t **out, size_t *len, fs_err *err)
+{
+    Fieldsync__RecordState pb = FIELDSYNC__RECORD_STATE__INIT;
+    Fieldsync__Change ch = FIELDSYNC__CHANGE__INIT;
+    Fieldsync__VersionVectorEntry *vvs = NULL;
+    Fieldsync__Event *evs = NULL;
+    *out = NULL;
+    int rc = fs_state_to_pb(state, &pb, &vvs, &evs, err);
+    if (rc == 0) {
+        ch.state = &pb;
+        ch.has_queued_at = 1;
+        ch.queued_at = (int64_t)time(NULL);
+        *len = fieldsync__change__get_packed_size(&ch);
+        *out = malloc(*len > 0 ? *len : 1);
+        if (*out == NULL)
+            rc = fs_err_set(err, FS_ENOMEM, "queueing a change: out of memory");
+        else
+            fieldsync__change__pack(&ch, *out);
+    }
+    fs_state_pb_storage_free(vvs, evs, state->nevents);
+    return rc;
+}
+
+int fs_outbox_append(fs_store *st, const fs_state *state, fs_err *err)
+{
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    sqlite3_stmt *s = NULL;
+    int rc = encode_change(state, &buf, &len, err);
+    if (rc == 0)
+        rc = fs_store_prepare(
+            st, "INSERT INTO outbox(kind, id, change, queued_at) VALUES(?, ?, ?, ?)", &s, err);
+    if (rc == 0) {
+        sqlite3_bind_int(s, 1, (int)state->kind);
+        sqlite3_bind_text(s, 2, state->id, -1, SQLITE_STATIC);
+        sqlite3_bind_blob(s, 3, buf, (int)len, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 4, (sqlite3_int64)time(NULL));
+        rc = finish(st, s, "queueing a change", err);
+    }
+    free(buf);
+    return rc;
+}
+
+int fs_outbox_has(fs_store *st, fs_kind kind, const char *id, bool *has, fs_err *err)
+{
+    sqlite3_stmt *s = NULL;
+    *has = false;
+    int rc =
+        fs_store_prepare(st, "SELECT 1 FROM outbox WHERE kind = ? AND id = ? LIMIT 1", &s, err);
+    if (rc != 0)
+        return rc;
+    sqlite3_bind_int(s, 1, (int)kind);
+    sqlite3_bind_text(s, 2, id, -1, SQLITE_STATIC);
+    int step = sqlite3_step(s);
+    *has = step == SQLITE_ROW;
+    if (step != SQLITE_ROW && step != SQLITE_DONE)
+        rc = fs_store_sqlerr(st, step, err, "reading the outbox");
+    sqlite3_finalize(s);
+    return rc;
+}
+
+int fs_outbox_recover(fs_store *st, fs_err *err)
+{
+    return fs_store_exec(st, "UPDATE outbox SET status = 0, batch = NULL WHERE status = 1", err);
+}
+
+/* ------------------------------------------------------------------------- */
+/* Take */
+
+void fs_outbox_batch_clear(fs_outbox_batch *batch)
+{
+    if (batch == NULL)
+        return;
+    for (size_t i = 0; i < batch->n; i++)
+        fs_state_free(batch->items[i].state);
+    free(batch->items);
+    memset(batch, 0, sizeof(*batch));
+}
+
+/* Marks the pending entries of item's record up to item->last_seq in flight. */
+static int mark_in_flight(fs_store *st, int64_t batch, const fs_outbox_item *item, fs_err *err)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = fs_store_prepare(st,
+                              "UPDATE outbox SET status = 1, batch = ? WHERE status = 0 AND "
+                              "kind = ? AND id = ? AND seq <= ?",
+                              &s, err);
+    if (rc != 0)
+        return rc;
+    sqlite3_bind_int64(s, 1, batch);
+    sqlite3_bind_int(s, 2, (int)item->state->kind);
+    sqlite3_bind_text(s, 3, item->state->id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 4, item->last_seq);
+    return finish(st, s, "marking outbox entries in flight", err);
+}
+
+/* One item per record with pending entries, oldest first, holding its latest state. */
+static int collect(fs_store *st, size_t max, fs_outbox_batch *batch, fs_err *err)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = fs_store_prepare(st,
+                              "SELECT kind, id, MIN(seq), MAX(seq) FROM outbox WHERE status = 0 "
+                              "GROUP BY kind, id ORDER BY MIN(seq) LIMIT ?",
+                              &s, err);
+    if (rc != 0)
+        return rc;
+    sqlite3_bind_int64(s, 1, (sqlite3_int64)max);
+    batch->items = calloc(max, sizeof(*batch->items));
+    if (batch->items == NULL)
+        rc = fs_err_set(err, FS_ENOMEM, "taking an outbox batch: out of memory");
+    int step = SQLITE_DONE;
+    while (rc == 0 && (step = sqlite3_step(s)) == SQLITE_ROW) {
+        fs_outbox_item *item = &batch->items[batch->n];
+        int64_t rid = 0;
+        const char *id = (const char *)sqlite3_column_text(s, 1);
+        rc = fs_store_load(st, (fs_kind)sqlite3_column_int(s, 0), id, &rid, &item->state, err);
+        if (rc == 0 && item->state == NULL) /* outbox entries keep their record: never */
+            rc = fs_err_set(err, FS_ECORRUPT, "outbox entry for missing record %s", id);
+        if (rc != 0)
+            break;
+        item->first_seq = sqlite3_column_int64(s, 2);
+        item->last_seq = sqlite3_column_int64(s, 3);
+        batch->n++;
+    }
+    if (rc == 0 && step != SQLITE_DONE)
+        rc = fs_store_sqlerr(st, step, err, "reading the outbox");
+    sqlite3_finalize(s);
+    return rc;
+}
+
+int fs_outbox_take(fs_store *st, size_t max, fs_outbox_batch *batch, fs_err *err)
+{
+    uint64_t number = 0;
+    memset(batch, 0, sizeof(*batch));
+    if (max == 0)
+        return fs_err_set(err, FS_EINVAL, "outbox batch of size 0");
+    if (max > FS_STORE_APPLY_MAX) /* the server takes pages of this size at most */
+        max = FS_STORE_APPLY_MAX;
+    int rc = fs_store_begin(st, err);
+    if (rc != 0)
+        return rc;
+    rc = fs_store_meta_get_u64(st, "outbox_batch", &number, err);
+    if (rc == 0)
+        rc = fs_store_meta_set_u64(st, "outbox_batch", ++number, err);
+    batch->id = (int64_t)number;
+    if (rc == 0)
+        rc = collect(st, max, batch, err);
+    for (size_t i = 0; rc == 0 && i < batch->n; i++)
+        rc = mark_in_flight(st, batch->id, &batch->items[i], err);
+    if (rc == 0)
+        rc = fs_store_commit(st, err);
+    if (rc != 0) {
+        fs_store_rollback(st);
+        fs_outbox_batch_clear(batch);
+    }
+    return rc;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Complete */
+
+/* Applies sql (parameters: batch, kind, id, then extra ones bound by the caller's
+ * reason/message) to the in-flight entries of one item. */
+static int settle(fs_store *st, const char *sql, int64_t batch, const fs_outbox_item *item,
+                  const fs_outbox_result *res, fs_err *err)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = fs_store_prepare(st, sql, &s, err);
+    if (rc != 0)
+        return rc;
+    sqlite3_bind_int64(s, 1, batch);
+    sqlite3_bind_int(s, 2, (int)item->state->kind);
+    sqlite3_bind_text(s, 3, item->state->id, -1, SQLITE_STATIC);
+    if (res != NULL) {
+        sqlite3_bind_int(s, 4, res->reason);
+        if (res->message != NULL)
+            sqlite3_bind_text(s, 5, res->message, -1, SQLITE_STATIC);
+    }
+    return finish(st, s, "updating the outbox", err);
+}
+
+#define WHERE_ITEM " WHERE batch = ?1 AND kind = ?2 AND id = ?3 AND status = 1"
+
+static int complete_item(fs_store *st, int64_t batch, const fs_outbox_item *item,
+                         const fs_outbox_result *res, fs_err *err)
+{
+    bool changed = false;
+    if (res == NULL)
+        return settle(st, "UPDATE outbox SET status = 0, batch = NULL" WHERE_ITEM, batch, item,
+                      NULL, err);
+    if (res->joined == NULL)
+        return settle(st, "UPDATE outbox SET status = 2, reason = ?4, message = ?5" WHERE_ITEM,
+                      batch, item, res, err);
+    if (res->joined->kind != item->state->kind || res->joined->id == NULL ||
+        strcmp(res->joined->id, item->state->id) != 0)
+        return fs_err_set(err, FS_ECORRUPT,
+                          "the server answered for a different record than %s %s was sent",
+                          fs_kind_name(item->state->kind), item->state->id);
+    int rc = fs_store_join_save(st, res->joined, &changed, err);
+    return rc != 0 ? rc : settle(st, "DELETE FROM outbox" WHERE_ITEM, batch, item, NULL, err);
+}
+
+int fs_outbox_complete(fs_store *st, const fs_outbox_batch *batch, const fs_outbox_result *results,
+                       size_t nresults, fs_err *err)
+{
+    int rc = fs_store_begin(st, err);
+    for (size_t i = 0; rc == 0 && i < batch->n; i++)
+        rc = complete_item(st, batch->id, &batch->items[i], i < nresults ? &results[i] : NULL, err);
+    if (rc == 0)
+        rc = fs_store_save_hlc(st, err);
+    if (rc == 0)
+        rc = fs_store_commit(st, err);
+    if (rc != 0)
+        fs_store_rollback(st);
+    return rc;
+}
+
+int fs_outbox_fail(fs_store *st, const fs_outbox_batch *batch, fs_err *err)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = fs_store_prepare(
+        st, "UPDATE outbox SET status = 0, batch = NULL WHERE batch = ? AND status = 1", &s, err);
+    if (rc != 0)
+        return rc;
+    sqlite3_bind_int64(s, 1, batch->id);
+    return finish(st, s, "returning a batch to the outbox", err);
+}
+
+/* ------------------------------------------------------------------------- */
+/* Inspection and refused entries */
+
+void fs_outbox_entries_free(fs_outbox_entry *e, size_t n)
+{
+    for (size_t i = 0; e != NULL && i < n; i++) {
+        free(e[i].id);
+        free(e[i].message);
+    }
+    free(e);
+}
+
+static int read_entry(sqlite3_stmt *s, fs_outbox_entry *e, fs_err *err)
+{
+    e->seq = sqlite3_column_int64(s, 0);
+    e->kind = (fs_kind)sqlite3_column_int(s, 1);
+    e->id = fs_store_strdup((const char *)sqlite3_column_text(s, 2));
+    e->status = (fs_outbox_status)sqlite3_column_int(s, 3);
+    e->reason = sqlite3_column_int(s, 4);
+    e->message = fs_store_strdup((const char *)sqlite3_column_text(s, 5));
+    e->queued_at = sqlite3_column_int64(s, 6);
+    if (e->id == NULL || (sqlite3_column_type(s, 5) != SQLITE_NULL && e->message == NULL))
+        return fs_err_set(err, FS_ENOMEM, "listing the outbox: out of memory");
+    return 0;
+}
+
+int fs_outbox_list(fs_store *st, int status, size_t limit, fs_outbox_entry **out, size_t *n,
+                   fs_err *err)
+{
+    sqlite3_stmt *s = NULL;
+    *out = NULL;
+    *n = 0;
+    if (limit == 0 || limit > 100000)
+        limit = 100000;
+    int rc = fs_store_prepare(st,
+                              "SELECT seq, kind, id, status, reason, message, queued_at FROM "
+                              "outbox WHERE ?1 < 0 OR status = ?1 ORDER BY seq LIMIT ?2",
+                              &s, err);
+    if (rc != 0)
+        return rc;
+    sqlite3_bind_int(s, 1, status);
+    sqlite3_bind_int64(s, 2, (sqlite3_int64)limit);
+    size_t cap = 0;
+    int step = SQLITE_DONE;
+    while (rc == 0 && (step = sqlite3_step(s)) == SQLITE_ROW) {
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 16;
+            fs_outbox_entry *grown = realloc(*out, cap * sizeof(**out));
+            if (grown == NULL) {
+                rc = fs_err_set(err, FS_ENOMEM, "listing the outbox: out of memory");
+                break;
+            }
+            *out = grown;
+        }
+        memset(&(*out)[*n], 0, sizeof(**out));
+        rc = read_entry(s, &(*out)[(*n)++], err);
+    }
+    if (rc == 0 && step != SQLITE_DONE)
+        rc = fs_store_sqlerr(st, step, err, "listing the outbox");
+    sqlite3_finalize(s);
+    if (rc != 0) {
+        fs_outbox_entries_free(*out, *n);
+        *out = NULL;
+        *n = 0;
+    }
+    return rc;
+}
+
+int fs_outbox_count(fs_store *st, int status, size_t *n, fs_err *err)
+{
+    sqlite3_stmt *s = NULL;
+    *n = 0;
+    int rc =
+        fs_store_prepare(st, "SELECT count(*) FROM outbox WHERE ?1 < 0 OR status = ?1", &s, err);
+    if (rc != 0)
+        return rc;
+    sqlite3_bind_int(s, 1, status);
+    int step = sqlite3_step(s);
+    if (step == SQLITE_ROW)
+        *n = (size_t)sqlite3_column_int64(s, 0);
+    else
+        rc = fs_store_sqlerr(st, step, err, "counting the outbox");
+    sqlite3_finalize(s);
+    return rc;
+}
+
+static int on_refused(fs_store *st, const char *sql, int64_t seq, fs_err *err)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = fs_store_prepare(st, sql, &s, err);
+    if (rc != 0)
+        return rc;
+    sqlite3_bind_int64(s, 1, seq);
+    rc = finish(st, s, "updating a refused outbox entry", err);
+    if (rc == 0 && sqlite3_changes(st->db) == 0)
+        rc = fs_err_set(err, FS_ENOTFOUND, "outbox entry %lld is not a refused entry",
+                        (long long)seq);
+    return rc;
+}
+
+int fs_outbox_retry(fs_store *st, int64_t seq, fs_err *err)
+{
+    return on_refused(st,
+                      "UPDATE outbox SET status = 0, batch = NULL, reason = NULL, message = NULL "
+                      "WHERE seq = ? AND status = 2",
+                      seq, err);
+}
+
+int fs_outbox_drop(fs_store *st, int64_t seq, fs_err *err)
+{
+    return on_refused(st, "DELETE FROM outbox WHERE seq = ? AND status = 2", seq, err);
+}

@@ -1,0 +1,225 @@
+/*
+ * project.c: projections of a record's visible value into the per-kind tables
+ * and the FTS5 index that lists and search run on (schema.c, version 2).
+ *
+ * A projection row exists exactly while the record is visible; it is rewritten
+ * whole (delete + insert, keyed by the records rowid) on every save, inside the
+ * caller's transaction, so it can never disagree with the committed state.
+ */
+#include "store_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Projection table of each kind, indexed by kind. */
+static const char *const kind_table[] = {
+    [FIELDSYNC__RECORD_KIND__ACCOUNT] = "accounts",
+    [FIELDSYNC__RECORD_KIND__CONTACT] = "contacts",
+    [FIELDSYNC__RECORD_KIND__VISIT] = "visits",
+    [FIELDSYNC__RECORD_KIND__OPPORTUNITY] = "opportunities",
+    [FIELDSYNC__RECORD_KIND__TRANSACTION] = "transactions",
+};
+
+static const char *nz(const char *s)
+{
+    return s != NULL ? s : "";
+}
+
+static int run(fs_store *st, sqlite3_stmt *s, fs_err *err)
+{
+    int step = sqlite3_step(s);
+    sqlite3_finalize(s);
+    return step == SQLITE_DONE ? 0 : fs_store_sqlerr(st, step, err, "updating a projection");
+}
+
+/* Prepares sql and binds rid as parameter 1. */
+static int prep(fs_store *st, const char *sql, int64_t rid, sqlite3_stmt **s, fs_err *err)
+{
+    int rc = fs_store_prepare(st, sql, s, err);
+    if (rc == 0)
+        sqlite3_bind_int64(*s, 1, rid);
+    return rc;
+}
+
+static int put_search(fs_store *st, int64_t rid, const char *name, const char *body, fs_err *err)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = prep(st, "INSERT INTO search(rowid, name, body) VALUES(?, ?, ?)", rid, &s, err);
+    if (rc != 0)
+        return rc;
+    sqlite3_bind_text(s, 2, nz(name), -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 3, nz(body), -1, SQLITE_STATIC);
+    return run(st, s, err);
+}
+
+static int project_account(fs_store *st, int64_t rid, const Fieldsync__Account *a, fs_err *err)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = prep(st, "INSERT INTO accounts VALUES(?, ?, ?, ?, ?, ?, ?)", rid, &s, err);
+    if (rc != 0)
+        return rc;
+    sqlite3_bind_text(s, 2, nz(a->id), -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 3, nz(a->name), -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 4, a->has_tier ? (int)a->tier : 0);
+    sqlite3_bind_int(s, 5, a->has_funnel_stage ? (int)a->funnel_stage : 0);
+    sqlite3_bind_text(s, 6, nz(a->owner), -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 7, a->address != NULL ? nz(a->address->city) : "", -1, SQLITE_STATIC);
+    if ((rc = run(st, s, err)) != 0)
+        return rc;
+    return put_search(st, rid, a->name, a->notes, err);
+}
+
+static int project_contact(fs_store *st, int64_t rid, const Fieldsync__Contact *c, fs_err *err)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = prep(st, "INSERT INTO contacts VALUES(?, ?, ?, ?)", rid, &s, err);
+    if (rc != 0)
+        return rc;
+    sqlite3_bind_text(s, 2, nz(c->id), -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 3, nz(c->account_id), -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 4, nz(c->name), -1, SQLITE_STATIC);
+    if ((rc = run(st, s, err)) != 0)
+        return rc;
+    return put_search(st, rid, c->name, c->title, err);
+}
+
+/* The visit's notes as one text for the FTS body. */
+static char *visit_body(const Fieldsync__Visit *v)
+{
+    const char *parts[] = {v->objective, v->agenda, v->outcome, v->needs, v->next_step};
+    size_t len = 1;
+    for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
+        len += strlen(nz(parts[i])) + 1;
+    char *body = malloc(len);
+    if (body == NULL)
+        return NULL;
+    body[0] = '\0';
+    for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+        if (parts[i] == NULL || parts[i][0] == '\0')
+            continue;
+        if (body[0] != '\0')
+            strcat(body, "\n");
+        strcat(body, parts[i]);
+    }
+    return body;
+}
+
+static int project_visit(fs_store *st, int64_t rid, const Fieldsync__Visit *v, fs_err *err)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = prep(st, "INSERT INTO visits VALUES(?, ?, ?, ?, ?, ?, ?)", rid, &s, err);
+    if (rc != 0)
+        return rc;
+    sqlite3_bind_text(s, 2, nz(v->id), -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 3, nz(v->account_id), -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 4, v->has_planned_at ? v->planned_at : 0);
+    if (v->next_step != NULL)
+        sqlite3_bind_text(s, 5, v->next_step, -1, SQLITE_STATIC);
+    if (v->next_step_date != NULL && v->next_step_date[0] != '\0')
+        sqlite3_bind_text(s, 6, v->next_step_date, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 7, v->has_next_step_done && v->next_step_done);
+    if ((rc = run(st, s, err)) != 0)
+        return rc;
+    char *body = visit_body(v);
+    if (body == NULL)
+        return fs_err_set(err, FS_ENOMEM, "indexing visit %s: out of memory", nz(v->id));
+    rc = put_search(st, rid, "", body, err);
+    free(body);
+    return rc;
+}
+
+static int project_opportunity(fs_store *st, int64_t rid, const Fieldsync__Opportunity *o,
+                               fs_err *err)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = prep(st, "INSERT INTO opportunities VALUES(?, ?, ?, ?, ?, ?)", rid, &s, err);
+    if (rc != 0)
+        return rc;
+    sqlite3_bind_text(s, 2, nz(o->id), -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 3, nz(o->account_id), -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 4, o->has_stage ? (int)o->stage : 0);
+    sqlite3_bind_text(s, 5, nz(o->stage_entered_date), -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 6, o->amount != NULL ? o->amount->minor_units : 0);
+    return run(st, s, err);
+}
+
+static int project_transaction(fs_store *st, int64_t rid, const Fieldsync__Transaction *t,
+                               fs_err *err)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = prep(st, "INSERT INTO transactions VALUES(?, ?, ?, ?, ?)", rid, &s, err);
+    if (rc != 0)
+        return rc;
+    sqlite3_bind_text(s, 2, nz(t->id), -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 3, nz(t->account_id), -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 4, nz(t->date), -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 5, t->amount != NULL ? t->amount->minor_units : 0);
+    return run(st, s, err);
+}
+
+int fs_store_unproject(fs_store *st, int64_t rid, fs_kind kind, fs_err *err)
+{
+    char sql[96];
+    sqlite3_stmt *s = NULL;
+    if (kind < FS_KIND_MIN || kind > FS_KIND_MAX)
+        return 0;
+    snprintf(sql, sizeof(sql), "DELETE FROM %s WHERE rid = ?", kind_table[kind]);
+    int rc = prep(st, sql, rid, &s, err);
+    if (rc == 0)
+        rc = run(st, s, err);
+    if (rc == 0 && (rc = prep(st, "DELETE FROM search WHERE rowid = ?", rid, &s, err)) == 0)
+        rc = run(st, s, err);
+    return rc;
+}
+
+int fs_store_project(fs_store *st, int64_t rid, const fs_state *state, fs_err *err)
+{
+    ProtobufCMessage *m = NULL;
+    int rc = fs_store_unproject(st, rid, state->kind, err);
+    if (rc != 0 || !fs_record_alive(state))
+        return rc;
+    if ((rc = fs_record_visible(state, &m, err)) != 0)
+        return rc;
+    switch (state->kind) {
+    case FIELDSYNC__RECORD_KIND__ACCOUNT:
+        rc = project_account(st, rid, (const Fieldsync__Account *)m, err);
+        break;
+    case FIELDSYNC__RECORD_KIND__CONTACT:
+        rc = project_contact(st, rid, (const Fieldsync__Contact *)m, err);
+        break;
+    case FIELDSYNC__RECORD_KIND__VISIT:
+        rc = project_visit(st, rid, (const Fieldsync__Visit *)m, err);
+        break;
+    case FIELDSYNC__RECORD_KIND__OPPORTUNITY:
+        rc = project_opportunity(st, rid, (const Fieldsync__Opportunity *)m, err);
+        break;
+    case FIELDSYNC__RECORD_KIND__TRANSACTION:
+        rc = project_transaction(st, rid, (const Fieldsync__Transaction *)m, err);
+        break;
+    default: /* a kind from a newer build: stored and synced, not listed */
+        break;
+    }
+    protobuf_c_message_free_unpacked(m, NULL);
+    return rc;
+}
+
+int fs_store_reproject_all(fs_store *st, fs_err *err)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = fs_store_prepare(st, "SELECT rid, state FROM records", &s, err);
+    int step;
+    while (rc == 0 && (step = sqlite3_step(s)) == SQLITE_ROW) {
+        fs_state *state = NULL;
+        int64_t rid = sqlite3_column_int64(s, 0);
+        rc = fs_state_decode(&state, sqlite3_column_blob(s, 1), (size_t)sqlite3_column_bytes(s, 1),
+                             err);
+        if (rc == 0)
+            rc = fs_store_project(st, rid, state, err);
+        fs_state_free(state);
+    }
+    if (rc == 0 && step != SQLITE_DONE)
+        rc = fs_store_sqlerr(st, step, err, "rebuilding projections");
+    sqlite3_finalize(s);
+    return rc;
+}

@@ -1,0 +1,116 @@
+/*
+ * remote.c: applying a page of pulled states to the store.
+ *
+ * One page is one transaction, with the pull cursor in it: after a crash the
+ * device either has the page and the cursor past it, or neither, and pulls the
+ * page again (joins are idempotent, so a page applied twice changes nothing).
+ * Removals delete the local copy of a record that left the rep's territory,
+ * unless the outbox still holds a local change of it: a write is never dropped
+ * silently, so such a record is kept and reported.
+ */
+#include "remote_int.h"
+
+#include "fieldsync/outbox.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void fs_apply_report_clear(fs_apply_report *r)
+{
+    if (r == NULL)
+        return;
+    fs_refs_free(r->kept_refs, r->kept);
+    fs_refs_free(r->changed_refs, r->changed);
+    fs_refs_free(r->removed_refs, r->removed);
+    memset(r, 0, sizeof(*r));
+}
+
+int fs_store_ref_append(fs_ref **refs, size_t n, fs_kind kind, const char *id, fs_err *err)
+{
+    fs_ref *grown = realloc(*refs, (n + 1) * sizeof(*grown));
+    if (grown == NULL)
+        return fs_err_set(err, FS_ENOMEM, "applying a pull page: out of memory");
+    *refs = grown;
+    grown[n].kind = kind;
+    grown[n].id = fs_store_strdup(id);
+    if (grown[n].id == NULL)
+        return fs_err_set(err, FS_ENOMEM, "applying a pull page: out of memory");
+    return 0;
+}
+
+int fs_store_apply_removal(fs_store *st, const fs_ref *ref, fs_apply_report *r, fs_err *err)
+{
+    fs_state *state = NULL;
+    int64_t rid = 0;
+    bool pending = false;
+    if (ref->id == NULL)
+        return fs_err_set(err, FS_ECORRUPT, "the server sent a removal without an id");
+    int rc = fs_store_load(st, ref->kind, ref->id, &rid, &state, err);
+    fs_state_free(state);
+    if (rc != 0 || rid == 0)
+        return rc;
+    if ((rc = fs_outbox_has(st, ref->kind, ref->id, &pending, err)) != 0)
+        return rc;
+    if (pending) {
+        rc = fs_store_ref_append(&r->kept_refs, r->kept, ref->kind, ref->id, err);
+        r->kept += rc == 0;
+        return rc;
+    }
+    rc = fs_store_remove(st, rid, err);
+    if (rc == 0)
+        rc = fs_store_ref_append(&r->removed_refs, r->removed, ref->kind, ref->id, err);
+    if (rc == 0)
+        r->removed++;
+    return rc;
+}
+
+static int apply_page(fs_store *st, fs_state *const *states, size_t nstates, const fs_ref *removals,
+                      size_t nremovals, uint64_t cursor, fs_apply_report *r, fs_err *err)
+{
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < nstates; i++) {
+        bool changed = false;
+        if (states[i] == NULL)
+            return fs_err_set(err, FS_EINVAL, "pull page: state %zu is missing", i);
+        rc = fs_store_join_save(st, states[i], &changed, err);
+        if (rc == 0 && changed)
+            rc = fs_store_ref_append(&r->changed_refs, r->changed, states[i]->kind, states[i]->id,
+                                     err);
+        r->applied += rc == 0;
+        r->changed += rc == 0 && changed;
+    }
+    for (size_t i = 0; rc == 0 && i < nremovals; i++)
+        rc = fs_store_apply_removal(st, &removals[i], r, err);
+    if (rc == 0)
+        rc = fs_store_save_hlc(st, err);
+    if (rc == 0)
+        rc = fs_store_meta_set_u64(st, FS_META_CURSOR, cursor, err);
+    return rc;
+}
+
+int fs_store_apply_remote(fs_store *st, fs_state *const *states, size_t nstates,
+                          const fs_ref *removals, size_t nremovals, uint64_t cursor,
+                          fs_apply_report *report, fs_err *err)
+{
+    fs_apply_report local = {0};
+    fs_apply_report *r = report != NULL ? report : &local;
+    memset(r, 0, sizeof(*r));
+    if (nstates > FS_STORE_APPLY_MAX || nremovals > FS_STORE_APPLY_MAX)
+        return fs_err_set(err, FS_ETOOBIG,
+                          "a pull page of %zu states and %zu removals is over "
+                          "the limit of %d each: ask for smaller pages",
+                          nstates, nremovals, FS_STORE_APPLY_MAX);
+    fs_hlc saved = st->hlc;
+    int rc = fs_store_begin(st, err);
+    if (rc == 0)
+        rc = apply_page(st, states, nstates, removals, nremovals, cursor, r, err);
+    if (rc == 0)
+        rc = fs_store_commit(st, err);
+    if (rc != 0) {
+        fs_store_rollback(st);
+        st->hlc = saved; /* the clock follows what committed */
+        fs_apply_report_clear(r);
+    }
+    fs_apply_report_clear(&local);
+    return rc;
+}

@@ -1,0 +1,322 @@
+/*
+ * search.c: full-text search over the FTS5 index, and the small reports a rep's
+ * day starts from: follow-ups due, the pipeline per stage with the opportunities
+ * that went stale, and the records in conflict.
+ *
+ * Search input from the UI is words, not FTS5 syntax: each word becomes a quoted
+ * prefix term, so "O'Brien" or "acme-gmbh" never fail as syntax. Raw FTS5 is
+ * available for the CLI's power users with FS_SEARCH_RAW.
+ */
+#include "store_int.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SEARCH_LIMIT_MAX 1000
+#define SEARCH_QUERY_MAX 1024
+
+const char fs_store_followups_sql[] =
+    "SELECT v.id, v.account_id, v.next_step, v.next_step_date, a.name FROM visits v "
+    "LEFT JOIN records r ON r.kind = 1 AND r.id = v.account_id "
+    "LEFT JOIN accounts a ON a.rid = r.rid "
+    "WHERE v.next_step_date IS NOT NULL AND v.next_step_done = 0 AND v.next_step_date <= ?1 "
+    "ORDER BY v.next_step_date, v.id LIMIT ?2";
+
+/* Open stages a deal falls back from: first meeting set, 25%, 50%. The IN list on
+ * the index's first column keeps the date comparison a range on its second. */
+const char fs_store_stale_sql[] =
+    "SELECT id FROM opportunities WHERE stage IN (2, 3, 4) AND stage_entered_date <> '' "
+    "AND stage_entered_date < date(?1, '-' || ?2 || ' days') ORDER BY stage, stage_entered_date, "
+    "id";
+
+const char fs_store_conflicts_sql[] =
+    "SELECT kind, id FROM records WHERE has_conflict ORDER BY kind, id LIMIT ?1";
+
+/* Words -> "word"* "word2"* (implicit AND); quotes inside a word are doubled. */
+static int fts_words(const char *in, char *out, size_t size, fs_err *err)
+{
+    size_t o = 0;
+    const char *p = in;
+    while (*p != '\0') {
+        while (*p != '\0' && isspace((unsigned char)*p))
+            p++;
+        if (*p == '\0')
+            break;
+        if (o + 2 >= size)
+            goto too_long;
+        if (o > 0)
+            out[o++] = ' ';
+        out[o++] = '"';
+        for (; *p != '\0' && !isspace((unsigned char)*p); p++) {
+            if (o + 4 >= size)
+                goto too_long;
+            if (*p == '"')
+                out[o++] = '"';
+            out[o++] = *p;
+        }
+        out[o++] = '"';
+        out[o++] = '*';
+    }
+    out[o] = '\0';
+    return 0;
+too_long:
+    return fs_err_set(err, FS_ETOOBIG, "search query longer than %d bytes", SEARCH_QUERY_MAX / 2);
+}
+
+void fs_search_hits_free(fs_search_hit *hits, size_t n)
+{
+    for (size_t i = 0; hits != NULL && i < n; i++) {
+        free(hits[i].id);
+        free(hits[i].snippet);
+    }
+    free(hits);
+}
+
+static int search_rows(fs_store *st, sqlite3_stmt *s, size_t limit, fs_search_hit *hits, size_t *n,
+                       fs_err *err)
+{
+    int step;
+    while (*n < limit && (step = sqlite3_step(s)) == SQLITE_ROW) {
+        fs_search_hit *h = &hits[(*n)++];
+        h->kind = (fs_kind)sqlite3_column_int(s, 0);
+        h->id = fs_store_strdup((const char *)sqlite3_column_text(s, 1));
+        h->snippet = fs_store_strdup((const char *)sqlite3_column_text(s, 2));
+        if (h->id == NULL || h->snippet == NULL)
+            return fs_err_set(err, FS_ENOMEM, "search: out of memory");
+    }
+    if (*n == limit || step == SQLITE_DONE)
+        return 0;
+    if ((step & 0xff) == SQLITE_ERROR) /* FTS5 reports query syntax errors here */
+        return fs_err_set(err, FS_EINVAL, "search query not understood: %s",
+                          sqlite3_errmsg(st->db));
+    return fs_store_sqlerr(st, step, err, "searching");
+}
+
+int fs_store_search(fs_store *st, const char *query, unsigned flags, size_t limit,
+                    fs_search_hit **hits, size_t *n, fs_err *err)
+{
+    char words[SEARCH_QUERY_MAX];
+    sqlite3_stmt *s = NULL;
+    *hits = NULL;
+    *n = 0;
+    if (query == NULL)
+        return fs_err_set(err, FS_EINVAL, "search without a query");
+    if (limit == 0 || limit > SEARCH_LIMIT_MAX)
+        limit = SEARCH_LIMIT_MAX;
+    int rc = (flags & FS_SEARCH_RAW) ? 0 : fts_words(query, words, sizeof(words), err);
+    if (rc != 0)
+        return rc;
+    const char *match = (flags & FS_SEARCH_RAW) ? query : words;
+    if (match[0] == '\0')
+        return 0; /* no words: nothing matches */
+    rc = fs_store_prepare(st,
+                          "SELECT r.kind, r.id, snippet(search, -1, '[', ']', '...', 12) "
+                          "FROM search JOIN records r ON r.rid = search.rowid "
+                          "WHERE search MATCH ?1 ORDER BY rank LIMIT ?2",
+                          &s, err);
+    if (rc != 0)
+        return rc;
+    sqlite3_bind_text(s, 1, match, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, (sqlite3_int64)limit);
+    *hits = calloc(limit, sizeof(**hits));
+    rc = *hits == NULL ? fs_err_set(err, FS_ENOMEM, "search: out of memory")
+                       : search_rows(st, s, limit, *hits, n, err);
+    sqlite3_finalize(s);
+    if (rc != 0) {
+        fs_search_hits_free(*hits, *n);
+        *hits = NULL;
+        *n = 0;
+    }
+    return rc;
+}
+
+/* ------------------------------------------------------------------------- */
+
+void fs_followups_free(fs_followup *f, size_t n)
+{
+    for (size_t i = 0; f != NULL && i < n; i++) {
+        free(f[i].visit_id);
+        free(f[i].account_id);
+        free(f[i].next_step);
+        free(f[i].next_step_date);
+        free(f[i].account_name);
+    }
+    free(f);
+}
+
+int fs_store_followups_due(fs_store *st, const char *until, size_t limit, fs_followup **out,
+                           size_t *n, fs_err *err)
+{
+    sqlite3_stmt *s = NULL;
+    *out = NULL;
+    *n = 0;
+    if (until == NULL)
+        return fs_err_set(err, FS_EINVAL, "follow-ups: no date given");
+    if (limit == 0 || limit > SEARCH_LIMIT_MAX)
+        limit = SEARCH_LIMIT_MAX;
+    int rc = fs_store_prepare(st, fs_store_followups_sql, &s, err);
+    if (rc != 0)
+        return rc;
+    sqlite3_bind_text(s, 1, until, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, (sqlite3_int64)limit);
+    *out = calloc(limit, sizeof(**out));
+    if (*out == NULL)
+        rc = fs_err_set(err, FS_ENOMEM, "follow-ups: out of memory");
+    int step = SQLITE_DONE;
+    while (rc == 0 && (step = sqlite3_step(s)) == SQLITE_ROW) {
+        fs_followup *f = &(*out)[(*n)++];
+        f->visit_id = fs_store_strdup((const char *)sqlite3_column_text(s, 0));
+        f->account_id = fs_store_strdup((const char *)sqlite3_column_text(s, 1));
+        f->next_step = fs_store_strdup((const char *)sqlite3_column_text(s, 2));
+        f->next_step_date = fs_store_strdup((const char *)sqlite3_column_text(s, 3));
+        if (sqlite3_column_type(s, 4) != SQLITE_NULL)
+            f->account_name = fs_store_strdup((const char *)sqlite3_column_text(s, 4));
+        if (f->visit_id == NULL || f->account_id == NULL || f->next_step_date == NULL)
+            rc = fs_err_set(err, FS_ENOMEM, "follow-ups: out of memory");
+    }
+    if (rc == 0 && step != SQLITE_DONE)
+        rc = fs_store_sqlerr(st, step, err, "listing follow-ups");
+    sqlite3_finalize(s);
+    if (rc != 0) {
+        fs_followups_free(*out, *n);
+        *out = NULL;
+        *n = 0;
+    }
+    return rc;
+}
+
+/* ------------------------------------------------------------------------- */
+
+void fs_pipeline_clear(fs_pipeline *p)
+{
+    if (p == NULL)
+        return;
+    for (size_t i = 0; i < p->nstale; i++)
+        free(p->stale[i]);
+    free(p->stale);
+    memset(p, 0, sizeof(*p));
+}
+
+static int pipeline_counts(fs_store *st, fs_pipeline *p, fs_err *err)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = fs_store_prepare(
+        st, "SELECT stage, count(*), sum(amount) FROM opportunities GROUP BY stage", &s, err);
+    if (rc != 0)
+        return rc;
+    int step;
+    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+        int stage = sqlite3_column_int(s, 0);
+        if (stage < 0 || stage >= FS_STAGE_COUNT)
+            continue; /* a stage from a newer build */
+        p->count[stage] = (size_t)sqlite3_column_int64(s, 1);
+        p->amount[stage] = sqlite3_column_int64(s, 2);
+    }
+    if (step != SQLITE_DONE)
+        rc = fs_store_sqlerr(st, step, err, "counting the pipeline");
+    sqlite3_finalize(s);
+    return rc;
+}
+
+static int pipeline_stale(fs_store *st, const char *today, int cycle_days, fs_pipeline *p,
+                          fs_err *err)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = fs_store_prepare(st, fs_store_stale_sql, &s, err);
+    if (rc != 0)
+        return rc;
+    sqlite3_bind_text(s, 1, today, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 2, cycle_days);
+    size_t cap = 0;
+    int step = SQLITE_DONE;
+    while (rc == 0 && (step = sqlite3_step(s)) == SQLITE_ROW) {
+        if (p->nstale == cap) {
+            cap = cap ? 2 * cap : 16;
+            char **grown = realloc(p->stale, cap * sizeof(*grown));
+            if (grown == NULL) {
+                rc = fs_err_set(err, FS_ENOMEM, "pipeline: out of memory");
+                break;
+            }
+            p->stale = grown;
+        }
+        p->stale[p->nstale] = fs_store_strdup((const char *)sqlite3_column_text(s, 0));
+        if (p->stale[p->nstale++] == NULL)
+            rc = fs_err_set(err, FS_ENOMEM, "pipeline: out of memory");
+    }
+    if (rc == 0 && step != SQLITE_DONE)
+        rc = fs_store_sqlerr(st, step, err, "finding stale opportunities");
+    sqlite3_finalize(s);
+    return rc;
+}
+
+static bool valid_date(const char *d)
+{
+    /* YYYY-MM-DD: the projection compares dates as text, so the shape must be exact. */
+    if (d == NULL || strlen(d) != 10 || d[4] != '-' || d[7] != '-')
+        return false;
+    for (int i = 0; i < 10; i++)
+        if (i != 4 && i != 7 && !isdigit((unsigned char)d[i]))
+            return false;
+    return true;
+}
+
+int fs_store_pipeline(fs_store *st, const char *today, int cycle_days, fs_pipeline *out,
+                      fs_err *err)
+{
+    memset(out, 0, sizeof(*out));
+    if (!valid_date(today))
+        return fs_err_set(err, FS_EINVAL, "pipeline: today must be YYYY-MM-DD, not \"%s\"",
+                          today != NULL ? today : "");
+    if (cycle_days <= 0 || cycle_days > 3660)
+        return fs_err_set(err, FS_EINVAL, "pipeline: a sales cycle of %d days makes no sense",
+                          cycle_days);
+    int rc = pipeline_counts(st, out, err);
+    if (rc == 0)
+        rc = pipeline_stale(st, today, cycle_days, out, err);
+    if (rc != 0)
+        fs_pipeline_clear(out);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------- */
+
+void fs_refs_free(fs_ref *refs, size_t n)
+{
+    for (size_t i = 0; refs != NULL && i < n; i++)
+        free(refs[i].id);
+    free(refs);
+}
+
+int fs_store_conflicts(fs_store *st, size_t limit, fs_ref **out, size_t *n, fs_err *err)
+{
+    sqlite3_stmt *s = NULL;
+    *out = NULL;
+    *n = 0;
+    if (limit == 0 || limit > SEARCH_LIMIT_MAX)
+        limit = SEARCH_LIMIT_MAX;
+    int rc = fs_store_prepare(st, fs_store_conflicts_sql, &s, err);
+    if (rc != 0)
+        return rc;
+    sqlite3_bind_int64(s, 1, (sqlite3_int64)limit);
+    *out = calloc(limit, sizeof(**out));
+    if (*out == NULL)
+        rc = fs_err_set(err, FS_ENOMEM, "conflicts: out of memory");
+    int step = SQLITE_DONE;
+    while (rc == 0 && (step = sqlite3_step(s)) == SQLITE_ROW) {
+        fs_ref *r = &(*out)[(*n)++];
+        r->kind = (fs_kind)sqlite3_column_int(s, 0);
+        r->id = fs_store_strdup((const char *)sqlite3_column_text(s, 1));
+        if (r->id == NULL)
+            rc = fs_err_set(err, FS_ENOMEM, "conflicts: out of memory");
+    }
+    if (rc == 0 && step != SQLITE_DONE)
+        rc = fs_store_sqlerr(st, step, err, "listing conflicts");
+    sqlite3_finalize(s);
+    if (rc != 0) {
+        fs_refs_free(*out, *n);
+        *out = NULL;
+        *n = 0;
+    }
+    return rc;
+}

@@ -1,0 +1,399 @@
+/*
+ * store.c: opening and closing the store, the helpers every store file uses
+ * (transactions, SQLite error mapping), the replica id, the hybrid logical clock
+ * and the sync_meta key-value table.
+ *
+ * Opening order matters: the database is opened with the right key (rekey.c
+ * decides which), then migrated, and only then are the replica id and HLC read
+ * and in-flight outbox entries returned to pending, all from the migrated schema.
+ */
+#include "store_int.h"
+
+#include <errno.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fieldsync/vfs.h"
+
+char *fs_store_strdup(const char *s)
+{
+    if (s == NULL)
+        return NULL;
+    size_t n = strlen(s) + 1;
+    char *d = malloc(n);
+    if (d != NULL)
+        memcpy(d, s, n);
+    return d;
+}
+
+int fs_store_sqlerr(fs_store *st, int rc, fs_err *err, const char *what)
+{
+    const char *msg = st != NULL && st->db != NULL ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc);
+    const char *file = st != NULL && st->path != NULL ? st->path : "the store";
+    fs_err vfs;
+    int prim = rc & 0xff;
+    /* The VFS knows which page failed authentication: that message names it. */
+    if ((prim == SQLITE_IOERR || prim == SQLITE_NOTADB || prim == SQLITE_CORRUPT) && st != NULL &&
+        st->db != NULL && fs_vfs_last_error(st->db, &vfs) == 0)
+        return fs_err_set(err, FS_EAUTH, "%s: %s", what, fs_err_message(&vfs));
+    switch (prim) {
+    case SQLITE_NOMEM:
+        return fs_err_set(err, FS_ENOMEM, "%s: out of memory", what);
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        return fs_err_set(err, FS_EBUSY, "%s: %s is in use by another process; close it and retry",
+                          what, file);
+    case SQLITE_NOTADB:
+    case SQLITE_CORRUPT:
+        return fs_err_set(err, FS_ECORRUPT,
+                          "%s: %s is damaged or not readable with this key (%s); restore it "
+                          "from the server with a resync",
+                          what, file, msg);
+    case SQLITE_FULL:
+        return fs_err_set(err, FS_EIO, "%s: the disk holding %s is full; free space and retry",
+                          what, file);
+    case SQLITE_IOERR:
+    case SQLITE_CANTOPEN:
+        return fs_err_set(err, FS_EIO, "%s: I/O error on %s (%s)", what, file, msg);
+    case SQLITE_CONSTRAINT:
+        return fs_err_set(err, FS_EEXIST, "%s: %s", what, msg);
+    default:
+        return fs_err_set(err, FS_EIO, "%s: %s", what, msg);
+    }
+}
+
+int fs_store_exec(fs_store *st, const char *sql, fs_err *err)
+{
+    if (st->db == NULL)
+        return fs_err_set(err, FS_ESTATE, "%s is not open: close the store and open it again",
+                          st->path);
+    int rc = sqlite3_exec(st->db, sql, NULL, NULL, NULL);
+    return rc == SQLITE_OK ? 0 : fs_store_sqlerr(st, rc, err, "store statement");
+}
+
+int fs_store_prepare(fs_store *st, const char *sql, sqlite3_stmt **stmt, fs_err *err)
+{
+    *stmt = NULL;
+    if (st->db == NULL) /* a failed rekey could not reopen it */
+        return fs_err_set(err, FS_ESTATE, "%s is not open: close the store and open it again",
+                          st->path);
+    int rc = sqlite3_prepare_v2(st->db, sql, -1, stmt, NULL);
+    return rc == SQLITE_OK ? 0 : fs_store_sqlerr(st, rc, err, "preparing a store query");
+}
+
+/* The connection's wal_autocheckpoint setting (SQLite's default when unreadable). */
+static int autocheckpoint_limit(fs_store *st)
+{
+    sqlite3_stmt *s = NULL;
+    int pages = 1000;
+    if (sqlite3_prepare_v2(st->db, "PRAGMA wal_autocheckpoint", -1, &s, NULL) == SQLITE_OK &&
+        sqlite3_step(s) == SQLITE_ROW)
+        pages = sqlite3_column_int(s, 0);
+    sqlite3_finalize(s);
+    return pages;
+}
+
+int fs_store_defer_checkpoints(fs_store *st, bool defer, fs_err *err)
+{
+    if (st->db == NULL)
+        return fs_err_set(err, FS_ESTATE, "%s is not open: close the store and open it again",
+                          st->path);
+    if (defer && !st->defer_checkpoints)
+        st->autocheckpoint_pages = autocheckpoint_limit(st);
+    st->defer_checkpoints = defer;
+    if (defer)
+        fs_store_apply_checkpoint_mode(st);
+    else
+        sqlite3_wal_autocheckpoint(st->db, st->autocheckpoint_pages);
+    return 0;
+}
+
+void fs_store_apply_checkpoint_mode(fs_store *st)
+{
+    if (st->defer_checkpoints && st->db != NULL)
+        sqlite3_wal_autocheckpoint(st->db, FS_STORE_WAL_LIMIT_PAGES);
+}
+
+int fs_store_checkpoint(fs_store *st, fs_err *err)
+{
+    if (st->db == NULL)
+        return fs_err_set(err, FS_ESTATE, "%s is not open: close the store and open it again",
+                          st->path);
+    int rc = sqlite3_wal_checkpoint_v2(st->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    return rc == SQLITE_OK ? 0 : fs_store_sqlerr(st, rc, err, "checkpoint");
+}
+
+int fs_store_begin(fs_store *st, fs_err *err)
+{
+    if (st->db == NULL)
+        return fs_err_set(err, FS_ESTATE, "%s is not open: close the store and open it again",
+                          st->path);
+    int rc = sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+    return rc == SQLITE_OK ? 0 : fs_store_sqlerr(st, rc, err, "starting a transaction");
+}
+
+int fs_store_commit(fs_store *st, fs_err *err)
+{
+    int rc = sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL);
+    if (rc == SQLITE_OK)
+        return 0;
+    int ret = fs_store_sqlerr(st, rc, err, "committing");
+    fs_store_rollback(st);
+    return ret;
+}
+
+void fs_store_rollback(fs_store *st)
+{
+    if (st->db != NULL && !sqlite3_get_autocommit(st->db))
+        sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+static uint64_t wall_clock_ms(void *arg)
+{
+    (void)arg;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+void fs_store_set_clock(fs_store *st, uint64_t (*clock_ms)(void *arg), void *arg)
+{
+    st->clock_ms = clock_ms != NULL ? clock_ms : wall_clock_ms;
+    st->clock_arg = arg;
+}
+
+void fs_store_new_id(char out[FS_STORE_NEW_ID_LEN + 1])
+{
+    uint8_t raw[FS_STORE_NEW_ID_LEN / 2];
+    randombytes_buf(raw, sizeof(raw));
+    sodium_bin2hex(out, FS_STORE_NEW_ID_LEN + 1, raw, sizeof(raw));
+}
+
+/* ------------------------------------------------------------------------- */
+/* sync_meta */
+
+int fs_store_meta_get(fs_store *st, const char *key, uint8_t **val, size_t *len, fs_err *err)
+{
+    sqlite3_stmt *s = NULL;
+    *val = NULL;
+    *len = 0;
+    int rc = fs_store_prepare(st, "SELECT value FROM sync_meta WHERE key = ?", &s, err);
+    if (rc != 0)
+        return rc;
+    sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+    int step = sqlite3_step(s);
+    if (step == SQLITE_ROW) {
+        const void *p = sqlite3_column_blob(s, 0);
+        size_t n = (size_t)sqlite3_column_bytes(s, 0);
+        *val = malloc(n + 1);
+        if (*val == NULL) {
+            rc = fs_err_set(err, FS_ENOMEM, "reading sync_meta %s: out of memory", key);
+        } else {
+            if (n > 0)
+                memcpy(*val, p, n);
+            (*val)[n] = 0;
+            *len = n;
+        }
+    } else if (step == SQLITE_DONE) {
+        rc = fs_err_set(err, FS_ENOTFOUND, "sync_meta has no %s", key);
+    } else {
+        rc = fs_store_sqlerr(st, step, err, "reading sync_meta");
+    }
+    sqlite3_finalize(s);
+    return rc;
+}
+
+static int meta_put(fs_store *st, const char *key, const void *val, size_t len, bool is_int,
+                    uint64_t ival, fs_err *err)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = fs_store_prepare(st,
+                              "INSERT INTO sync_meta(key, value) VALUES(?, ?) "
+                              "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                              &s, err);
+    if (rc != 0)
+        return rc;
+    sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+    if (is_int)
+        sqlite3_bind_int64(s, 2, (sqlite3_int64)ival);
+    else
+        sqlite3_bind_blob(s, 2, len > 0 ? val : "", (int)len, SQLITE_STATIC);
+    int step = sqlite3_step(s);
+    sqlite3_finalize(s);
+    return step == SQLITE_DONE ? 0 : fs_store_sqlerr(st, step, err, "writing sync_meta");
+}
+
+int fs_store_meta_set(fs_store *st, const char *key, const void *val, size_t len, fs_err *err)
+{
+    if (len > INT32_MAX)
+        return fs_err_set(err, FS_ETOOBIG, "sync_meta %s: value too large", key);
+    return meta_put(st, key, val, len, false, 0, err);
+}
+
+int fs_store_meta_set_u64(fs_store *st, const char *key, uint64_t val, fs_err *err)
+{
+    return meta_put(st, key, NULL, 0, true, val, err);
+}
+
+int fs_store_meta_get_u64(fs_store *st, const char *key, uint64_t *val, fs_err *err)
+{
+    sqlite3_stmt *s = NULL;
+    *val = 0;
+    int rc = fs_store_prepare(st, "SELECT value FROM sync_meta WHERE key = ?", &s, err);
+    if (rc != 0)
+        return rc;
+    sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+    int step = sqlite3_step(s);
+    if (step == SQLITE_ROW)
+        *val = (uint64_t)sqlite3_column_int64(s, 0);
+    else if (step != SQLITE_DONE)
+        rc = fs_store_sqlerr(st, step, err, "reading sync_meta");
+    sqlite3_finalize(s);
+    return rc;
+}
+
+int fs_store_meta_delete(fs_store *st, const char *key, fs_err *err)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = fs_store_prepare(st, "DELETE FROM sync_meta WHERE key = ?", &s, err);
+    if (rc != 0)
+        return rc;
+    sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+    int step = sqlite3_step(s);
+    sqlite3_finalize(s);
+    return step == SQLITE_DONE ? 0 : fs_store_sqlerr(st, step, err, "deleting from sync_meta");
+}
+
+int fs_store_meta_get_secret(fs_store *st, const char *key, fs_secret **out, fs_err *err)
+{
+    sqlite3_stmt *s = NULL;
+    *out = NULL;
+    int rc = fs_store_prepare(st, "SELECT value FROM sync_meta WHERE key = ?", &s, err);
+    if (rc != 0)
+        return rc;
+    sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+    int step = sqlite3_step(s);
+    if (step == SQLITE_ROW) /* copied straight from SQLite's buffer into guarded memory */
+        rc =
+            fs_secret_from(out, sqlite3_column_blob(s, 0), (size_t)sqlite3_column_bytes(s, 0), err);
+    else if (step == SQLITE_DONE)
+        rc = fs_err_set(err, FS_ENOTFOUND, "sync_meta has no %s", key);
+    else
+        rc = fs_store_sqlerr(st, step, err, "reading sync_meta");
+    sqlite3_finalize(s);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Replica id and HLC */
+
+uint64_t fs_store_replica(const fs_store *st)
+{
+    return st->replica;
+}
+
+int fs_store_set_replica(fs_store *st, uint64_t replica, fs_err *err)
+{
+    if (replica == 0)
+        return fs_err_set(err, FS_EINVAL, "replica id 0 is reserved");
+    int rc = fs_store_meta_set_u64(st, "replica_id", replica, err);
+    if (rc == 0)
+        st->replica = replica;
+    return rc;
+}
+
+int fs_store_tick(fs_store *st, uint64_t *hlc, fs_err *err)
+{
+    *hlc = fs_hlc_now(&st->hlc, st->clock_ms(st->clock_arg));
+    return fs_store_save_hlc(st, err);
+}
+
+void fs_store_observe(fs_store *st, const fs_state *state)
+{
+    fs_hlc_observe(&st->hlc, fs_record_hlc(state));
+}
+
+int fs_store_save_hlc(fs_store *st, fs_err *err)
+{
+    return fs_store_meta_set_u64(st, "hlc", st->hlc.last, err);
+}
+
+/* Reads the replica id (minting one for a new database) and the clock. */
+static int load_identity(fs_store *st, fs_err *err)
+{
+    int rc = fs_store_meta_get_u64(st, "replica_id", &st->replica, err);
+    if (rc != 0)
+        return rc;
+    while (st->replica == 0) {
+        randombytes_buf(&st->replica, sizeof(st->replica));
+        if (st->replica != 0 && (rc = fs_store_set_replica(st, st->replica, err)) != 0)
+            return rc;
+    }
+    return fs_store_meta_get_u64(st, "hlc", &st->hlc.last, err);
+}
+
+/* ------------------------------------------------------------------------- */
+/* Open and close */
+
+static int open_plain(fs_store *st, unsigned flags, fs_err *err)
+{
+    int oflags = SQLITE_OPEN_READWRITE | ((flags & FS_STORE_CREATE) ? SQLITE_OPEN_CREATE : 0);
+    return fs_vfs_open(&st->db, st->path, NULL, oflags, err);
+}
+
+int fs_store_open(fs_store **out, const char *path, const char *keyfile, const char *passphrase,
+                  size_t passphrase_len, unsigned flags, fs_err *err)
+{
+    *out = NULL;
+    if (path == NULL)
+        return fs_err_set(err, FS_EINVAL, "fs_store_open: no database path given");
+    int rc = fs_crypto_init(err);
+    if (rc != 0)
+        return rc;
+    if (!(flags & FS_STORE_CREATE) && access(path, F_OK) != 0)
+        return fs_err_set(err, FS_ENOTFOUND,
+                          "no store at %s: set the device up (enroll) first, or check the path",
+                          path);
+    fs_store *st = calloc(1, sizeof(*st));
+    if (st == NULL)
+        return fs_err_set(err, FS_ENOMEM, "opening %s: out of memory", path);
+    fs_store_set_clock(st, NULL, NULL);
+    st->path = fs_store_strdup(path);
+    st->keyfile = fs_store_strdup(keyfile);
+    st->flags = flags;
+    if (st->path == NULL || (keyfile != NULL && st->keyfile == NULL)) {
+        rc = fs_err_set(err, FS_ENOMEM, "opening %s: out of memory", path);
+        goto fail;
+    }
+    rc = keyfile != NULL ? fs_store_open_keyed(st, passphrase, passphrase_len, flags, err)
+                         : open_plain(st, flags, err);
+    if (rc != 0)
+        goto fail;
+    sqlite3_busy_timeout(st->db, 5000);
+    if ((rc = fs_store_migrate(st, err)) != 0 || (rc = load_identity(st, err)) != 0 ||
+        (rc = fs_outbox_recover(st, err)) != 0)
+        goto fail;
+    *out = st;
+    return 0;
+fail:
+    fs_store_close(st);
+    return rc;
+}
+
+void fs_store_close(fs_store *st)
+{
+    if (st == NULL)
+        return;
+    if (st->db != NULL) {
+        /* Empties the WAL so the plaintext-derived frame checksums do not linger. */
+        sqlite3_wal_checkpoint_v2(st->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+        sqlite3_close_v2(st->db);
+    }
+    free(st->path);
+    free(st->keyfile);
+    free(st);
+}

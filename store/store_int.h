@@ -1,0 +1,92 @@
+/*
+ * store_int.h: what the store's files share and nobody else sees: the fs_store
+ * struct, transaction helpers, SQLite error mapping and the per-record helpers
+ * (load, save with projections) that local puts, outbox acks and remote applies
+ * all go through, so every path keeps state, projections and FTS in step.
+ */
+#ifndef FIELDSYNC_STORE_INT_H
+#define FIELDSYNC_STORE_INT_H
+
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "fieldsync/record.h"
+#include "fieldsync/store.h"
+
+struct fs_store {
+    sqlite3 *db;
+    char *path;     /* database file */
+    char *keyfile;  /* NULL: plain store */
+    unsigned flags; /* fs_store_open flags */
+    uint64_t replica;
+    fs_hlc hlc;
+    uint64_t (*clock_ms)(void *arg);
+    void *clock_arg;
+    bool defer_checkpoints;   /* fs_store_defer_checkpoints: survives reopening */
+    int autocheckpoint_pages; /* the connection's own limit, restored on undeferring */
+};
+
+/* SQLite result code -> FS_E*, with a message naming what was being done. */
+int fs_store_sqlerr(fs_store *st, int rc, fs_err *err, const char *what);
+
+/* BEGIN IMMEDIATE / COMMIT / ROLLBACK. rollback never fails visibly. */
+int fs_store_begin(fs_store *st, fs_err *err);
+int fs_store_commit(fs_store *st, fs_err *err);
+void fs_store_rollback(fs_store *st);
+
+/* Re-applies deferred checkpoints to a (re)opened connection. */
+void fs_store_apply_checkpoint_mode(fs_store *st);
+
+/* Runs a statement without results. */
+int fs_store_exec(fs_store *st, const char *sql, fs_err *err);
+/* Prepares sql; on failure fills err. */
+int fs_store_prepare(fs_store *st, const char *sql, sqlite3_stmt **stmt, fs_err *err);
+
+/* Migrations (schema.c): brings the schema to FS_STORE_SCHEMA_VERSION. */
+int fs_store_migrate(fs_store *st, fs_err *err);
+
+/* Record rows (records.c). *rid is the records rowid, 0 when not found. */
+int fs_store_load(fs_store *st, fs_kind kind, const char *id, int64_t *rid, fs_state **state,
+                  fs_err *err);
+/* Writes state (inserting when rid == 0) and its projections; inside a transaction. */
+int fs_store_save(fs_store *st, int64_t rid, const fs_state *state, fs_err *err);
+/* Removes a record, its projections and FTS row (a removal, not a delete). */
+int fs_store_remove(fs_store *st, int64_t rid, fs_err *err);
+/* Joins other into the stored record (creating it), saving only when it changed. */
+int fs_store_join_save(fs_store *st, const fs_state *other, bool *changed, fs_err *err);
+
+/* Projections (project.c): rewrites the per-kind row and FTS row of a record. */
+int fs_store_project(fs_store *st, int64_t rid, const fs_state *state, fs_err *err);
+int fs_store_unproject(fs_store *st, int64_t rid, fs_kind kind, fs_err *err);
+/* Rebuilds every projection from the stored states (migrations use it). */
+int fs_store_reproject_all(fs_store *st, fs_err *err);
+
+/* The next HLC for a local write, persisted in sync_meta by the caller's transaction. */
+int fs_store_tick(fs_store *st, uint64_t *hlc, fs_err *err);
+/* Records remote timestamps so later local writes order after them. */
+void fs_store_observe(fs_store *st, const fs_state *state);
+int fs_store_save_hlc(fs_store *st, fs_err *err);
+
+/* Appends the outbox entry for a local change (outbox.c); inside a transaction. */
+int fs_outbox_append(fs_store *st, const fs_state *state, fs_err *err);
+/* Whether the record has any outbox entry (unsynced local changes). */
+int fs_outbox_has(fs_store *st, fs_kind kind, const char *id, bool *has, fs_err *err);
+/* At open: in-flight entries go back to pending. */
+int fs_outbox_recover(fs_store *st, fs_err *err);
+
+/* Opening a database file with the right key (rekey.c): try the DEK, then the
+ * next DEK, and finish or abandon an interrupted rekey. */
+int fs_store_open_keyed(fs_store *st, const char *passphrase, size_t passphrase_len, unsigned flags,
+                        fs_err *err);
+
+/* Query texts (query.c, search.c), exposed so tests can EXPLAIN their plans. */
+int fs_store_list_sql(const fs_list_query *q, char *sql, size_t size, fs_err *err);
+extern const char fs_store_followups_sql[];
+extern const char fs_store_stale_sql[];
+extern const char fs_store_conflicts_sql[];
+
+/* A copy of s (NULL stays NULL); NULL on allocation failure. */
+char *fs_store_strdup(const char *s);
+
+#endif

@@ -1,0 +1,45 @@
+/*
+ * store_test_util.h: what the store's tests share: a scratch directory per
+ * test, a settable clock, record builders, and scanning files for markers.
+ */
+#ifndef FIELDSYNC_STORE_TEST_UTIL_H
+#define FIELDSYNC_STORE_TEST_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fieldsync/store.h"
+
+/* A fresh directory under $TMPDIR (or /tmp); the path is static per call site. */
+char *tu_mkdtemp(void);
+/* Removes dir and every file in it (one level: the store makes no subdirectories). */
+void tu_rmdir(const char *dir);
+/* dir + "/" + name, malloc'd. */
+char *tu_path(const char *dir, const char *name);
+
+/* A clock for fs_store_set_clock: returns *(uint64_t *)arg. */
+uint64_t tu_clock(void *arg);
+
+/* Opens (creating) a plain store at dir/store.db; asserts success. */
+fs_store *tu_open_plain(const char *dir);
+
+/* Puts an account with the given fields (NULL / 0 = not set); asserts success. */
+void tu_put_account(fs_store *st, const char *id, const char *name, int tier, const char *owner,
+                    const char *city, const char *notes);
+/* Puts a visit; next_date NULL = no next step. */
+void tu_put_visit(fs_store *st, const char *id, const char *account_id, int64_t planned_at,
+                  const char *objective, const char *next_step, const char *next_date, bool done);
+/* Puts an opportunity. */
+void tu_put_opportunity(fs_store *st, const char *id, const char *account_id, int stage,
+                        const char *entered, int64_t amount);
+
+/* Whether the bytes of needle occur in the file at path. */
+bool tu_file_contains(const char *path, const char *needle);
+/* Whether needle occurs in any regular file of dir. */
+bool tu_dir_contains(const char *dir, const char *needle);
+
+/* The value of an integer env var, or def. */
+long tu_env_long(const char *name, long def);
+
+#endif

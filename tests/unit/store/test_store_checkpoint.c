@@ -1,0 +1,110 @@
+/*
+ * test_store_checkpoint.c: deferred checkpoints. By default a commit that takes
+ * the WAL past the connection's limit checkpoints (paying the database fsync
+ * inside that write) and SQLite then restarts the WAL from its start, so the
+ * file stays near the limit. A store whose owner defers checkpoints lets the WAL
+ * grow past the limit with no commit checkpointing, and fs_store_checkpoint
+ * then copies every frame in.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+
+#include "store_int.h"
+#include "store_test_util.h"
+
+#define PAGE 4096
+#define WAL_HEADER 32
+#define FRAME_HEADER 24
+#define MARGIN 200 /* frames: more than one put writes */
+
+static int autocheckpoint_limit(fs_store *st)
+{
+    sqlite3_stmt *s = NULL;
+    assert_int_equal(sqlite3_prepare_v2(st->db, "PRAGMA wal_autocheckpoint", -1, &s, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    int pages = sqlite3_column_int(s, 0);
+    sqlite3_finalize(s);
+    return pages;
+}
+
+/* Frames the WAL file has room for (it never shrinks while the store is open). */
+static long wal_file_frames(const char *dir)
+{
+    char *wal = tu_path(dir, "store.db-wal");
+    struct stat sb;
+    long frames = stat(wal, &sb) == 0 ? (sb.st_size - WAL_HEADER) / (PAGE + FRAME_HEADER) : 0;
+    free(wal);
+    return frames;
+}
+
+static void put_account(fs_store *st, int i)
+{
+    char id[32], name[64];
+    snprintf(id, sizeof(id), "acc-%05d", i);
+    snprintf(name, sizeof(name), "Account number %d with a longer name", i);
+    tu_put_account(st, id, name, 1 + i % 5, "rep", "Bramley", "notes notes notes");
+}
+
+static void deferred_checkpoints_leave_commits_and_default_ones_do_not(void **state)
+{
+    (void)state;
+    /* deferred: the WAL grows past the limit; one explicit checkpoint copies all */
+    char *dir = tu_mkdtemp();
+    fs_store *st = tu_open_plain(dir);
+    const int limit = autocheckpoint_limit(st);
+    assert_true(limit > 0 && limit + MARGIN < FS_STORE_WAL_LIMIT_PAGES);
+    assert_int_equal(fs_store_defer_checkpoints(st, true, NULL), 0);
+    int puts = 0;
+    while (wal_file_frames(dir) <= limit + MARGIN) {
+        assert_true(puts < 20000);
+        put_account(st, puts++);
+    }
+    int log = 0, done = 0;
+    assert_int_equal(fs_store_checkpoint(st, NULL), 0);
+    assert_int_equal(
+        sqlite3_wal_checkpoint_v2(st->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done), SQLITE_OK);
+    assert_true(log > limit + MARGIN); /* no commit restarted the WAL */
+    assert_int_equal(done, log);
+    fs_store_close(st);
+    tu_rmdir(dir);
+
+    /* default: the same writes keep the WAL file near the limit */
+    dir = tu_mkdtemp();
+    st = tu_open_plain(dir);
+    for (int i = 0; i < puts; i++)
+        put_account(st, i);
+    assert_true(wal_file_frames(dir) <= limit + MARGIN);
+    fs_store_close(st);
+    tu_rmdir(dir);
+}
+
+static void undeferring_restores_the_connection_limit(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp();
+    fs_store *st = tu_open_plain(dir);
+    const int limit = autocheckpoint_limit(st);
+    assert_int_equal(fs_store_defer_checkpoints(st, true, NULL), 0);
+    assert_int_equal(autocheckpoint_limit(st), FS_STORE_WAL_LIMIT_PAGES);
+    assert_int_equal(fs_store_defer_checkpoints(st, true, NULL), 0);
+    assert_int_equal(fs_store_defer_checkpoints(st, false, NULL), 0);
+    assert_int_equal(autocheckpoint_limit(st), limit);
+    fs_store_close(st);
+    tu_rmdir(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(deferred_checkpoints_leave_commits_and_default_ones_do_not),
+        cmocka_unit_test(undeferring_restores_the_connection_limit),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,324 @@
+/*
+ * test_store_outbox.c: the outbox as the sync client drives it: FIFO order,
+ * coalescing of a record's pending changes, acknowledgement that removes exactly
+ * the entries sent (not ones queued meanwhile) and joins the server's answer,
+ * refusals that neither block the queue nor vanish, and in-flight entries coming
+ * back after a failed send or a restart.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "fieldsync/outbox.h"
+#include "fieldsync/store.h"
+#include "store_int.h"
+#include "store_test_util.h"
+
+#define ACCOUNT FIELDSYNC__RECORD_KIND__ACCOUNT
+
+typedef struct fixture {
+    char *dir;
+    fs_store *st;
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof(*f));
+    f->dir = tu_mkdtemp();
+    f->st = tu_open_plain(f->dir);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    fs_store_close(f->st);
+    tu_rmdir(f->dir);
+    free(f->dir);
+    free(f);
+    return 0;
+}
+
+static void put_name(fs_store *st, const char *id, const char *name)
+{
+    tu_put_account(st, id, name, 0, NULL, NULL, NULL);
+}
+
+static size_t count(fs_store *st, int status)
+{
+    size_t n = 0;
+    assert_int_equal(fs_outbox_count(st, status, &n, NULL), 0);
+    return n;
+}
+
+static const char *visible_name(const fs_state *s)
+{
+    static char buf[128];
+    ProtobufCMessage *m = NULL;
+    assert_int_equal(fs_record_visible(s, &m, NULL), 0);
+    snprintf(buf, sizeof(buf), "%s", ((Fieldsync__Account *)m)->name);
+    protobuf_c_message_free_unpacked(m, NULL);
+    return buf;
+}
+
+static void take_returns_records_oldest_first(void **state)
+{
+    fixture *f = *state;
+    put_name(f->st, "c", "C");
+    put_name(f->st, "a", "A");
+    put_name(f->st, "b", "B");
+    fs_outbox_batch b;
+    assert_int_equal(fs_outbox_take(f->st, 10, &b, NULL), 0);
+    assert_int_equal(b.n, 3);
+    assert_string_equal(b.items[0].state->id, "c");
+    assert_string_equal(b.items[1].state->id, "a");
+    assert_string_equal(b.items[2].state->id, "b");
+    assert_int_equal(count(f->st, FS_OUTBOX_IN_FLIGHT), 3);
+    fs_outbox_batch_clear(&b);
+    assert_int_equal(fs_outbox_take(f->st, 10, &b, NULL), 0);
+    assert_int_equal(b.n, 0); /* in-flight entries are not taken twice */
+    fs_outbox_batch_clear(&b);
+}
+
+static void pending_changes_of_one_record_travel_as_its_latest_state(void **state)
+{
+    fixture *f = *state;
+    put_name(f->st, "a", "A1");
+    put_name(f->st, "b", "B1");
+    put_name(f->st, "a", "A2");
+    put_name(f->st, "a", "A3");
+    assert_int_equal(count(f->st, FS_OUTBOX_PENDING), 4);
+    fs_outbox_batch b;
+    assert_int_equal(fs_outbox_take(f->st, 10, &b, NULL), 0);
+    assert_int_equal(b.n, 2);
+    assert_string_equal(b.items[0].state->id, "a");
+    assert_string_equal(visible_name(b.items[0].state), "A3");
+    assert_true(b.items[0].first_seq < b.items[1].first_seq);
+    assert_true(b.items[0].last_seq > b.items[1].last_seq);
+    assert_int_equal(count(f->st, FS_OUTBOX_IN_FLIGHT), 4);
+    fs_outbox_batch_clear(&b);
+}
+
+static void take_honours_the_batch_size(void **state)
+{
+    fixture *f = *state;
+    put_name(f->st, "a", "A");
+    put_name(f->st, "b", "B");
+    put_name(f->st, "c", "C");
+    fs_outbox_batch b1, b2;
+    assert_int_equal(fs_outbox_take(f->st, 2, &b1, NULL), 0);
+    assert_int_equal(b1.n, 2);
+    assert_int_equal(fs_outbox_take(f->st, 2, &b2, NULL), 0);
+    assert_int_equal(b2.n, 1);
+    assert_string_equal(b2.items[0].state->id, "c");
+    assert_true(b2.id != b1.id);
+    fs_outbox_batch_clear(&b1);
+    fs_outbox_batch_clear(&b2);
+    assert_int_equal(fs_outbox_take(f->st, 0, &b1, NULL), FS_EINVAL);
+}
+
+static void ack_removes_only_the_entries_that_were_sent(void **state)
+{
+    fixture *f = *state;
+    put_name(f->st, "a", "A1");
+    fs_outbox_batch b;
+    assert_int_equal(fs_outbox_take(f->st, 10, &b, NULL), 0);
+    put_name(f->st, "a", "A2"); /* queued while the batch is out */
+    fs_outbox_result r = {.joined = b.items[0].state};
+    assert_int_equal(fs_outbox_complete(f->st, &b, &r, 1, NULL), 0);
+    fs_outbox_batch_clear(&b);
+
+    fs_outbox_entry *e = NULL;
+    size_t n = 0;
+    assert_int_equal(fs_outbox_list(f->st, -1, 0, &e, &n, NULL), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(e[0].status, FS_OUTBOX_PENDING);
+    fs_outbox_entries_free(e, n);
+    /* The acknowledged (older) state did not roll the record back. */
+    ProtobufCMessage *m = NULL;
+    assert_int_equal(fs_store_get(f->st, ACCOUNT, "a", NULL, &m, NULL), 0);
+    assert_string_equal(((Fieldsync__Account *)m)->name, "A2");
+    protobuf_c_message_free_unpacked(m, NULL);
+}
+
+static void ack_joins_the_servers_state_without_queueing_it(void **state)
+{
+    fixture *f = *state;
+    put_name(f->st, "a", "Acme");
+    fs_outbox_batch b;
+    assert_int_equal(fs_outbox_take(f->st, 10, &b, NULL), 0);
+    /* The server's copy also holds another device's later write of owner. */
+    fs_state *joined = NULL;
+    assert_int_equal(fs_state_copy(&joined, b.items[0].state, NULL), 0);
+    Fieldsync__Account other = FIELDSYNC__ACCOUNT__INIT;
+    other.owner = "rep7";
+    uint64_t later = fs_record_hlc(joined) + (1u << 16);
+    assert_int_equal(fs_record_write_msg(joined, 99, later, &other.base, NULL, 0, NULL), 0);
+    fs_outbox_result r = {.joined = joined};
+    assert_int_equal(fs_outbox_complete(f->st, &b, &r, 1, NULL), 0);
+    fs_state_free(joined);
+    fs_outbox_batch_clear(&b);
+    assert_int_equal(count(f->st, -1), 0);
+    ProtobufCMessage *m = NULL;
+    assert_int_equal(fs_store_get(f->st, ACCOUNT, "a", NULL, &m, NULL), 0);
+    assert_string_equal(((Fieldsync__Account *)m)->owner, "rep7");
+    assert_string_equal(((Fieldsync__Account *)m)->name, "Acme");
+    protobuf_c_message_free_unpacked(m, NULL);
+    fs_list_query q = {.kind = ACCOUNT, .owner = "rep7"}; /* projections follow the join */
+    fs_list_page page;
+    assert_int_equal(fs_store_list(f->st, &q, &page, NULL), 0);
+    assert_int_equal(page.n, 1);
+    fs_list_page_clear(&page);
+}
+
+static void refused_entry_stays_listed_and_does_not_block_others(void **state)
+{
+    fixture *f = *state;
+    put_name(f->st, "a", "Not mine");
+    put_name(f->st, "b", "Mine");
+    fs_outbox_batch b;
+    assert_int_equal(fs_outbox_take(f->st, 10, &b, NULL), 0);
+    fs_outbox_result r[2] = {
+        {.reason = FIELDSYNC__REFUSAL__REASON__NOT_YOUR_TERRITORY, .message = "account of rep9"},
+        {.joined = b.items[1].state},
+    };
+    assert_int_equal(fs_outbox_complete(f->st, &b, r, 2, NULL), 0);
+    fs_outbox_batch_clear(&b);
+
+    put_name(f->st, "c", "Next");
+    assert_int_equal(fs_outbox_take(f->st, 10, &b, NULL), 0);
+    assert_int_equal(b.n, 1); /* c goes out; the refused a is not resent */
+    assert_string_equal(b.items[0].state->id, "c");
+    fs_outbox_batch_clear(&b);
+
+    fs_outbox_entry *e = NULL;
+    size_t n = 0;
+    assert_int_equal(fs_outbox_list(f->st, FS_OUTBOX_REFUSED, 0, &e, &n, NULL), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(e[0].id, "a");
+    assert_int_equal(e[0].reason, FIELDSYNC__REFUSAL__REASON__NOT_YOUR_TERRITORY);
+    assert_string_equal(e[0].message, "account of rep9");
+    int64_t seq = e[0].seq;
+    fs_outbox_entries_free(e, n);
+
+    assert_int_equal(fs_outbox_retry(f->st, seq, NULL), 0);
+    assert_int_equal(fs_outbox_retry(f->st, seq, NULL), FS_ENOTFOUND); /* pending now */
+    assert_int_equal(fs_outbox_take(f->st, 10, &b, NULL), 0);
+    assert_int_equal(b.n, 1);
+    assert_string_equal(b.items[0].state->id, "a");
+    fs_outbox_result again = {.reason = 1, .message = NULL};
+    assert_int_equal(fs_outbox_complete(f->st, &b, &again, 1, NULL), 0);
+    fs_outbox_batch_clear(&b);
+    assert_int_equal(fs_outbox_drop(f->st, seq, NULL), 0);
+    assert_int_equal(count(f->st, FS_OUTBOX_REFUSED), 0);
+    assert_int_equal(fs_outbox_drop(f->st, seq, NULL), FS_ENOTFOUND);
+    /* Dropping stops the push; the local change stays. */
+    assert_int_equal(fs_store_get(f->st, ACCOUNT, "a", NULL, NULL, NULL), 0);
+}
+
+static void restart_returns_in_flight_entries_to_pending(void **state)
+{
+    fixture *f = *state;
+    put_name(f->st, "a", "A");
+    put_name(f->st, "b", "B");
+    fs_outbox_batch b;
+    assert_int_equal(fs_outbox_take(f->st, 10, &b, NULL), 0);
+    fs_outbox_batch_clear(&b);
+    fs_store_close(f->st); /* the daemon dies with the batch in flight */
+    f->st = tu_open_plain(f->dir);
+    assert_int_equal(count(f->st, FS_OUTBOX_IN_FLIGHT), 0);
+    assert_int_equal(count(f->st, FS_OUTBOX_PENDING), 2);
+    assert_int_equal(fs_outbox_take(f->st, 10, &b, NULL), 0);
+    assert_int_equal(b.n, 2);
+    fs_outbox_batch_clear(&b);
+}
+
+static void failed_send_and_missing_results_return_entries_to_pending(void **state)
+{
+    fixture *f = *state;
+    put_name(f->st, "a", "A");
+    put_name(f->st, "b", "B");
+    fs_outbox_batch b;
+    assert_int_equal(fs_outbox_take(f->st, 10, &b, NULL), 0);
+    assert_int_equal(fs_outbox_fail(f->st, &b, NULL), 0);
+    fs_outbox_batch_clear(&b);
+    assert_int_equal(count(f->st, FS_OUTBOX_PENDING), 2);
+
+    assert_int_equal(fs_outbox_take(f->st, 10, &b, NULL), 0);
+    fs_outbox_result r = {.joined = b.items[0].state}; /* answer for the first only */
+    assert_int_equal(fs_outbox_complete(f->st, &b, &r, 1, NULL), 0);
+    fs_outbox_batch_clear(&b);
+    fs_outbox_entry *e = NULL;
+    size_t n = 0;
+    assert_int_equal(fs_outbox_list(f->st, -1, 0, &e, &n, NULL), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(e[0].id, "b");
+    assert_int_equal(e[0].status, FS_OUTBOX_PENDING);
+    fs_outbox_entries_free(e, n);
+}
+
+static void answer_for_another_record_is_rejected_and_changes_nothing(void **state)
+{
+    fixture *f = *state;
+    put_name(f->st, "a", "A");
+    put_name(f->st, "b", "B");
+    fs_outbox_batch b;
+    assert_int_equal(fs_outbox_take(f->st, 10, &b, NULL), 0);
+    fs_outbox_result r[2] = {{.joined = b.items[0].state}, {.joined = b.items[0].state}};
+    fs_err err;
+    assert_int_equal(fs_outbox_complete(f->st, &b, r, 2, &err), FS_ECORRUPT);
+    assert_non_null(strstr(fs_err_message(&err), "different record"));
+    /* All or nothing: a's ack rolled back with b's bad answer. */
+    assert_int_equal(count(f->st, FS_OUTBOX_IN_FLIGHT), 2);
+    fs_outbox_batch_clear(&b);
+}
+
+static void outbox_entry_holds_the_change_as_committed(void **state)
+{
+    fixture *f = *state;
+    put_name(f->st, "a", "First");
+    put_name(f->st, "a", "Second");
+    sqlite3_stmt *s = NULL;
+    assert_int_equal(
+        sqlite3_prepare_v2(f->st->db, "SELECT change FROM outbox ORDER BY seq", -1, &s, NULL),
+        SQLITE_OK);
+    const char *want[] = {"First", "Second"};
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+        Fieldsync__Change *ch = fieldsync__change__unpack(NULL, (size_t)sqlite3_column_bytes(s, 0),
+                                                          sqlite3_column_blob(s, 0));
+        assert_non_null(ch);
+        assert_true(ch->has_queued_at && ch->queued_at > 0);
+        fs_state *st = NULL;
+        assert_int_equal(fs_state_from_pb(&st, ch->state, NULL), 0);
+        assert_string_equal(visible_name(st), want[i]);
+        assert_int_equal(fs_vv_get(&st->vv, fs_store_replica(f->st)), (uint64_t)i + 1);
+        fs_state_free(st);
+        fieldsync__change__free_unpacked(ch, NULL);
+    }
+    sqlite3_finalize(s);
+}
+
+int main(void)
+{
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+    const struct CMUnitTest tests[] = {
+        T(take_returns_records_oldest_first),
+        T(pending_changes_of_one_record_travel_as_its_latest_state),
+        T(take_honours_the_batch_size),
+        T(ack_removes_only_the_entries_that_were_sent),
+        T(ack_joins_the_servers_state_without_queueing_it),
+        T(refused_entry_stays_listed_and_does_not_block_others),
+        T(restart_returns_in_flight_entries_to_pending),
+        T(failed_send_and_missing_results_return_entries_to_pending),
+        T(answer_for_another_record_is_rejected_and_changes_nothing),
+        T(outbox_entry_holds_the_change_as_committed),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

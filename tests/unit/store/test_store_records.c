@@ -1,0 +1,518 @@
+/*
+ * test_store_records.c: local puts, gets and deletes and the reads built on the
+ * projections (lists with keyset pagination, search, follow-ups, pipeline,
+ * conflicts) on real data, that every list query runs on an index, and that
+ * bad input is refused without leaving anything behind.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "fieldsync/outbox.h"
+#include "fieldsync/store.h"
+#include "store_int.h"
+#include "store_test_util.h"
+
+#define ACCOUNT FIELDSYNC__RECORD_KIND__ACCOUNT
+#define VISIT FIELDSYNC__RECORD_KIND__VISIT
+#define OPPORTUNITY FIELDSYNC__RECORD_KIND__OPPORTUNITY
+
+typedef struct fixture {
+    char *dir;
+    fs_store *st;
+    uint64_t now_ms;
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof(*f));
+    f->dir = tu_mkdtemp();
+    f->st = tu_open_plain(f->dir);
+    f->now_ms = 1700000000000ull;
+    fs_store_set_clock(f->st, tu_clock, &f->now_ms);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    fs_store_close(f->st);
+    tu_rmdir(f->dir);
+    free(f->dir);
+    free(f);
+    return 0;
+}
+
+static Fieldsync__Account *get_account(fs_store *st, const char *id)
+{
+    ProtobufCMessage *m = NULL;
+    fs_err err;
+    fs_err_clear(&err);
+    int rc = fs_store_get(st, ACCOUNT, id, NULL, &m, &err);
+    if (rc != 0)
+        fail_msg("get %s: %s", id, fs_err_message(&err));
+    return (Fieldsync__Account *)m;
+}
+
+static size_t outbox_len(fs_store *st)
+{
+    size_t n = 0;
+    assert_int_equal(fs_outbox_count(st, -1, &n, NULL), 0);
+    return n;
+}
+
+static void put_then_partial_update_keeps_unwritten_fields(void **state)
+{
+    fixture *f = *state;
+    tu_put_account(f->st, "a1", "Hansen Fleet Services", 5, "rep1", "Bremen", "met at fair");
+    Fieldsync__Account upd = FIELDSYNC__ACCOUNT__INIT;
+    upd.has_tier = 1;
+    upd.tier = FIELDSYNC__ACCOUNT__TIER__PROSPECT;
+    assert_int_equal(fs_store_put(f->st, ACCOUNT, "a1", &upd.base, NULL, 0, NULL), 0);
+
+    Fieldsync__Account *a = get_account(f->st, "a1");
+    assert_string_equal(a->id, "a1");
+    assert_string_equal(a->name, "Hansen Fleet Services");
+    assert_int_equal(a->tier, FIELDSYNC__ACCOUNT__TIER__PROSPECT);
+    assert_string_equal(a->address->city, "Bremen");
+    protobuf_c_message_free_unpacked(&a->base, NULL);
+
+    uint32_t cleared[] = {15}; /* notes */
+    assert_int_equal(fs_store_put(f->st, ACCOUNT, "a1", NULL, cleared, 1, NULL), 0);
+    a = get_account(f->st, "a1");
+    assert_null(a->notes);
+    assert_string_equal(a->name, "Hansen Fleet Services");
+    protobuf_c_message_free_unpacked(&a->base, NULL);
+    assert_int_equal(outbox_len(f->st), 3); /* one entry per local change */
+}
+
+static void delete_hides_record_but_keeps_its_state(void **state)
+{
+    fixture *f = *state;
+    tu_put_account(f->st, "a1", "Doomed GmbH", 5, "rep1", NULL, NULL);
+    assert_int_equal(fs_store_delete(f->st, ACCOUNT, "a1", NULL), 0);
+    fs_state *s = NULL;
+    ProtobufCMessage *m = (ProtobufCMessage *)1;
+    assert_int_equal(fs_store_get(f->st, ACCOUNT, "a1", &s, &m, NULL), 0);
+    assert_null(m);
+    assert_false(fs_record_alive(s));
+    fs_state_free(s);
+    assert_int_equal(fs_store_delete(f->st, ACCOUNT, "a1", NULL), FS_ENOTFOUND);
+    assert_int_equal(fs_store_delete(f->st, ACCOUNT, "never", NULL), FS_ENOTFOUND);
+    assert_int_equal(fs_store_get(f->st, ACCOUNT, "never", &s, NULL, NULL), FS_ENOTFOUND);
+
+    fs_list_query q = {.kind = ACCOUNT};
+    fs_list_page page;
+    assert_int_equal(fs_store_list(f->st, &q, &page, NULL), 0);
+    assert_int_equal(page.n, 0);
+    fs_list_page_clear(&page);
+    fs_search_hit *hits = NULL;
+    size_t n = 0;
+    assert_int_equal(fs_store_search(f->st, "Doomed", 0, 10, &hits, &n, NULL), 0);
+    assert_int_equal(n, 0);
+    fs_search_hits_free(hits, n);
+
+    tu_put_account(f->st, "a1", NULL, 4, NULL, NULL, NULL); /* a write revives it */
+    Fieldsync__Account *a = get_account(f->st, "a1");
+    assert_non_null(a);
+    assert_string_equal(a->name, "Doomed GmbH");
+    protobuf_c_message_free_unpacked(&a->base, NULL);
+}
+
+static void bad_puts_are_refused_and_leave_nothing(void **state)
+{
+    fixture *f = *state;
+    Fieldsync__Account a = FIELDSYNC__ACCOUNT__INIT;
+    Fieldsync__Visit v = FIELDSYNC__VISIT__INIT;
+    char longid[FS_STORE_ID_MAX + 2];
+    memset(longid, 'x', sizeof(longid) - 1);
+    longid[sizeof(longid) - 1] = '\0';
+    fs_err err;
+    assert_int_equal(fs_store_put(f->st, 0, "a", &a.base, NULL, 0, &err), FS_EINVAL);
+    assert_int_equal(fs_store_put(f->st, 99, "a", &a.base, NULL, 0, &err), FS_EINVAL);
+    assert_int_equal(fs_store_put(f->st, ACCOUNT, "", &a.base, NULL, 0, &err), FS_EINVAL);
+    assert_int_equal(fs_store_put(f->st, ACCOUNT, NULL, &a.base, NULL, 0, &err), FS_EINVAL);
+    assert_int_equal(fs_store_put(f->st, ACCOUNT, longid, &a.base, NULL, 0, &err), FS_EINVAL);
+    assert_int_equal(fs_store_put(f->st, ACCOUNT, "a", &v.base, NULL, 0, &err), FS_EINVAL);
+    assert_non_null(strstr(fs_err_message(&err), "not a account"));
+    assert_int_equal(outbox_len(f->st), 0);
+    assert_int_equal(fs_store_get(f->st, ACCOUNT, "a", NULL, NULL, NULL), FS_ENOTFOUND);
+}
+
+static const char *const names[] = {
+    "Alpen Bau",   "bergmann AG", "Carl Cranes", "Delta Dock",   "Elbe Energie", "Fjord Foods",
+    "Gamma Glas",  "Hafen Holz",  "Iser Iron",   "Jade Jets",    "Kiel Kabel",   "Lech Logistik",
+    "Main Metall", "Neckar Nutz", "Oder Oel",    "Pegnitz Pack", "Quelle Quarz", "Rhein Rohr",
+    "Saale Salz",  "Tauber Tech", "Ulm Union",   "Vils Verkehr", "Weser Werft",  "Xanten Xtra"};
+#define NNAMES (sizeof(names) / sizeof(names[0]))
+
+static void fill_accounts(fs_store *st)
+{
+    char id[16];
+    for (size_t i = 0; i < NNAMES; i++) {
+        snprintf(id, sizeof(id), "acc%02zu", (NNAMES - i) % NNAMES); /* ids not in name order */
+        tu_put_account(st, id, names[i], 1 + (int)(i % 5), i % 2 ? "rep2" : "rep1",
+                       i % 3 ? "Hamburg" : "Bremen", NULL);
+    }
+}
+
+/* Walks all pages of q, checking each page's size and that names ascend. */
+static size_t walk_pages(fs_store *st, fs_list_query q, size_t page_size, const char **seen)
+{
+    size_t total = 0;
+    char *cursor = NULL;
+    q.limit = page_size;
+    for (int guard = 0; guard < 100; guard++) {
+        fs_list_page page;
+        q.cursor = cursor;
+        assert_int_equal(fs_store_list(st, &q, &page, NULL), 0);
+        free(cursor);
+        cursor = page.next_cursor != NULL ? strdup(page.next_cursor) : NULL;
+        assert_true(page.n <= page_size);
+        for (size_t i = 0; i < page.n; i++) {
+            const Fieldsync__Account *a = (const Fieldsync__Account *)page.items[i].msg;
+            seen[total] = strdup(a->name);
+            if (total > 0) {
+                int cmp = strcasecmp(seen[total - 1], seen[total]);
+                assert_true(q.descending ? cmp > 0 : cmp < 0);
+            }
+            total++;
+        }
+        fs_list_page_clear(&page);
+        if (cursor == NULL)
+            return total;
+    }
+    fail_msg("pagination did not end");
+    return 0;
+}
+
+static void list_pages_through_every_match_once_in_order(void **state)
+{
+    fixture *f = *state;
+    fill_accounts(f->st);
+    const char *seen[NNAMES];
+    for (size_t ps = 1; ps <= 7; ps += 3) {
+        fs_list_query all = {.kind = ACCOUNT};
+        assert_int_equal(walk_pages(f->st, all, ps, seen), NNAMES);
+        assert_string_equal(seen[1], "bergmann AG"); /* case-insensitive order */
+        for (size_t i = 0; i < NNAMES; i++)
+            free((char *)seen[i]);
+        all.descending = true;
+        assert_int_equal(walk_pages(f->st, all, ps, seen), NNAMES);
+        assert_string_equal(seen[0], "Xanten Xtra");
+        for (size_t i = 0; i < NNAMES; i++)
+            free((char *)seen[i]);
+    }
+    fs_list_query tier = {.kind = ACCOUNT, .tier = 2, .owner = "rep2"};
+    assert_int_equal(walk_pages(f->st, tier, 2, seen), 3); /* i = 1, 11, 21 */
+    for (size_t i = 0; i < 3; i++)
+        free((char *)seen[i]);
+    fs_list_query city = {.kind = ACCOUNT, .city = "bremen"};
+    assert_int_equal(walk_pages(f->st, city, 5, seen), NNAMES / 3);
+    for (size_t i = 0; i < NNAMES / 3; i++)
+        free((char *)seen[i]);
+}
+
+static void list_refuses_bad_cursor_and_foreign_filters(void **state)
+{
+    fixture *f = *state;
+    fill_accounts(f->st);
+    fs_list_page page;
+    fs_err err;
+    const char *bad[] = {"zz", "00", "7331", "69317865", ""};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        fs_list_query q = {.kind = ACCOUNT, .cursor = bad[i]};
+        assert_int_equal(fs_store_list(f->st, &q, &page, &err), FS_EINVAL);
+        assert_int_equal(page.n, 0);
+    }
+    fs_list_query q = {.kind = ACCOUNT, .limit = 3};
+    fs_list_page first;
+    assert_int_equal(fs_store_list(f->st, &q, &first, NULL), 0);
+    fs_list_query visits = {.kind = VISIT, .cursor = first.next_cursor}; /* text key, int sort */
+    assert_int_equal(fs_store_list(f->st, &visits, &page, &err), FS_EINVAL);
+    fs_list_page_clear(&first);
+    fs_list_query tier_on_visits = {.kind = VISIT, .tier = 1};
+    assert_int_equal(fs_store_list(f->st, &tier_on_visits, &page, &err), FS_EINVAL);
+    fs_list_query unknown = {.kind = 42};
+    assert_int_equal(fs_store_list(f->st, &unknown, &page, &err), FS_EINVAL);
+}
+
+static void visits_list_by_account_in_planned_order(void **state)
+{
+    fixture *f = *state;
+    tu_put_visit(f->st, "v3", "a1", 3000, "third", NULL, NULL, false);
+    tu_put_visit(f->st, "v1", "a1", 1000, "first", NULL, NULL, false);
+    tu_put_visit(f->st, "v9", "a2", 2000, "other account", NULL, NULL, false);
+    tu_put_visit(f->st, "v2", "a1", 2000, "second", NULL, NULL, false);
+    fs_list_query q = {.kind = VISIT, .account_id = "a1", .limit = 2};
+    fs_list_page page;
+    assert_int_equal(fs_store_list(f->st, &q, &page, NULL), 0);
+    assert_int_equal(page.n, 2);
+    assert_string_equal(page.items[0].id, "v1");
+    assert_string_equal(page.items[1].id, "v2");
+    q.cursor = page.next_cursor;
+    fs_list_page next;
+    assert_int_equal(fs_store_list(f->st, &q, &next, NULL), 0);
+    assert_int_equal(next.n, 1);
+    assert_string_equal(next.items[0].id, "v3");
+    assert_null(next.next_cursor);
+    fs_list_page_clear(&next);
+    fs_list_page_clear(&page);
+}
+
+static void contacts_deals_and_transactions_list_per_account(void **state)
+{
+    fixture *f = *state;
+    Fieldsync__Contact c = FIELDSYNC__CONTACT__INIT;
+    c.account_id = "a1";
+    c.name = "zora Ziegler";
+    assert_int_equal(
+        fs_store_put(f->st, FIELDSYNC__RECORD_KIND__CONTACT, "c1", &c.base, NULL, 0, NULL), 0);
+    c.name = "Anton Adler";
+    assert_int_equal(
+        fs_store_put(f->st, FIELDSYNC__RECORD_KIND__CONTACT, "c2", &c.base, NULL, 0, NULL), 0);
+    c.account_id = "a2";
+    assert_int_equal(
+        fs_store_put(f->st, FIELDSYNC__RECORD_KIND__CONTACT, "c3", &c.base, NULL, 0, NULL), 0);
+    Fieldsync__Transaction t = FIELDSYNC__TRANSACTION__INIT;
+    Fieldsync__Money m = FIELDSYNC__MONEY__INIT;
+    t.account_id = "a1";
+    t.amount = &m;
+    const char *dates[] = {"2026-02-01", "2025-11-30", "2026-01-15"};
+    for (int i = 0; i < 3; i++) {
+        char id[8];
+        snprintf(id, sizeof(id), "t%d", i);
+        t.date = (char *)dates[i];
+        assert_int_equal(
+            fs_store_put(f->st, FIELDSYNC__RECORD_KIND__TRANSACTION, id, &t.base, NULL, 0, NULL),
+            0);
+    }
+    tu_put_opportunity(f->st, "o1", "a1", 4, "2026-02-10", 1);
+    tu_put_opportunity(f->st, "o2", "a2", 4, "2026-01-10", 1);
+    tu_put_opportunity(f->st, "o3", "a1", 3, "2026-01-01", 1);
+
+    fs_list_page p;
+    fs_list_query qc = {.kind = FIELDSYNC__RECORD_KIND__CONTACT, .account_id = "a1"};
+    assert_int_equal(fs_store_list(f->st, &qc, &p, NULL), 0);
+    assert_int_equal(p.n, 2);
+    assert_string_equal(p.items[0].id, "c2");
+    assert_string_equal(p.items[1].id, "c1");
+    fs_list_page_clear(&p);
+    fs_list_query qt = {
+        .kind = FIELDSYNC__RECORD_KIND__TRANSACTION, .account_id = "a1", .descending = true};
+    assert_int_equal(fs_store_list(f->st, &qt, &p, NULL), 0);
+    assert_int_equal(p.n, 3);
+    assert_string_equal(p.items[0].id, "t0");
+    assert_string_equal(p.items[2].id, "t1");
+    fs_list_page_clear(&p);
+    fs_list_query qo = {.kind = OPPORTUNITY, .stage = 4};
+    assert_int_equal(fs_store_list(f->st, &qo, &p, NULL), 0);
+    assert_int_equal(p.n, 2);
+    assert_string_equal(p.items[0].id, "o2");
+    assert_string_equal(p.items[1].id, "o1");
+    fs_list_page_clear(&p);
+}
+
+static void search_finds_names_and_notes_by_word_prefix(void **state)
+{
+    fixture *f = *state;
+    tu_put_account(f->st, "a1", "Müller Kältetechnik", 3, "rep1", "Köln", NULL);
+    tu_put_visit(f->st, "v1", "a1", 1000, "present the refrigeration retrofit",
+                 "send quote for compressor", "2026-12-01", false);
+    fs_search_hit *hits = NULL;
+    size_t n = 0;
+    assert_int_equal(fs_store_search(f->st, "muller", 0, 10, &hits, &n, NULL), 0);
+    assert_int_equal(n, 1); /* diacritics folded */
+    assert_int_equal(hits[0].kind, ACCOUNT);
+    assert_string_equal(hits[0].id, "a1");
+    assert_non_null(strstr(hits[0].snippet, "[Müller]"));
+    fs_search_hits_free(hits, n);
+
+    assert_int_equal(fs_store_search(f->st, "compress quot", 0, 10, &hits, &n, NULL), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(hits[0].id, "v1");
+    fs_search_hits_free(hits, n);
+    /* Punctuation and quotes from a user are words, not syntax. */
+    assert_int_equal(fs_store_search(f->st, "O'Brien \"AND ( -x*", 0, 10, &hits, &n, NULL), 0);
+    assert_int_equal(n, 0);
+    fs_search_hits_free(hits, n);
+    assert_int_equal(fs_store_search(f->st, "   ", 0, 10, &hits, &n, NULL), 0);
+    assert_int_equal(n, 0);
+    fs_err err;
+    assert_int_equal(fs_store_search(f->st, "AND AND (", FS_SEARCH_RAW, 10, &hits, &n, &err),
+                     FS_EINVAL);
+    assert_non_null(strstr(fs_err_message(&err), "search query"));
+    assert_int_equal(
+        fs_store_search(f->st, "retro* OR nothing", FS_SEARCH_RAW, 10, &hits, &n, NULL), 0);
+    assert_int_equal(n, 1);
+    fs_search_hits_free(hits, n);
+}
+
+static void followups_due_by_date_exclude_done_and_undated(void **state)
+{
+    fixture *f = *state;
+    tu_put_account(f->st, "a1", "Alder Foods", 1, "rep", "Bramley", NULL);
+    tu_put_visit(f->st, "v1", "a1", 1, "x", "call back", "2026-03-02", false);
+    tu_put_visit(f->st, "v2", "a1", 2, "x", "send quote", "2026-03-01", false);
+    tu_put_visit(f->st, "v3", "a2", 3, "x", "bring engineer", "2026-03-05", false);
+    tu_put_visit(f->st, "v4", "a2", 4, "x", "done already", "2026-02-01", true);
+    tu_put_visit(f->st, "v5", "a2", 5, "x", NULL, NULL, false);
+    fs_followup *fu = NULL;
+    size_t n = 0;
+    assert_int_equal(fs_store_followups_due(f->st, "2026-03-02", 0, &fu, &n, NULL), 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(fu[0].visit_id, "v2");
+    assert_string_equal(fu[0].next_step, "send quote");
+    assert_string_equal(fu[1].visit_id, "v1");
+    assert_string_equal(fu[1].next_step_date, "2026-03-02");
+    assert_string_equal(fu[0].account_name, "Alder Foods");
+    fs_followups_free(fu, n);
+
+    Fieldsync__Visit done = FIELDSYNC__VISIT__INIT;
+    done.has_next_step_done = 1;
+    done.next_step_done = 1;
+    assert_int_equal(fs_store_put(f->st, VISIT, "v2", &done.base, NULL, 0, NULL), 0);
+    assert_int_equal(fs_store_followups_due(f->st, "2026-12-31", 0, &fu, &n, NULL), 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(fu[0].visit_id, "v1");
+    assert_string_equal(fu[1].visit_id, "v3");
+    assert_null(fu[1].account_name); /* a2 is not in the store */
+    fs_followups_free(fu, n);
+}
+
+static void pipeline_counts_stages_and_flags_stale_deals(void **state)
+{
+    fixture *f = *state;
+    tu_put_opportunity(f->st, "o1", "a1", 2, "2026-01-01", 1000);  /* stale at 28 days */
+    tu_put_opportunity(f->st, "o2", "a1", 3, "2026-02-20", 2000);  /* fresh */
+    tu_put_opportunity(f->st, "o3", "a2", 4, "2026-02-01", 4000);  /* exactly 28 days: fresh */
+    tu_put_opportunity(f->st, "o4", "a2", 4, "2026-01-31", 8000);  /* 29 days: stale */
+    tu_put_opportunity(f->st, "o5", "a3", 6, "2025-01-01", 16000); /* closed: never stale */
+    tu_put_opportunity(f->st, "o6", "a3", 1, "2025-01-01", 32000); /* already fell back */
+    assert_int_equal(fs_store_delete(f->st, OPPORTUNITY, "o6", NULL), 0);
+    fs_pipeline p;
+    assert_int_equal(fs_store_pipeline(f->st, "2026-03-01", 28, &p, NULL), 0);
+    assert_int_equal(p.count[2], 1);
+    assert_int_equal(p.count[3], 1);
+    assert_int_equal(p.count[4], 2);
+    assert_int_equal(p.amount[4], 12000);
+    assert_int_equal(p.count[6], 1);
+    assert_int_equal(p.count[1], 0); /* deleted ones do not count */
+    assert_int_equal(p.nstale, 2);
+    assert_string_equal(p.stale[0], "o1");
+    assert_string_equal(p.stale[1], "o4");
+    fs_pipeline_clear(&p);
+    assert_int_equal(fs_store_pipeline(f->st, "March 1st", 28, &p, NULL), FS_EINVAL);
+    assert_int_equal(fs_store_pipeline(f->st, "2026-03-01", 0, &p, NULL), FS_EINVAL);
+}
+
+static void concurrent_remote_write_is_a_listed_conflict_until_resolved(void **state)
+{
+    fixture *f = *state;
+    tu_put_account(f->st, "a1", "Local Name", 3, "rep1", NULL, NULL);
+    fs_state *remote = NULL;
+    Fieldsync__Account a = FIELDSYNC__ACCOUNT__INIT;
+    a.name = "Remote Name";
+    assert_int_equal(fs_state_new(&remote, ACCOUNT, "a1", NULL), 0);
+    assert_int_equal(fs_record_write_msg(remote, 777, 5ull << 16, &a.base, NULL, 0, NULL), 0);
+    assert_int_equal(fs_store_apply_remote(f->st, &remote, 1, NULL, 0, 1, NULL, NULL), 0);
+    fs_state_free(remote);
+
+    fs_ref *refs = NULL;
+    size_t n = 0;
+    assert_int_equal(fs_store_conflicts(f->st, 0, &refs, &n, NULL), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(refs[0].id, "a1");
+    fs_refs_free(refs, n);
+
+    Fieldsync__Account pick = FIELDSYNC__ACCOUNT__INIT;
+    pick.name = "Chosen Name";
+    assert_int_equal(fs_store_put(f->st, ACCOUNT, "a1", &pick.base, NULL, 0, NULL), 0);
+    assert_int_equal(fs_store_conflicts(f->st, 0, &refs, &n, NULL), 0);
+    assert_int_equal(n, 0);
+    fs_refs_free(refs, n);
+    Fieldsync__Account *got = get_account(f->st, "a1");
+    assert_string_equal(got->name, "Chosen Name");
+    protobuf_c_message_free_unpacked(&got->base, NULL);
+}
+
+/* Fails if any step of sql's plan scans a table without an index or sorts. */
+static void assert_indexed(fs_store *st, const char *sql)
+{
+    char eqp[2048];
+    snprintf(eqp, sizeof(eqp), "EXPLAIN QUERY PLAN %s", sql);
+    sqlite3_stmt *s = NULL;
+    assert_int_equal(sqlite3_prepare_v2(st->db, eqp, -1, &s, NULL), SQLITE_OK);
+    int steps = 0;
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        const char *d = (const char *)sqlite3_column_text(s, 3);
+        steps++;
+        if ((strncmp(d, "SCAN", 4) == 0 && strstr(d, "INDEX") == NULL) ||
+            strstr(d, "TEMP B-TREE") != NULL)
+            fail_msg("not on an index: \"%s\" in %s", d, sql);
+    }
+    sqlite3_finalize(s);
+    assert_true(steps > 0);
+}
+
+static void every_list_and_report_query_runs_on_an_index(void **state)
+{
+    fixture *f = *state;
+    fill_accounts(f->st); /* ANALYZE-free: plans must hold on a small store too */
+    char sql[1024];
+    const fs_list_query qs[] = {
+        {.kind = ACCOUNT},
+        {.kind = ACCOUNT, .tier = 1},
+        {.kind = ACCOUNT, .stage = 2, .descending = true},
+        {.kind = ACCOUNT, .owner = "rep1", .cursor = "x"},
+        {.kind = ACCOUNT, .city = "Bremen"},
+        {.kind = FIELDSYNC__RECORD_KIND__CONTACT, .account_id = "a1"},
+        {.kind = FIELDSYNC__RECORD_KIND__CONTACT, .cursor = "x"},
+        {.kind = VISIT, .account_id = "a1", .cursor = "x"},
+        {.kind = VISIT},
+        {.kind = OPPORTUNITY, .stage = 4},
+        {.kind = OPPORTUNITY, .account_id = "a1"},
+        {.kind = FIELDSYNC__RECORD_KIND__TRANSACTION, .account_id = "a1", .descending = true},
+    };
+    for (size_t i = 0; i < sizeof(qs) / sizeof(qs[0]); i++) {
+        assert_int_equal(fs_store_list_sql(&qs[i], sql, sizeof(sql), NULL), 0);
+        assert_indexed(f->st, sql);
+    }
+    assert_indexed(f->st, fs_store_followups_sql);
+    assert_indexed(f->st, fs_store_stale_sql);
+    assert_indexed(f->st, fs_store_conflicts_sql);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(put_then_partial_update_keeps_unwritten_fields, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(delete_hides_record_but_keeps_its_state, setup, teardown),
+        cmocka_unit_test_setup_teardown(bad_puts_are_refused_and_leave_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(list_pages_through_every_match_once_in_order, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(list_refuses_bad_cursor_and_foreign_filters, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(visits_list_by_account_in_planned_order, setup, teardown),
+        cmocka_unit_test_setup_teardown(contacts_deals_and_transactions_list_per_account, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(search_finds_names_and_notes_by_word_prefix, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(followups_due_by_date_exclude_done_and_undated, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(pipeline_counts_stages_and_flags_stale_deals, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(concurrent_remote_write_is_a_listed_conflict_until_resolved,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(every_list_and_report_query_runs_on_an_index, setup,
+                                        teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

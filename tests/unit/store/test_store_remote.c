@@ -1,0 +1,264 @@
+/*
+ * test_store_remote.c: applying pulled pages: a large page and its cursor commit
+ * together, a failure in the middle of a page leaves neither, pages are
+ * idempotent, removals drop records unless they hold unsynced changes, remote
+ * deletes leave the projections, and remote clocks order later local writes.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "fieldsync/outbox.h"
+#include "fieldsync/store.h"
+#include "store_int.h"
+#include "store_test_util.h"
+
+#define ACCOUNT FIELDSYNC__RECORD_KIND__ACCOUNT
+#define REMOTE 0xfeedull
+
+typedef struct fixture {
+    char *dir;
+    fs_store *st;
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof(*f));
+    f->dir = tu_mkdtemp();
+    f->st = tu_open_plain(f->dir);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    fs_store_close(f->st);
+    tu_rmdir(f->dir);
+    free(f->dir);
+    free(f);
+    return 0;
+}
+
+static fs_state *remote_account(const char *id, const char *name, uint64_t hlc)
+{
+    fs_state *s = NULL;
+    Fieldsync__Account a = FIELDSYNC__ACCOUNT__INIT;
+    a.name = (char *)name;
+    a.has_tier = 1;
+    a.tier = FIELDSYNC__ACCOUNT__TIER__TARGET;
+    assert_int_equal(fs_state_new(&s, ACCOUNT, id, NULL), 0);
+    assert_int_equal(fs_record_write_msg(s, REMOTE, hlc, &a.base, NULL, 0, NULL), 0);
+    return s;
+}
+
+static fs_state **make_page(size_t n, const char *prefix)
+{
+    fs_state **page = calloc(n, sizeof(*page));
+    char id[64];
+    for (size_t i = 0; i < n; i++) {
+        snprintf(id, sizeof(id), "%s%05zu", prefix, i);
+        page[i] = remote_account(id, id, (1000 + i) << 16);
+    }
+    return page;
+}
+
+static void free_page(fs_state **page, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        fs_state_free(page[i]);
+    free(page);
+}
+
+static int64_t records(fs_store *st)
+{
+    sqlite3_stmt *s = NULL;
+    assert_int_equal(sqlite3_prepare_v2(st->db, "SELECT count(*) FROM records", -1, &s, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    int64_t n = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    return n;
+}
+
+static uint64_t cursor(fs_store *st)
+{
+    uint64_t c = 0;
+    assert_int_equal(fs_store_meta_get_u64(st, FS_META_CURSOR, &c, NULL), 0);
+    return c;
+}
+
+static void large_page_and_cursor_commit_together(void **state)
+{
+    fixture *f = *state;
+    size_t n = 3000;
+    fs_state **page = make_page(n, "acc");
+    fs_apply_report r;
+    assert_int_equal(fs_store_apply_remote(f->st, page, n, NULL, 0, 42, &r, NULL), 0);
+    assert_int_equal(r.applied, n);
+    assert_int_equal(r.changed, n);
+    assert_int_equal(records(f->st), (int64_t)n);
+    assert_int_equal(cursor(f->st), 42);
+    size_t pending = 99;
+    assert_int_equal(fs_outbox_count(f->st, -1, &pending, NULL), 0);
+    assert_int_equal(pending, 0); /* remote states are not local changes */
+    fs_list_query q = {.kind = ACCOUNT, .tier = FIELDSYNC__ACCOUNT__TIER__TARGET, .limit = 1000};
+    fs_list_page lp;
+    assert_int_equal(fs_store_list(f->st, &q, &lp, NULL), 0);
+    assert_int_equal(lp.n, 1000);
+    assert_non_null(lp.next_cursor);
+    fs_list_page_clear(&lp);
+
+    /* The same page again (a retried pull): nothing changes. */
+    assert_int_equal(fs_store_apply_remote(f->st, page, n, NULL, 0, 43, &r, NULL), 0);
+    assert_int_equal(r.applied, n);
+    assert_int_equal(r.changed, 0);
+    assert_int_equal(cursor(f->st), 43);
+    fs_apply_report_clear(&r);
+    free_page(page, n);
+}
+
+static void failure_mid_page_applies_nothing_and_keeps_the_cursor(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(fs_store_meta_set_u64(f->st, FS_META_CURSOR, 7, NULL), 0);
+    /* Fault injection: the 1501st record's insert fails inside the transaction. */
+    assert_int_equal(sqlite3_exec(f->st->db,
+                                  "CREATE TEMP TRIGGER poison BEFORE INSERT ON main.records "
+                                  "WHEN NEW.id = 'acc01500' BEGIN SELECT RAISE(ABORT, 'disk "
+                                  "trouble'); END",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    size_t n = 3000;
+    fs_state **page = make_page(n, "acc");
+    fs_apply_report r;
+    fs_err err;
+    assert_int_not_equal(fs_store_apply_remote(f->st, page, n, NULL, 0, 8, &r, &err), 0);
+    assert_non_null(strstr(fs_err_message(&err), "disk trouble"));
+    assert_int_equal(r.applied, 0);
+    assert_int_equal(records(f->st), 0);
+    assert_int_equal(cursor(f->st), 7);
+    fs_search_hit *hits = NULL;
+    size_t nh = 0;
+    assert_int_equal(fs_store_search(f->st, "acc00001", 0, 10, &hits, &nh, NULL), 0);
+    assert_int_equal(nh, 0); /* no projection or FTS row leaked either */
+    fs_search_hits_free(hits, nh);
+
+    assert_int_equal(sqlite3_exec(f->st->db, "DROP TRIGGER poison", NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(fs_store_apply_remote(f->st, page, n, NULL, 0, 8, &r, NULL), 0);
+    assert_int_equal(records(f->st), (int64_t)n);
+    assert_int_equal(cursor(f->st), 8);
+    free_page(page, n);
+}
+
+static void oversized_page_is_refused(void **state)
+{
+    fixture *f = *state;
+    fs_err err;
+    assert_int_equal(
+        fs_store_apply_remote(f->st, NULL, FS_STORE_APPLY_MAX + 1, NULL, 0, 1, NULL, &err),
+        FS_ETOOBIG);
+    assert_non_null(strstr(fs_err_message(&err), "smaller pages"));
+}
+
+static void removal_drops_synced_records_and_keeps_unsynced_ones(void **state)
+{
+    fixture *f = *state;
+    fs_state **page = make_page(3, "acc");
+    assert_int_equal(fs_store_apply_remote(f->st, page, 3, NULL, 0, 1, NULL, NULL), 0);
+    free_page(page, 3);
+    /* acc00001 gets a local edit not yet pushed. */
+    Fieldsync__Account edit = FIELDSYNC__ACCOUNT__INIT;
+    edit.notes = "promised a demo";
+    assert_int_equal(fs_store_put(f->st, ACCOUNT, "acc00001", &edit.base, NULL, 0, NULL), 0);
+
+    fs_ref rm[] = {{ACCOUNT, "acc00000"}, {ACCOUNT, "acc00001"}, {ACCOUNT, "never-seen"}};
+    fs_apply_report r;
+    assert_int_equal(fs_store_apply_remote(f->st, NULL, 0, rm, 3, 2, &r, NULL), 0);
+    assert_int_equal(r.removed, 1);
+    assert_int_equal(r.kept, 1);
+    assert_string_equal(r.kept_refs[0].id, "acc00001");
+    fs_apply_report_clear(&r);
+    assert_int_equal(fs_store_get(f->st, ACCOUNT, "acc00000", NULL, NULL, NULL), FS_ENOTFOUND);
+    assert_int_equal(fs_store_get(f->st, ACCOUNT, "acc00001", NULL, NULL, NULL), 0);
+    fs_search_hit *hits = NULL;
+    size_t nh = 0;
+    assert_int_equal(fs_store_search(f->st, "acc00000", 0, 10, &hits, &nh, NULL), 0);
+    assert_int_equal(nh, 0);
+    fs_search_hits_free(hits, nh);
+    fs_list_query q = {.kind = ACCOUNT};
+    fs_list_page lp;
+    assert_int_equal(fs_store_list(f->st, &q, &lp, NULL), 0);
+    assert_int_equal(lp.n, 2);
+    fs_list_page_clear(&lp);
+
+    fs_ref bad = {ACCOUNT, NULL};
+    assert_int_equal(fs_store_apply_remote(f->st, NULL, 0, &bad, 1, 3, &r, NULL), FS_ECORRUPT);
+    assert_int_equal(cursor(f->st), 2);
+}
+
+static void remote_delete_leaves_lists_and_search(void **state)
+{
+    fixture *f = *state;
+    fs_state *s = remote_account("gone", "Vanishing Ventures", 5ull << 16);
+    assert_int_equal(fs_store_apply_remote(f->st, &s, 1, NULL, 0, 1, NULL, NULL), 0);
+    assert_int_equal(fs_record_delete(s, REMOTE, 6ull << 16, NULL), 0);
+    assert_int_equal(fs_store_apply_remote(f->st, &s, 1, NULL, 0, 2, NULL, NULL), 0);
+    fs_state_free(s);
+    fs_search_hit *hits = NULL;
+    size_t nh = 0;
+    assert_int_equal(fs_store_search(f->st, "vanishing", 0, 10, &hits, &nh, NULL), 0);
+    assert_int_equal(nh, 0);
+    fs_search_hits_free(hits, nh);
+    ProtobufCMessage *m = (ProtobufCMessage *)1;
+    assert_int_equal(fs_store_get(f->st, ACCOUNT, "gone", NULL, &m, NULL), 0);
+    assert_null(m);
+}
+
+static void local_write_after_remote_orders_after_it(void **state)
+{
+    fixture *f = *state;
+    uint64_t now = 1000;
+    fs_store_set_clock(f->st, tu_clock, &now); /* our wall clock lags the remote's */
+    uint64_t future = (uint64_t)5000000 << 16;
+    fs_state *s = remote_account("a", "Remote", future);
+    assert_int_equal(fs_store_apply_remote(f->st, &s, 1, NULL, 0, 1, NULL, NULL), 0);
+    fs_state_free(s);
+    Fieldsync__Account a = FIELDSYNC__ACCOUNT__INIT;
+    a.name = "Local";
+    assert_int_equal(fs_store_put(f->st, ACCOUNT, "a", &a.base, NULL, 0, NULL), 0);
+    fs_state *got = NULL;
+    ProtobufCMessage *m = NULL;
+    assert_int_equal(fs_store_get(f->st, ACCOUNT, "a", &got, &m, NULL), 0);
+    assert_true(fs_record_hlc(got) > future);
+    assert_string_equal(((Fieldsync__Account *)m)->name, "Local"); /* the later write wins */
+    protobuf_c_message_free_unpacked(m, NULL);
+    fs_state_free(got);
+    fs_store_close(f->st); /* and the clock survives a restart */
+    f->st = tu_open_plain(f->dir);
+    fs_store_set_clock(f->st, tu_clock, &now);
+    a.name = "Local again";
+    assert_int_equal(fs_store_put(f->st, ACCOUNT, "b", &a.base, NULL, 0, NULL), 0);
+    assert_int_equal(fs_store_get(f->st, ACCOUNT, "b", &got, NULL, NULL), 0);
+    assert_true(fs_record_hlc(got) > future);
+    fs_state_free(got);
+}
+
+int main(void)
+{
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+    const struct CMUnitTest tests[] = {
+        T(large_page_and_cursor_commit_together),
+        T(failure_mid_page_applies_nothing_and_keeps_the_cursor),
+        T(oversized_page_is_refused),
+        T(removal_drops_synced_records_and_keeps_unsynced_ones),
+        T(remote_delete_leaves_lists_and_search),
+        T(local_write_after_remote_orders_after_it),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
