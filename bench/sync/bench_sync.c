@@ -1,0 +1,213 @@
+/*
+ * bench_sync.c: the sync client against the real fieldsync-server on
+ * loopback, with generated CRM data (demo.h). Prints, per phase, records/s,
+ * HTTP requests and bytes on the wire (curl's size counters: compressed
+ * bodies, both ways), and the device's peak RSS.
+ *
+ *   bench_sync [--records N] [--devices N] [--push N] [--catchup N]
+ *
+ * The parent only runs the server and its admin commands; every device phase
+ * runs in a child process (this program re-executed), so a device's VmHWM is
+ * that of a process holding one engine and one store, as fieldsyncd would:
+ *   load     a loader device builds ~N generated records (accounts, contacts,
+ *            visits with 1 KB notes, opportunities) as states and pushes them
+ *            over the protocol (an import: its store is not the subject);
+ *   device   a fresh encrypted device: initial pull of everything (peak RSS
+ *            read right after it), catch-up after C server-side changes made
+ *            by the loader, then P offline changes pushed;
+ *   fleet    D devices (one rep each) on one event loop sync at once:
+ *            throughput and per-run latency percentiles.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fieldsync/log.h"
+#include "fieldsync/sync.h"
+#include "bench_sync.h"
+#include "loop.h"
+
+static const char *self_exe;
+
+/* ------------------------------------------------------------------------- */
+/* The server (parent) */
+
+typedef struct server {
+    char dir[128], db[160], url[64];
+    pid_t pid;
+} server;
+
+static int run_server(server *sv, char *out, size_t cap, const char *const *args, bool wait_exit)
+{
+    const char *argv[24] = {FS_SERVER_BIN, "--log-level", "error", "--db", sv->db};
+    int n = 5, p[2] = {-1, -1};
+    for (int i = 0; args[i] != NULL && n < 23; i++)
+        argv[n++] = args[i];
+    argv[n] = NULL;
+    if (out != NULL && pipe(p) != 0)
+        die("pipe", NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (out != NULL) {
+            dup2(p[1], 1);
+        } else {
+            int null = open("/dev/null", O_WRONLY);
+            dup2(null, 1);
+        }
+        execv(FS_SERVER_BIN, (char *const *)argv);
+        _exit(127);
+    }
+    if (out != NULL) {
+        close(p[1]);
+        ssize_t r, got = 0;
+        while ((r = read(p[0], out + got, cap - 1 - (size_t)got)) > 0)
+            got += r;
+        out[got] = '\0';
+        close(p[0]);
+    }
+    if (!wait_exit) {
+        sv->pid = pid;
+        return 0;
+    }
+    int st;
+    waitpid(pid, &st, 0);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void server_start(server *sv)
+{
+    char port_file[200];
+    unsigned port = 0;
+    snprintf(sv->dir, sizeof(sv->dir), "/tmp/bench-sync-XXXXXX");
+    if (mkdtemp(sv->dir) == NULL)
+        die("mkdtemp", NULL);
+    snprintf(sv->db, sizeof(sv->db), "%s/server.db", sv->dir);
+    snprintf(port_file, sizeof(port_file), "%s/port", sv->dir);
+    const char *args[] = {"serve", "--listen",    "127.0.0.1:0", "--threads",
+                          "2",     "--port-file", port_file,     NULL};
+    run_server(sv, NULL, 0, args, false);
+    for (double t0 = now_s(); now_s() - t0 < 10;) {
+        FILE *f = fopen(port_file, "r");
+        if (f != NULL && fscanf(f, "%u", &port) == 1) {
+            fclose(f);
+            snprintf(sv->url, sizeof(sv->url), "http://127.0.0.1:%u", port);
+            return;
+        }
+        if (f != NULL)
+            fclose(f);
+        struct timespec ts = {0, 5000000};
+        nanosleep(&ts, NULL);
+    }
+    die("the server did not start", NULL);
+}
+
+static void admin(server *sv, char *out, size_t cap, const char *a, const char *b, const char *c,
+                  const char *d)
+{
+    const char *args[] = {a, b, c, d, NULL};
+    if (run_server(sv, out, cap, args, true) != 0)
+        die(a, NULL);
+    if (out != NULL)
+        out[strcspn(out, "\r\n")] = '\0';
+}
+
+static void code_for(server *sv, const char *user, char *code, size_t cap)
+{
+    admin(sv, code, cap, "enroll-code", user, NULL, NULL);
+}
+
+static void run_child(const char *const *args)
+{
+    const char *argv[16] = {self_exe};
+    int n = 1;
+    for (int i = 0; args[i] != NULL && n < 15; i++)
+        argv[n++] = args[i];
+    argv[n] = NULL;
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        execv(self_exe, (char *const *)argv);
+        _exit(127);
+    }
+    int st;
+    waitpid(pid, &st, 0);
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+        die("a device phase failed", NULL);
+}
+
+/* ------------------------------------------------------------------------- */
+
+static size_t arg_size(int argc, char **argv, const char *name, size_t def)
+{
+    for (int i = 1; i + 1 < argc; i++)
+        if (strcmp(argv[i], name) == 0)
+            return (size_t)strtoull(argv[i + 1], NULL, 10);
+    return def;
+}
+
+int main(int argc, char **argv)
+{
+    self_exe = "/proc/self/exe";
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+    fs_log_set_level(FS_LOG_WARN);
+    if (argc >= 6 && strcmp(argv[1], "load") == 0)
+        return phase_load(argv[2], argv[3], argv[4], strtoull(argv[5], NULL, 10));
+    if (argc >= 8 && strcmp(argv[1], "device") == 0)
+        return phase_device(argv[2], argv[3], argv[4], argv[5], strtoull(argv[6], NULL, 10),
+                            strtoull(argv[7], NULL, 10));
+    if (argc >= 6 && strcmp(argv[1], "fleet") == 0)
+        return phase_fleet(argv[2], argv[3], argv[4], strtoull(argv[5], NULL, 10));
+
+    size_t records = arg_size(argc, argv, "--records", 100000);
+    size_t devices = arg_size(argc, argv, "--devices", 200);
+    size_t push = arg_size(argc, argv, "--push", 10000);
+    size_t catchup = arg_size(argc, argv, "--catchup", 100);
+    char code[64], loaddir[200], devdir[200], fleetdir[200], codes[200], nbuf[3][32];
+    server sv;
+    server_start(&sv);
+    printf("bench_sync: fieldsync-server at %s (loopback, SQLite, 2 threads)\n", sv.url);
+    admin(&sv, NULL, 0, "user", "add", "rep", "--role=rep");
+    snprintf(loaddir, sizeof(loaddir), "%s/loader", sv.dir);
+    snprintf(devdir, sizeof(devdir), "%s/device", sv.dir);
+    snprintf(fleetdir, sizeof(fleetdir), "%s/fleet", sv.dir);
+    snprintf(codes, sizeof(codes), "%s/codes", sv.dir);
+    snprintf(nbuf[0], sizeof(nbuf[0]), "%zu", records);
+    snprintf(nbuf[1], sizeof(nbuf[1]), "%zu", push);
+    snprintf(nbuf[2], sizeof(nbuf[2]), "%zu", catchup);
+    code_for(&sv, "rep", code, sizeof(code));
+    run_child((const char *const[]){"load", sv.url, code, loaddir, nbuf[0], NULL});
+    code_for(&sv, "rep", code, sizeof(code));
+    run_child(
+        (const char *const[]){"device", sv.url, code, devdir, loaddir, nbuf[1], nbuf[2], NULL});
+    if (devices > 0) {
+        FILE *f = fopen(codes, "w");
+        for (size_t i = 0; f != NULL && i < devices; i++) {
+            char user[32];
+            snprintf(user, sizeof(user), "f%zu", i);
+            admin(&sv, NULL, 0, "user", "add", user, "--role=rep");
+            code_for(&sv, user, code, sizeof(code));
+            fprintf(f, "%s\n", code);
+        }
+        if (f != NULL)
+            fclose(f);
+        mkdir(fleetdir, 0700);
+        snprintf(nbuf[0], sizeof(nbuf[0]), "%zu", devices);
+        run_child((const char *const[]){"fleet", sv.url, codes, fleetdir, nbuf[0], NULL});
+    }
+    kill(sv.pid, SIGTERM);
+    waitpid(sv.pid, NULL, 0);
+    char cmd[200];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", sv.dir);
+    return system(cmd) == 0 ? 0 : 1;
+}

@@ -1,0 +1,50 @@
+/*
+ * bench_sync.h: what the parts of bench_sync share: timing, a device (a store
+ * and an engine on a loop, with what its callbacks saw) and the device phases,
+ * each run in a child process (see bench_sync.c).
+ */
+#ifndef BENCH_SYNC_H
+#define BENCH_SYNC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fieldsync/store.h"
+#include "fieldsync/sync.h"
+#include "loop.h"
+
+typedef struct dev {
+    fs_loop *loop;
+    fs_store *st;
+    fs_sync *sync;
+    int enroll_rc;
+    unsigned runs;
+    fs_sync_result last;
+    double push_end; /* when the push phase reported last */
+    unsigned push_reqs;
+    double run_start, run_end;
+} dev;
+
+typedef bool (*cond_fn)(void *);
+
+double now_s(void);
+void die(const char *what, const fs_err *err) __attribute__((noreturn));
+long vm_hwm_kb(void);
+
+void on_enrolled(void *arg, int code, const fs_err *err);
+void dev_open(dev *d, fs_loop *loop, const char *dir, bool encrypted, size_t push_count);
+void dev_close(dev *d);
+void run_until(fs_loop *loop, cond_fn cond, void *arg);
+/* Enrolls and waits for the first run (for a new device: the initial pull). */
+void dev_enroll(dev *d, const char *url, const char *code);
+/* Starts a run now and waits for it; a failure ends the program. */
+void dev_sync(dev *d);
+void print_run(const char *what, const dev *d, uint64_t records, double secs);
+
+int phase_load(const char *url, const char *code, const char *dir, size_t records);
+int phase_device(const char *url, const char *code, const char *dir, const char *loaddir,
+                 size_t push, size_t catchup);
+int phase_fleet(const char *url, const char *codes_file, const char *dir, size_t n);
+
+#endif

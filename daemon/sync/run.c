@@ -1,0 +1,378 @@
+/*
+ * run.c: one sync run: push the outbox in batches, then pull pages until the
+ * server has no more, then (for a resync) sweep.
+ *
+ * Nothing acknowledged locally can be lost here: a batch leaves the outbox only
+ * through fs_outbox_complete with an answer that was validated whole against
+ * the batch (sync_wire.h); a failed or unanswered push returns the batch to
+ * pending; a pulled page commits with its cursor or not at all. Every retry
+ * after a failure therefore sends states the server may already have, and
+ * joins make that harmless.
+ */
+#include "sync_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "fieldsync/log.h"
+#include "loop.h"
+
+static void step(fs_sync *s);
+
+static void release(fs_sync *s)
+{
+    if (s->req != NULL) {
+        fs_http_cancel(s->http, s->req);
+        s->req = NULL;
+    }
+    if (s->batch_out) {
+        fs_err err;
+        if (fs_outbox_fail(s->st, &s->batch, &err) != 0)
+            fs_log(FS_LOG_WARN,
+                   "sync: returning a batch to the outbox: %s (it returns at the "
+                   "next start)",
+                   fs_err_message(&err));
+        s->batch_out = false;
+    }
+    fs_outbox_batch_clear(&s->batch);
+    memset(&s->batch, 0, sizeof(s->batch));
+    fs_secret_free(s->token);
+    s->token = NULL;
+    s->running = false;
+    s->phase = FS_PHASE_NONE;
+}
+
+static void report_done(fs_sync *s, int code)
+{
+    s->res.code = code;
+    s->res.message = code != 0 ? s->reason : NULL;
+    s->res.resync = s->resync;
+    if (s->cb.run_done != NULL)
+        s->cb.run_done(s->cb.arg, &s->res);
+}
+
+static void progress(fs_sync *s, bool more)
+{
+    if (s->cb.progress == NULL)
+        return;
+    fs_sync_progress p = {0};
+    int64_t elapsed = fs_loop_now_ms() - s->run_start_ms;
+    p.phase = s->phase == FS_PHASE_PUSH ? "push" : (s->resync ? "resync" : "pull");
+    p.resync = s->resync;
+    p.records = s->phase == FS_PHASE_PUSH ? s->res.pushed + s->res.refused : s->res.pulled;
+    p.bytes = s->res.bytes_up + s->res.bytes_down;
+    p.rate = elapsed > 0 ? (double)p.records * 1000.0 / (double)elapsed : 0;
+    p.eta_ms = more ? -1 : 0;
+    p.more = more;
+    p.cursor = s->cursor;
+    s->cb.progress(s->cb.arg, &p);
+}
+
+/* The run failed locally (store) or on a malformed answer: error state, backoff. */
+static void fail(fs_sync *s, int code, const char *what, const fs_err *err)
+{
+    release(s);
+    fs_sync_run_failed(s, FS_SYNC_ERROR, code, -1, "%s: %s", what, fs_err_message(err));
+    report_done(s, code);
+}
+
+static void fail_http(fs_sync *s, const fs_http_resp *r, const char *what)
+{
+    release(s);
+    fs_sync_http_failed(s, r, what);
+    report_done(s, s->state == FS_SYNC_OFFLINE ? FS_ENET : FS_EIO);
+}
+
+static void account(fs_sync *s, const fs_http_resp *r)
+{
+    s->req = NULL;
+    s->res.requests++;
+    s->res.bytes_up += r->bytes_up;
+    s->res.bytes_down += r->bytes_down;
+    s->res.wait_ms += (uint64_t)(r->elapsed_ms > 0 ? r->elapsed_ms : 0);
+}
+
+/* ------------------------------------------------------------------------- */
+/* Push */
+
+static void notify_joined(fs_sync *s, const fs_sync_push_answer *a)
+{
+    if (s->cb.record_changed == NULL)
+        return;
+    for (size_t i = 0; i < a->n; i++) {
+        const fs_state *sent = s->batch.items[i].state;
+        /* the server knew events the device did not: the local state changed */
+        if (a->joined[i] != NULL && fs_vv_compare(&a->joined[i]->vv, &sent->vv) != FS_VV_EQUAL)
+            s->cb.record_changed(s->cb.arg, sent->kind, sent->id, false);
+    }
+}
+
+static void on_push_done(void *arg, const fs_http_resp *r)
+{
+    fs_sync *s = arg;
+    fs_sync_push_answer a = {0};
+    fs_err err;
+    account(s, r);
+    if (r->outcome != FS_HTTP_OK || r->status != 200) {
+        fail_http(s, r, "push");
+        return;
+    }
+    int rc = fs_sync_decode_push(r->body, r->len, &s->batch, s->nsent, &a, &err);
+    if (rc != 0) {
+        fail(s, rc, "push: the server's answer was refused", &err);
+        return;
+    }
+    int64_t t0 = fs_loop_now_ms();
+    rc = fs_outbox_complete(s->st, &s->batch, a.results, a.n, &err);
+    s->res.store_ms += (uint64_t)(fs_loop_now_ms() - t0);
+    if (rc != 0) {
+        fs_sync_push_answer_clear(&a);
+        fail(s, rc, "push: applying the server's answer", &err);
+        return;
+    }
+    s->batch_out = false;
+    notify_joined(s, &a);
+    s->res.pushed += a.n - a.refused;
+    s->res.refused += a.refused;
+    if (a.refused > 0)
+        fs_log(FS_LOG_WARN, "sync: the server refused %zu change(s): see fieldsync outbox",
+               a.refused);
+    fs_sync_push_answer_clear(&a);
+    fs_outbox_batch_clear(&s->batch);
+    memset(&s->batch, 0, sizeof(s->batch));
+    progress(s, true);
+    step(s);
+}
+
+/* Sends the next batch; false when the outbox has nothing pending. */
+static bool push_next(fs_sync *s)
+{
+    uint8_t *body = NULL;
+    size_t len = 0;
+    fs_err err;
+    int rc = fs_outbox_take(s->st, s->opts.push_count, &s->batch, &err);
+    if (rc != 0) {
+        fail(s, rc, "push: reading the outbox", &err);
+        return true;
+    }
+    if (s->batch.n == 0) {
+        fs_outbox_batch_clear(&s->batch);
+        memset(&s->batch, 0, sizeof(s->batch));
+        return false;
+    }
+    s->batch_out = true;
+    rc = fs_sync_encode_push(&s->batch, s->opts.push_bytes, &s->nsent, &body, &len, &err);
+    if (rc == 0)
+        rc = fs_http_post(s->http, s->url, "/v1/push", body, len, s->token, on_push_done, s,
+                          &s->req, &err);
+    if (rc != 0)
+        fail(s, rc, "push", &err);
+    return true;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Pull */
+
+static bool pull_at(fs_sync *s, uint64_t cursor);
+
+static void notify_refs(fs_sync *s, const fs_ref *refs, size_t n, bool removed)
+{
+    for (size_t i = 0; s->cb.record_changed != NULL && i < n; i++)
+        s->cb.record_changed(s->cb.arg, refs[i].kind, refs[i].id, removed);
+}
+
+static int begin_resync(fs_sync *s, fs_err *err)
+{
+    int rc = fs_store_resync_begin(s->st, err);
+    if (rc != 0)
+        return rc;
+    fs_log(FS_LOG_INFO, "sync: resync: pulling everything from the start");
+    memset(&s->rs, 0, sizeof(s->rs));
+    s->resync = true;
+    s->cursor = 0;
+    return 0;
+}
+
+static void finish_resync(fs_sync *s)
+{
+    fs_ref *removed = NULL;
+    size_t n = 0;
+    fs_err err;
+    int rc = fs_store_resync_finish(s->st, &s->rs, &removed, &n, &err);
+    if (rc != 0) {
+        fail(s, rc, "resync: removing records the server no longer gives", &err);
+        return;
+    }
+    notify_refs(s, removed, n, true);
+    fs_refs_free(removed, n);
+    s->res.removed += n;
+    s->res.rs.added = s->rs.added;
+    s->res.rs.updated = s->rs.updated;
+    s->res.rs.removed = s->rs.removed;
+    s->res.rs.conflicts = s->rs.conflicts;
+    s->res.rs.kept_local = s->rs.kept_local;
+    fs_log(FS_LOG_INFO,
+           "sync: resync done: %zu added, %zu updated, %zu removed, %zu conflicts, %zu kept local",
+           s->rs.added, s->rs.updated, s->rs.removed, s->rs.conflicts, s->rs.kept_local);
+}
+
+static int apply_page(fs_sync *s, const fs_sync_pull_page *p, fs_err *err)
+{
+    fs_apply_report rep = {0};
+    int64_t t0 = fs_loop_now_ms();
+    int rc = s->resync ? fs_store_resync_apply(s->st, p->states, p->nstates, p->removals,
+                                               p->nremovals, p->next_cursor, &s->rs, &rep, err)
+                       : fs_store_apply_remote(s->st, p->states, p->nstates, p->removals,
+                                               p->nremovals, p->next_cursor, &rep, err);
+    s->res.store_ms += (uint64_t)(fs_loop_now_ms() - t0);
+    if (rc != 0)
+        return rc;
+    s->cursor = p->next_cursor;
+    s->res.pulled += rep.applied;
+    s->res.changed += rep.changed;
+    s->res.removed += rep.removed;
+    notify_refs(s, rep.changed_refs, rep.changed, false);
+    notify_refs(s, rep.removed_refs, rep.removed, true);
+    fs_apply_report_clear(&rep);
+    return 0;
+}
+
+static void on_pull_done(void *arg, const fs_http_resp *r)
+{
+    fs_sync *s = arg;
+    fs_sync_pull_page p = {0};
+    fs_err err;
+    account(s, r);
+    if (r->outcome != FS_HTTP_OK || r->status != 200) {
+        fail_http(s, r, "pull");
+        return;
+    }
+    int rc = fs_sync_decode_pull(r->body, r->len, s->cursor, &p, &err);
+    if (rc != 0) {
+        fail(s, rc, "pull: the server's answer was refused", &err);
+        return;
+    }
+    if (p.resync_required) {
+        /* a pull from 0 cannot be too old: a server that says so is broken, and
+         * obeying it would loop */
+        if (s->resync && s->cursor == 0) {
+            fs_err_set(&err, FS_ECORRUPT, "the server asked for a resync of a pull from 0");
+            fail(s, FS_ECORRUPT, "pull", &err);
+            return;
+        }
+        if ((rc = begin_resync(s, &err)) != 0) {
+            fail(s, rc, "resync: starting", &err);
+            return;
+        }
+        s->phase = FS_PHASE_PUSH; /* pending changes go first */
+        step(s);
+        return;
+    }
+    bool more = p.more;
+    /* ask for the next page before applying this one, so the server prepares it
+     * while the store works; a failed apply cancels it (release) */
+    if (more && !pull_at(s, p.next_cursor)) {
+        fs_sync_pull_page_clear(&p);
+        return;
+    }
+    rc = apply_page(s, &p, &err);
+    fs_sync_pull_page_clear(&p);
+    if (rc != 0) {
+        fail(s, rc, "pull: applying a page", &err);
+        return;
+    }
+    progress(s, more);
+    if (more)
+        return; /* the next page is on its way */
+    if (s->resync) {
+        finish_resync(s);
+        if (!s->running)
+            return;
+    }
+    release(s);
+    fs_sync_run_succeeded(s);
+    report_done(s, 0);
+}
+
+/* Posts the pull of the page after cursor and hands it to curl at once (it
+ * goes out even if the caller then blocks in the store); false: the run failed. */
+static bool pull_at(fs_sync *s, uint64_t cursor)
+{
+    uint8_t *body = NULL;
+    size_t len = 0;
+    fs_err err;
+    int rc = fs_sync_encode_pull(cursor, s->opts.pull_limit, &body, &len, &err);
+    if (rc == 0)
+        rc = fs_http_post(s->http, s->url, "/v1/pull", body, len, s->token, on_pull_done, s,
+                          &s->req, &err);
+    if (rc != 0) {
+        fail(s, rc, "pull", &err);
+        return false;
+    }
+    fs_http_kick(s->http);
+    return true;
+}
+
+static void pull_next(fs_sync *s)
+{
+    pull_at(s, s->cursor);
+}
+
+/* ------------------------------------------------------------------------- */
+/* The run */
+
+static void step(fs_sync *s)
+{
+    if (s->phase == FS_PHASE_PUSH) {
+        if (push_next(s))
+            return;
+        s->phase = FS_PHASE_PULL;
+    }
+    pull_next(s);
+}
+
+static int prepare(fs_sync *s, fs_err *err)
+{
+    bool active = false;
+    int rc = fs_store_meta_get_secret(s->st, FS_META_DEVICE_TOKEN, &s->token, err);
+    if (rc == 0)
+        rc = fs_store_resync_active(s->st, &active, err);
+    if (rc == 0 && s->want_resync && !active)
+        rc = begin_resync(s, err);
+    if (rc == 0 && active && !s->resync) {
+        s->resync = true; /* an interrupted resync resumes where it stopped */
+        memset(&s->rs, 0, sizeof(s->rs));
+    }
+    if (rc == 0)
+        rc = fs_store_meta_get_u64(s->st, FS_META_CURSOR, &s->cursor, err);
+    s->want_resync = false;
+    return rc;
+}
+
+void fs_sync_run_start(fs_sync *s)
+{
+    fs_err err;
+    if (s->running || s->url == NULL)
+        return;
+    fs_loop_timer_del(s->loop, s->t_debounce);
+    s->t_debounce = NULL;
+    memset(&s->res, 0, sizeof(s->res));
+    s->running = true;
+    s->rerun = false;
+    s->resync = false;
+    s->run_start_ms = fs_loop_now_ms();
+    s->phase = FS_PHASE_PUSH;
+    int rc = prepare(s, &err);
+    if (rc != 0) {
+        fail(s, rc, "starting a sync", &err);
+        return;
+    }
+    fs_sync_set_state(s, FS_SYNC_SYNCING, s->resync ? "resync" : NULL);
+    step(s);
+}
+
+void fs_sync_run_abort(fs_sync *s)
+{
+    if (s->running)
+        release(s);
+}

@@ -1,0 +1,101 @@
+/*
+ * sync_int.h: the sync engine's state, shared by its files and nobody else:
+ * engine.c (lifecycle, state machine, triggers, status), run.c (one run: push
+ * batches, pull pages, resync), enroll.c, netwatch.c.
+ */
+#ifndef FS_SYNC_INT_H
+#define FS_SYNC_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "fieldsync/outbox.h"
+#include "fieldsync/store_resync.h"
+#include "fieldsync/sync.h"
+#include "loop.h"
+#include "sync_http.h"
+#include "sync_wire.h"
+
+/* sync_meta key of the server database's id (EnrollResponse.server_id). */
+#define FS_META_SERVER_ID "server_id"
+
+typedef enum fs_sync_phase {
+    FS_PHASE_NONE = 0,
+    FS_PHASE_PUSH,
+    FS_PHASE_PULL,
+} fs_sync_phase;
+
+struct fs_sync {
+    fs_loop *loop;
+    fs_store *st;
+    fs_sync_opts opts;
+    char *ca_file, *device_name; /* copies of the opts' strings */
+    fs_sync_callbacks cb;
+    fs_http *http;
+
+    fs_sync_state state;
+    char reason[FS_ERR_MSG_MAX];
+    char *url; /* server URL, NULL when not enrolled */
+
+    fs_timer *t_debounce;    /* local change -> run */
+    fs_timer *t_period;      /* idle -> periodic run */
+    fs_timer *t_retry;       /* offline/error -> next attempt (also "run soon") */
+    int64_t next_attempt_ms; /* monotonic deadline of t_retry or t_period */
+    unsigned attempt;        /* failed runs in a row */
+
+    /* the current run */
+    bool running;
+    fs_sync_phase phase;
+    bool resync;      /* pulling from 0 with mark-and-sweep */
+    bool want_resync; /* asked for while a run was going on */
+    bool rerun;       /* a trigger arrived during the run */
+    fs_http_req *req; /* the request in flight */
+    fs_secret *token; /* for the run's length */
+    fs_outbox_batch batch;
+    size_t nsent;
+    bool batch_out;
+    uint64_t cursor;
+    int64_t run_start_ms;
+    fs_sync_result res;
+    fs_store_resync_report rs;
+
+    /* enrollment in progress */
+    fs_http_req *enroll_req;
+    fs_sync_enroll_fn enroll_done;
+    void *enroll_arg;
+    char *enroll_url;
+
+    /* NETLINK_ROUTE watch */
+    int nl_fd;
+    fs_loop_fd *nl_watch;
+};
+
+/* engine.c */
+void fs_sync_set_state(fs_sync *s, fs_sync_state state, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* A run ended: success arms the periodic timer; failure backs off. */
+void fs_sync_run_succeeded(fs_sync *s);
+void fs_sync_run_failed(fs_sync *s, fs_sync_state state, int code, int64_t retry_after_ms,
+                        const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+void fs_sync_revoked(fs_sync *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Schedules a run at now + delay_ms unless one is due sooner. */
+void fs_sync_schedule(fs_sync *s, int64_t delay_ms);
+/* Reads the enrollment (URL) from the store. */
+int fs_sync_load_config(fs_sync *s, fs_err *err);
+
+/* run.c */
+void fs_sync_run_start(fs_sync *s);
+/* Aborts the run in progress (a batch in flight goes back to pending). */
+void fs_sync_run_abort(fs_sync *s);
+
+/* enroll.c */
+void fs_sync_enroll_abort(fs_sync *s);
+
+/* netwatch.c: the route/address/link watch; failure to open is logged, not fatal. */
+void fs_sync_netwatch_open(fs_sync *s);
+void fs_sync_netwatch_close(fs_sync *s);
+
+/* An HTTP answer that is not 200: decides the state and the retry. */
+void fs_sync_http_failed(fs_sync *s, const fs_http_resp *r, const char *what);
+
+#endif

@@ -1,0 +1,104 @@
+/*
+ * sync_wire.h: the sync client's side of the wire format (wire.c, gzip.c):
+ * building request bodies and decoding and validating every answer the server
+ * sends, before anything of it reaches the store. Pure functions, no I/O, so
+ * the fuzz targets drive exactly what the engine runs.
+ */
+#ifndef FS_SYNC_WIRE_H
+#define FS_SYNC_WIRE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fieldsync/error.h"
+#include "fieldsync/outbox.h"
+#include "fieldsync/record.h"
+#include "fieldsync/secret.h"
+#include "fieldsync/store.h"
+
+/* Device token size (protocol.md: 32 random bytes). */
+#define FS_SYNC_TOKEN_BYTES 32
+/* Longest user name / server id accepted from the server. */
+#define FS_SYNC_NAME_MAX 127
+
+/* gzip (RFC 1952) of in; *out malloc'd. */
+int fs_sync_gzip(const uint8_t *in, size_t len, uint8_t **out, size_t *out_len, fs_err *err);
+/* The inverse, refusing output over max bytes (FS_ETOOBIG) and bad data (FS_ECORRUPT). */
+int fs_sync_gunzip(const uint8_t *in, size_t len, size_t max, uint8_t **out, size_t *out_len,
+                   fs_err *err);
+
+/* ------------------------------------------------------------------------- */
+/* Requests (bodies malloc'd, caller frees) */
+
+int fs_sync_encode_enroll(const char *code, const char *device_name, uint8_t **out, size_t *len,
+                          fs_err *err);
+/*
+ * A PushRequest of the batch's first items: as many as fit in max_bytes (at
+ * least one). *nsent says how many went in; the rest go back to pending when
+ * the batch is completed with nsent results.
+ */
+int fs_sync_encode_push(const fs_outbox_batch *batch, size_t max_bytes, size_t *nsent,
+                        uint8_t **out, size_t *len, fs_err *err);
+int fs_sync_encode_pull(uint64_t cursor, uint32_t limit, uint8_t **out, size_t *len, fs_err *err);
+
+/* ------------------------------------------------------------------------- */
+/* Answers */
+
+typedef struct fs_sync_enrollment {
+    uint64_t replica;
+    fs_secret *token; /* FS_SYNC_TOKEN_BYTES */
+    char user[FS_SYNC_NAME_MAX + 1];
+    char server_id[FS_SYNC_NAME_MAX + 1];
+} fs_sync_enrollment;
+
+/* Decodes an EnrollResponse: replica id present and non-zero, a 32-byte token,
+ * a user name; the token's copy in ordinary memory is wiped. */
+int fs_sync_decode_enroll(const uint8_t *buf, size_t len, fs_sync_enrollment *out, fs_err *err);
+void fs_sync_enrollment_clear(fs_sync_enrollment *e);
+
+typedef struct fs_sync_push_answer {
+    fs_outbox_result *results; /* one per sent item */
+    fs_state **joined;         /* results[i].joined points here (NULL when refused) */
+    char **messages;           /* refusal messages */
+    size_t n;
+    size_t refused;
+} fs_sync_push_answer;
+
+/*
+ * Decodes a PushResponse and checks it answers exactly the first nsent items of
+ * batch: one result per item, in order, each naming the item's record, each
+ * either a joined state of that record (validated as fs_state_from_pb does) or
+ * a refusal. Anything else is FS_ECORRUPT and nothing of it may be applied.
+ */
+int fs_sync_decode_push(const uint8_t *buf, size_t len, const fs_outbox_batch *batch, size_t nsent,
+                        fs_sync_push_answer *out, fs_err *err);
+void fs_sync_push_answer_clear(fs_sync_push_answer *a);
+
+typedef struct fs_sync_pull_page {
+    fs_state **states;
+    size_t nstates;
+    fs_ref *removals;
+    size_t nremovals;
+    uint64_t next_cursor;
+    bool more;
+    bool resync_required;
+} fs_sync_pull_page;
+
+/*
+ * Decodes a PullResponse to the page asked for at cursor: states validated,
+ * removals with a known kind and an id, at most FS_STORE_APPLY_MAX of each,
+ * next_cursor present and not behind cursor, and a page that says `more` must
+ * move the cursor (else the client would ask for it forever). resync_required
+ * needs nothing else.
+ */
+int fs_sync_decode_pull(const uint8_t *buf, size_t len, uint64_t cursor, fs_sync_pull_page *out,
+                        fs_err *err);
+void fs_sync_pull_page_clear(fs_sync_pull_page *p);
+
+/* An ErrorResponse's code and message (printable ASCII, truncated to fit); both
+ * empty when the body is not one. */
+void fs_sync_decode_error(const uint8_t *buf, size_t len, char *code, size_t code_size, char *msg,
+                          size_t msg_size);
+
+#endif
