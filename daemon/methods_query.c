@@ -1,0 +1,141 @@
+/*
+ * methods_query.c: the read-only views the rep plans the day from: search,
+ * followups and report.pipeline (docs/socket-api.md). The queries themselves
+ * run in the store on indexes and FTS5; this file only checks parameters and
+ * shapes the answers.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "json_record.h"
+#include "rpc.h"
+
+/* Today's date (UTC) as "YYYY-MM-DD". */
+static void today(char buf[11])
+{
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(buf, 11, "%Y-%m-%d", &tm);
+}
+
+static int date_param(json_t *params, const char *key, char out[11], fs_rpc_err *e)
+{
+    const char *s;
+    if (fs_rpc_param_string(params, key, false, &s, e) != 0)
+        return -1;
+    if (s == NULL) {
+        today(out);
+        return 0;
+    }
+    if (!fs_json_valid_date(s))
+        return fs_rpc_fail(e, FS_RPC_INVALID_PARAMS, key, "\"%s\" must be a date as YYYY-MM-DD",
+                           key);
+    memcpy(out, s, 11);
+    return 0;
+}
+
+static int m_search(fs_daemon *d, fs_rpc_session *s, json_t *params, json_t **result, fs_rpc_err *e)
+{
+    (void)s;
+    static const char *const allowed[] = {"query", "limit", "raw", NULL};
+    const char *query;
+    long long limit = 20;
+    bool raw = false;
+    fs_store *st;
+    if (fs_rpc_params_check(params, allowed, e) != 0 ||
+        fs_rpc_param_string(params, "query", true, &query, e) != 0 ||
+        fs_rpc_param_int(params, "limit", 1, 1000, &limit, e) != 0 ||
+        fs_rpc_param_bool(params, "raw", &raw, e) != 0)
+        return -1;
+    if (strspn(query, " \t\r\n") == strlen(query))
+        return fs_rpc_fail(e, FS_RPC_INVALID_PARAMS, "query", "the query is empty");
+    if (fs_rpc_need_store(d, &st, e) != 0)
+        return -1;
+    fs_search_hit *hits = NULL;
+    size_t n = 0;
+    fs_err err = {0};
+    if (fs_store_search(st, query, raw ? FS_SEARCH_RAW : 0, (size_t)limit, &hits, &n, &err) != 0) {
+        if (err.code == FS_EINVAL)
+            return fs_rpc_fail(e, FS_RPC_INVALID_PARAMS, "query", "%s", fs_err_message(&err));
+        return fs_rpc_fail_fs(e, &err);
+    }
+    json_t *arr = json_array();
+    for (size_t i = 0; arr != NULL && i < n; i++)
+        json_array_append_new(arr, json_pack("{s:s,s:s,s:s}", "kind", fs_kind_name(hits[i].kind),
+                                             "id", hits[i].id, "snippet",
+                                             hits[i].snippet ? hits[i].snippet : ""));
+    fs_search_hits_free(hits, n);
+    *result = json_pack("{s:o}", "hits", arr);
+    return 0;
+}
+
+static int m_followups(fs_daemon *d, fs_rpc_session *s, json_t *params, json_t **result,
+                       fs_rpc_err *e)
+{
+    (void)s;
+    static const char *const allowed[] = {"until", "limit", NULL};
+    char until[11];
+    long long limit = 100;
+    fs_store *st;
+    if (fs_rpc_params_check(params, allowed, e) != 0 ||
+        date_param(params, "until", until, e) != 0 ||
+        fs_rpc_param_int(params, "limit", 1, 1000, &limit, e) != 0 ||
+        fs_rpc_need_store(d, &st, e) != 0)
+        return -1;
+    fs_followup *f = NULL;
+    size_t n = 0;
+    fs_err err = {0};
+    if (fs_store_followups_due(st, until, (size_t)limit, &f, &n, &err) != 0)
+        return fs_rpc_fail_fs(e, &err);
+    json_t *arr = json_array();
+    for (size_t i = 0; arr != NULL && i < n; i++)
+        json_array_append_new(arr, json_pack("{s:s,s:s?,s:s?,s:s?,s:s?}", "visit_id", f[i].visit_id,
+                                             "account_id", f[i].account_id, "account_name",
+                                             f[i].account_name, "next_step", f[i].next_step,
+                                             "next_step_date", f[i].next_step_date));
+    fs_followups_free(f, n);
+    *result = json_pack("{s:s,s:o}", "until", until, "items", arr);
+    return 0;
+}
+
+static int m_pipeline(fs_daemon *d, fs_rpc_session *s, json_t *params, json_t **result,
+                      fs_rpc_err *e)
+{
+    (void)s;
+    static const char *const allowed[] = {"today", "cycle_days", NULL};
+    char day[11];
+    long long cycle = d->cfg->sales_cycle_days;
+    fs_store *st;
+    if (fs_rpc_params_check(params, allowed, e) != 0 || date_param(params, "today", day, e) != 0 ||
+        fs_rpc_param_int(params, "cycle_days", 1, 3650, &cycle, e) != 0 ||
+        fs_rpc_need_store(d, &st, e) != 0)
+        return -1;
+    fs_pipeline p = {0};
+    fs_err err = {0};
+    if (fs_store_pipeline(st, day, (int)cycle, &p, &err) != 0)
+        return fs_rpc_fail_fs(e, &err);
+    json_t *stages = json_array(), *stale = json_array();
+    for (int i = 0; stages != NULL && i < FS_STAGE_COUNT; i++) {
+        char buf[64];
+        const char *name =
+            fs_json_enum_name(&fieldsync__opportunity__stage__descriptor, i, buf, sizeof(buf));
+        json_array_append_new(stages, json_pack("{s:s,s:I,s:I}", "stage", name ? name : "unknown",
+                                                "count", (json_int_t)p.count[i], "amount_minor",
+                                                (json_int_t)p.amount[i]));
+    }
+    for (size_t i = 0; stale != NULL && i < p.nstale; i++)
+        json_array_append_new(stale, json_string(p.stale[i]));
+    fs_pipeline_clear(&p);
+    *result = json_pack("{s:s,s:I,s:o,s:o}", "today", day, "cycle_days", (json_int_t)cycle,
+                        "stages", stages, "stale", stale);
+    return 0;
+}
+
+const fs_rpc_method fs_rpc_methods_query[] = {
+    {"search", m_search, false},
+    {"followups", m_followups, false},
+    {"report.pipeline", m_pipeline, false},
+    {NULL, NULL, false},
+};

@@ -1,0 +1,272 @@
+/*
+ * methods_record.c: record.get / list / put / delete and conflicts.list /
+ * resolve (docs/socket-api.md). Each method turns JSON into a store call and the
+ * store's answer back into JSON through json_record.c; the record model itself
+ * (writes, siblings, visibility) stays in proto/ and store/.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "fieldsync/log.h"
+#include "json_record.h"
+#include "rpc.h"
+
+static int id_param(json_t *params, bool required, const char **id, fs_rpc_err *e)
+{
+    if (fs_rpc_param_string(params, "id", required, id, e) != 0)
+        return -1;
+    if (*id != NULL && (strlen(*id) == 0 || strlen(*id) > FS_STORE_ID_MAX))
+        return fs_rpc_fail(e, FS_RPC_INVALID_PARAMS, "id", "an id has 1 to %d bytes",
+                           FS_STORE_ID_MAX);
+    return 0;
+}
+
+void fs_rpc_notify_changed(fs_daemon *d, fs_kind kind, const char *id, bool deleted)
+{
+    fs_daemon_local_change(d);
+    fs_daemon_notify(d, FS_TOPIC_RECORD, "record.changed",
+                     json_pack("{s:s,s:s,s:s,s:b}", "kind", fs_kind_name(kind), "id", id, "origin",
+                               "local", "deleted", deleted));
+}
+
+static json_t *conflict_names(const fs_state *state)
+{
+    fs_conflict *c = NULL;
+    size_t n = 0;
+    json_t *a = json_array();
+    if (a == NULL || fs_record_conflicts(state, &c, &n, NULL) != 0)
+        return a;
+    for (size_t i = 0; i < n; i++) {
+        char buf[32];
+        snprintf(buf, sizeof(buf), "field_%u", c[i].field);
+        json_array_append_new(a, json_string(c[i].name != NULL ? c[i].name : buf));
+    }
+    fs_conflicts_free(c, n);
+    return a;
+}
+
+int fs_rpc_record_view(fs_store *st, fs_kind kind, const char *id, json_t **out, fs_rpc_err *e)
+{
+    fs_state *state = NULL;
+    ProtobufCMessage *vis = NULL;
+    fs_err err = {0};
+    if (fs_store_get(st, kind, id, &state, &vis, &err) != 0) {
+        if (err.code == FS_ENOTFOUND)
+            return fs_rpc_fail(e, FS_RPC_NOT_FOUND, "id", "no %s with id \"%.128s\"",
+                               fs_kind_name(kind), id);
+        return fs_rpc_fail_fs(e, &err);
+    }
+    json_t *rec = vis != NULL ? fs_json_from_msg(vis) : json_null();
+    if (vis != NULL && rec != NULL)
+        json_object_set_new(rec, "id", json_string(id));
+    *out = json_pack("{s:s,s:s,s:b,s:o,s:o}", "kind", fs_kind_name(kind), "id", id, "deleted",
+                     vis == NULL, "record", rec, "conflicts", conflict_names(state));
+    if (vis != NULL)
+        protobuf_c_message_free_unpacked(vis, NULL);
+    fs_state_free(state);
+    return *out != NULL ? 0 : fs_rpc_fail(e, FS_RPC_INTERNAL, NULL, "out of memory");
+}
+
+static int m_get(fs_daemon *d, fs_rpc_session *s, json_t *params, json_t **result, fs_rpc_err *e)
+{
+    (void)s;
+    static const char *const allowed[] = {"kind", "id", NULL};
+    fs_kind kind;
+    const char *id;
+    fs_store *st;
+    if (fs_rpc_params_check(params, allowed, e) != 0 || fs_rpc_param_kind(params, &kind, e) != 0 ||
+        id_param(params, true, &id, e) != 0 || fs_rpc_need_store(d, &st, e) != 0)
+        return -1;
+    return fs_rpc_record_view(st, kind, id, result, e);
+}
+
+/* Does the record exist and is it visible? */
+static bool record_visible(fs_store *st, fs_kind kind, const char *id)
+{
+    ProtobufCMessage *vis = NULL;
+    if (fs_store_get(st, kind, id, NULL, &vis, NULL) != 0 || vis == NULL)
+        return false;
+    protobuf_c_message_free_unpacked(vis, NULL);
+    return true;
+}
+
+static int put_msg(fs_daemon *d, fs_store *st, fs_kind kind, const char *id,
+                   const ProtobufCMessage *msg, const uint32_t *cleared, size_t ncleared,
+                   fs_rpc_err *e)
+{
+    fs_err err = {0};
+    if (fs_store_put(st, kind, id, msg, cleared, ncleared, &err) != 0)
+        return fs_rpc_fail_fs(e, &err);
+    fs_rpc_notify_changed(d, kind, id, false);
+    return 0;
+}
+
+static int m_put(fs_daemon *d, fs_rpc_session *s, json_t *params, json_t **result, fs_rpc_err *e)
+{
+    (void)s;
+    static const char *const allowed[] = {"kind", "id", "record", NULL};
+    fs_kind kind;
+    const char *id;
+    fs_store *st;
+    if (fs_rpc_params_check(params, allowed, e) != 0 || fs_rpc_param_kind(params, &kind, e) != 0 ||
+        id_param(params, false, &id, e) != 0)
+        return -1;
+    json_t *rec = json_object_get(params, "record");
+    if (!json_is_object(rec))
+        return fs_rpc_fail(e, FS_RPC_INVALID_PARAMS, "record",
+                           "\"record\" must be an object of the fields to set");
+    const ProtobufCMessageDescriptor *desc = fs_kind_descriptor(kind);
+    uint32_t *cleared = calloc(desc->n_fields + 1, sizeof(uint32_t));
+    ProtobufCMessage *msg = NULL;
+    size_t ncleared = 0;
+    char field[FS_JSON_FIELD_MAX];
+    fs_err err = {0};
+    int rc = -1;
+    if (cleared == NULL) {
+        fs_rpc_fail(e, FS_RPC_INTERNAL, NULL, "out of memory");
+        goto done;
+    }
+    if (fs_json_to_msg(&msg, cleared, &ncleared, desc, rec, field, &err) != 0) {
+        fs_rpc_fail(e, err.code == FS_ENOMEM ? FS_RPC_INTERNAL : FS_RPC_INVALID_PARAMS,
+                    field[0] ? field : "record", "record.%s", err.msg);
+        goto done;
+    }
+    if (fs_rpc_need_store(d, &st, e) != 0)
+        goto done;
+    char minted[FS_STORE_NEW_ID_LEN + 1];
+    if (id == NULL) {
+        fs_store_new_id(minted);
+        id = minted;
+    }
+    bool created = !record_visible(st, kind, id);
+    if (put_msg(d, st, kind, id, msg, cleared, ncleared, e) != 0 ||
+        fs_rpc_record_view(st, kind, id, result, e) != 0)
+        goto done;
+    json_object_set_new(*result, "created", json_boolean(created));
+    json_object_del(*result, "deleted");
+    rc = 0;
+done:
+    if (msg != NULL)
+        protobuf_c_message_free_unpacked(msg, NULL);
+    free(cleared);
+    return rc;
+}
+
+static int m_delete(fs_daemon *d, fs_rpc_session *s, json_t *params, json_t **result, fs_rpc_err *e)
+{
+    (void)s;
+    static const char *const allowed[] = {"kind", "id", NULL};
+    fs_kind kind;
+    const char *id;
+    fs_store *st;
+    if (fs_rpc_params_check(params, allowed, e) != 0 || fs_rpc_param_kind(params, &kind, e) != 0 ||
+        id_param(params, true, &id, e) != 0 || fs_rpc_need_store(d, &st, e) != 0)
+        return -1;
+    fs_err err = {0};
+    if (fs_store_delete(st, kind, id, &err) != 0) {
+        if (err.code == FS_ENOTFOUND)
+            return fs_rpc_fail(e, FS_RPC_NOT_FOUND, "id", "no visible %s with id \"%.128s\"",
+                               fs_kind_name(kind), id);
+        return fs_rpc_fail_fs(e, &err);
+    }
+    fs_rpc_notify_changed(d, kind, id, true);
+    *result = json_pack("{s:s,s:s,s:b}", "kind", fs_kind_name(kind), "id", id, "deleted", 1);
+    return 0;
+}
+
+/* ------------------------------------------------------------------------- */
+/* record.list */
+
+static int enum_filter(json_t *params, const char *key, const ProtobufCEnumDescriptor *ed, int *out,
+                       fs_rpc_err *e)
+{
+    const char *name;
+    if (fs_rpc_param_string(params, key, false, &name, e) != 0)
+        return -1;
+    if (name != NULL && fs_json_enum_from_name(ed, name, out) != 0)
+        return fs_rpc_fail(e, FS_RPC_INVALID_PARAMS, key, "\"%.64s\" is not a %s value", name, key);
+    return 0;
+}
+
+/* A filter given for a kind that has no such column is an error, not ignored. */
+static int filter_applies(json_t *params, const char *key, bool applies, fs_kind kind,
+                          fs_rpc_err *e)
+{
+    if (applies || json_object_get(params, key) == NULL)
+        return 0;
+    return fs_rpc_fail(e, FS_RPC_INVALID_PARAMS, key, "filter \"%s\" does not apply to %s", key,
+                       fs_kind_name(kind));
+}
+
+static int list_query(json_t *params, fs_list_query *q, fs_rpc_err *e)
+{
+    fs_kind k = q->kind;
+    bool acc = k == FIELDSYNC__RECORD_KIND__ACCOUNT, opp = k == FIELDSYNC__RECORD_KIND__OPPORTUNITY;
+    const char *order;
+    long long limit = 100;
+    if (filter_applies(params, "tier", acc, k, e) != 0 ||
+        filter_applies(params, "funnel_stage", acc, k, e) != 0 ||
+        filter_applies(params, "stage", opp, k, e) != 0 ||
+        filter_applies(params, "owner", acc, k, e) != 0 ||
+        filter_applies(params, "city", acc, k, e) != 0 ||
+        filter_applies(params, "account_id", !acc, k, e) != 0 ||
+        enum_filter(params, "tier", &fieldsync__account__tier__descriptor, &q->tier, e) != 0 ||
+        enum_filter(params, acc ? "funnel_stage" : "stage",
+                    acc ? &fieldsync__account__funnel_stage__descriptor
+                        : &fieldsync__opportunity__stage__descriptor,
+                    &q->stage, e) != 0 ||
+        fs_rpc_param_string(params, "owner", false, &q->owner, e) != 0 ||
+        fs_rpc_param_string(params, "city", false, &q->city, e) != 0 ||
+        fs_rpc_param_string(params, "account_id", false, &q->account_id, e) != 0 ||
+        fs_rpc_param_string(params, "cursor", false, &q->cursor, e) != 0 ||
+        fs_rpc_param_string(params, "order", false, &order, e) != 0 ||
+        fs_rpc_param_int(params, "limit", 1, 1000, &limit, e) != 0)
+        return -1;
+    if (order != NULL && strcmp(order, "asc") != 0 && strcmp(order, "desc") != 0)
+        return fs_rpc_fail(e, FS_RPC_INVALID_PARAMS, "order", "order must be \"asc\" or \"desc\"");
+    q->descending = order != NULL && strcmp(order, "desc") == 0;
+    q->limit = (size_t)limit;
+    return 0;
+}
+
+static int m_list(fs_daemon *d, fs_rpc_session *s, json_t *params, json_t **result, fs_rpc_err *e)
+{
+    (void)s;
+    static const char *const allowed[] = {"kind", "tier",       "funnel_stage", "stage", "owner",
+                                          "city", "account_id", "order",        "limit", "cursor",
+                                          NULL};
+    fs_list_query q = {0};
+    fs_store *st;
+    if (fs_rpc_params_check(params, allowed, e) != 0 ||
+        fs_rpc_param_kind(params, &q.kind, e) != 0 || list_query(params, &q, e) != 0 ||
+        fs_rpc_need_store(d, &st, e) != 0)
+        return -1;
+    fs_list_page page = {0};
+    fs_err err = {0};
+    if (fs_store_list(st, &q, &page, &err) != 0) {
+        if (err.code == FS_EINVAL)
+            return fs_rpc_fail(e, FS_RPC_INVALID_PARAMS, "cursor", "%s", fs_err_message(&err));
+        return fs_rpc_fail_fs(e, &err);
+    }
+    json_t *items = json_array();
+    for (size_t i = 0; items != NULL && i < page.n; i++) {
+        json_t *o = fs_json_from_msg(page.items[i].msg);
+        if (o != NULL)
+            json_object_set_new(o, "id", json_string(page.items[i].id));
+        json_array_append_new(items, o);
+    }
+    *result = json_pack("{s:o,s:s?}", "items", items, "next_cursor", page.next_cursor);
+    if (*result != NULL && page.next_cursor == NULL)
+        json_object_set_new(*result, "next_cursor", json_null());
+    fs_list_page_clear(&page);
+    return *result != NULL ? 0 : fs_rpc_fail(e, FS_RPC_INTERNAL, NULL, "out of memory");
+}
+
+const fs_rpc_method fs_rpc_methods_record[] = {
+    {"record.get", m_get, false}, {"record.list", m_list, false},
+    {"record.put", m_put, false}, {"record.delete", m_delete, false},
+    {NULL, NULL, false},
+};
