@@ -1,0 +1,289 @@
+/*
+ * commands_query.c: the read-mostly views: search, followups, report pipeline,
+ * outbox, and conflicts (list, and resolve, which writes the chosen value).
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "fields.h"
+
+#define NOPTS(o) (sizeof(o) / sizeof((o)[0]))
+
+/* Builds and prints a table of items: each column a title and a JSON path. */
+static int print_items(fs_cli *cli, const json_t *items, const char *const *cols, size_t ncols)
+{
+    const char *titles[FS_TABLE_MAX_COLS];
+    for (size_t c = 0; c < ncols; c++)
+        titles[c] = cols[2 * c];
+    fs_table t;
+    if (fs_table_init(&t, titles, ncols) != 0)
+        return fs_cli_fail(FS_EXIT_ERROR, "out of memory");
+    size_t i;
+    json_t *item;
+    int rc = 0;
+    json_array_foreach(items, i, item)
+    {
+        char *cells[FS_TABLE_MAX_COLS] = {0};
+        for (size_t c = 0; c < ncols; c++) {
+            const char *path = cols[2 * c + 1];
+            json_t *v = fs_json_path(item, path);
+            size_t pl = strlen(path);
+            char buf[40];
+            if (json_is_integer(v) && pl > 3 && strcmp(path + pl - 3, "_at") == 0)
+                cells[c] = strdup(fs_cli_time(json_integer_value(v), buf, sizeof(buf)));
+            else
+                cells[c] = fs_cli_cell(v);
+        }
+        rc = fs_table_add_row(&t, (const char *const *)cells);
+        for (size_t c = 0; c < ncols; c++)
+            free(cells[c]);
+        if (rc != 0)
+            break;
+    }
+    rc = rc == 0 ? fs_cli_print_table(cli, &t) : fs_cli_fail(FS_EXIT_ERROR, "out of memory");
+    fs_table_clear(&t);
+    return rc;
+}
+
+/* Adds --limit N to params when given. */
+static int limit_param(fs_cli *cli, const fs_args *a, json_t *params)
+{
+    long long n;
+    const char *s = fs_args_get(a, "limit");
+    if (s == NULL)
+        return 0;
+    if (fs_args_int(s, 1, 1000, &n) != 0) {
+        json_decref(params);
+        return fs_cli_usage(cli, "--limit must be a number from 1 to 1000");
+    }
+    json_object_set_new(params, "limit", json_integer(n));
+    return 0;
+}
+
+/* Calls method and prints result[key] as a table, or the result as JSON. */
+static int call_and_list(fs_cli *cli, const char *method, json_t *params, const char *key,
+                         const char *const *cols, size_t ncols)
+{
+    json_t *res;
+    int rc = fs_cli_call(cli, method, params, &res);
+    if (rc != 0)
+        return rc;
+    rc = cli->json ? fs_cli_print_json(cli, res)
+                   : print_items(cli, json_object_get(res, key), cols, ncols);
+    json_decref(res);
+    return rc;
+}
+
+int fs_cmd_search(fs_cli *cli, int argc, char **argv)
+{
+    static const fs_opt opts[] = {
+        {"limit", FS_OPT_VALUE, "N", "at most N hits, 1-1000 (default 20)"},
+        {"raw", FS_OPT_FLAG, NULL, "the query is FTS5 syntax (default: words are prefixes)"},
+        FS_CLI_GLOBAL_OPTS};
+    fs_args a;
+    int rc = fs_cli_parse(cli, &a, opts, NOPTS(opts), argc, argv, "WORD...",
+                          "Searches account names, contact names and visit notes.", 1, FS_ARGS_MAX);
+    if (rc != FS_CLI_CONTINUE)
+        return rc;
+    char query[4096] = "";
+    for (size_t i = 0; i < a.npos; i++) {
+        size_t o = strlen(query);
+        snprintf(query + o, sizeof(query) - o, "%s%s", i ? " " : "", a.pos[i]);
+    }
+    json_t *params = json_pack("{s:s}", "query", query);
+    if (fs_args_has(&a, "raw"))
+        json_object_set_new(params, "raw", json_true());
+    if ((rc = limit_param(cli, &a, params)) != 0)
+        return rc;
+    static const char *const cols[] = {"KIND", "kind", "ID", "id", "MATCH", "snippet"};
+    return call_and_list(cli, "search", params, "hits", cols, 3);
+}
+
+int fs_cmd_followups(fs_cli *cli, int argc, char **argv)
+{
+    static const fs_opt opts[] = {
+        {"until", FS_OPT_VALUE, "DATE", "due on or before DATE (default today; also +N days)"},
+        {"limit", FS_OPT_VALUE, "N", "at most N, 1-1000 (default 100)"},
+        FS_CLI_GLOBAL_OPTS};
+    fs_args a;
+    int rc =
+        fs_cli_parse(cli, &a, opts, NOPTS(opts), argc, argv, "[--until DATE]",
+                     "Next steps not done yet, oldest first: what to plan the day from.", 0, 0);
+    if (rc != FS_CLI_CONTINUE)
+        return rc;
+    json_t *params = json_object();
+    const char *until = fs_args_get(&a, "until");
+    char date[16];
+    if (until != NULL && fs_date_parse(until, date) != 0) {
+        json_decref(params);
+        return fs_cli_usage(cli, "--until: \"%.32s\" is not a date YYYY-MM-DD", until);
+    }
+    if (until != NULL)
+        json_object_set_new(params, "until", json_string(date));
+    if ((rc = limit_param(cli, &a, params)) != 0)
+        return rc;
+    static const char *const cols[] = {"DUE",       "next_step_date", "ACCOUNT", "account_name",
+                                       "NEXT STEP", "next_step",      "VISIT",   "visit_id"};
+    return call_and_list(cli, "followups", params, "items", cols, 4);
+}
+
+static int print_pipeline(fs_cli *cli, const json_t *r)
+{
+    static const char *const titles[] = {"STAGE", "COUNT", "AMOUNT"};
+    fs_table t;
+    if (fs_table_init(&t, titles, 3) != 0)
+        return fs_cli_fail(FS_EXIT_ERROR, "out of memory");
+    fs_table_align_right(&t, 1);
+    fs_table_align_right(&t, 2);
+    size_t i;
+    json_t *row;
+    json_array_foreach(json_object_get(r, "stages"), i, row)
+    {
+        char count[32], amount[64];
+        json_t *m = json_pack("{s:I}", "minor_units",
+                              json_integer_value(json_object_get(row, "amount_minor")));
+        char *am = fs_money_format(m);
+        json_decref(m);
+        snprintf(count, sizeof(count), "%lld",
+                 (long long)json_integer_value(json_object_get(row, "count")));
+        snprintf(amount, sizeof(amount), "%s", am ? am : "");
+        free(am);
+        const char *cells[] = {json_string_value(json_object_get(row, "stage")), count, amount};
+        fs_table_add_row(&t, cells);
+    }
+    printf("pipeline on %s (sales cycle %lld days)\n",
+           json_string_value(json_object_get(r, "today")),
+           (long long)json_integer_value(json_object_get(r, "cycle_days")));
+    int rc = fs_cli_print_table(cli, &t);
+    fs_table_clear(&t);
+    const json_t *stale = json_object_get(r, "stale");
+    if (json_array_size(stale) > 0) {
+        printf("stale (longer than the cycle in one stage: back to sales_opportunity):\n");
+        json_array_foreach(stale, i, row) printf("  %s\n", json_string_value(row));
+    }
+    return rc;
+}
+
+int fs_cmd_report(fs_cli *cli, int argc, char **argv)
+{
+    static const fs_opt opts[] = {
+        {"today", FS_OPT_VALUE, "DATE", "the review day (default today)"},
+        {"cycle-days", FS_OPT_VALUE, "N", "the sales cycle in days (default: the daemon's)"},
+        FS_CLI_GLOBAL_OPTS};
+    fs_args a;
+    cli->command = "report";
+    int rc = fs_cli_parse(cli, &a, opts, NOPTS(opts), argc, argv,
+                          "pipeline [--today DATE] [--cycle-days N]",
+                          "The weekly pipeline table: opportunities and amounts per stage, and "
+                          "the ones stale past the sales cycle.",
+                          1, 1);
+    if (rc != FS_CLI_CONTINUE)
+        return rc;
+    if (strcmp(a.pos[0], "pipeline") != 0)
+        return fs_cli_usage(cli, "unknown report \"%.32s\" (there is: pipeline)", a.pos[0]);
+    json_t *params = json_object();
+    const char *today = fs_args_get(&a, "today"), *cyc = fs_args_get(&a, "cycle-days");
+    char date[16];
+    long long days;
+    if (today != NULL && fs_date_parse(today, date) != 0)
+        rc = fs_cli_usage(cli, "--today: \"%.32s\" is not a date YYYY-MM-DD", today);
+    else if (cyc != NULL && fs_args_int(cyc, 1, 3650, &days) != 0)
+        rc = fs_cli_usage(cli, "--cycle-days must be a number of days from 1 to 3650");
+    if (rc != FS_CLI_CONTINUE) {
+        json_decref(params);
+        return rc;
+    }
+    if (today != NULL)
+        json_object_set_new(params, "today", json_string(date));
+    if (cyc != NULL)
+        json_object_set_new(params, "cycle_days", json_integer(days));
+    json_t *res;
+    if ((rc = fs_cli_call(cli, "report.pipeline", params, &res)) != 0)
+        return rc;
+    rc = cli->json ? fs_cli_print_json(cli, res) : print_pipeline(cli, res);
+    json_decref(res);
+    return rc;
+}
+
+/* outbox retry|drop SEQ: what to do with an entry the server refused. */
+static int outbox_seq(fs_cli *cli, const char *sub, int argc, char **argv)
+{
+    static const fs_opt opts[] = {FS_CLI_GLOBAL_OPTS};
+    static char label[32];
+    snprintf(label, sizeof(label), "outbox %s", sub);
+    cli->command = label;
+    bool retry = strcmp(sub, "retry") == 0;
+    fs_args a;
+    int rc = fs_cli_parse(cli, &a, opts, NOPTS(opts), argc, argv, "SEQ",
+                          retry ? "Sends a refused change again (after fixing the cause)."
+                                : "Stops pushing a refused change; it stays in the local record.",
+                          1, 1);
+    if (rc != FS_CLI_CONTINUE)
+        return rc;
+    long long seq;
+    if (fs_args_int(a.pos[0], 1, INT64_MAX, &seq) != 0)
+        return fs_cli_usage(cli, "SEQ is the entry's number from `fieldsync outbox`");
+    json_t *res;
+    rc = fs_cli_call(cli, retry ? "outbox.retry" : "outbox.drop",
+                     json_pack("{s:I}", "seq", (json_int_t)seq), &res);
+    if (rc != 0)
+        return rc;
+    rc = cli->json ? fs_cli_print_json(cli, res)
+                   : (printf("outbox entry %lld %s\n", seq, retry ? "queued again" : "dropped"), 0);
+    json_decref(res);
+    return rc;
+}
+
+int fs_cmd_outbox(fs_cli *cli, int argc, char **argv)
+{
+    if (argc > 0 && (strcmp(argv[0], "retry") == 0 || strcmp(argv[0], "drop") == 0))
+        return outbox_seq(cli, argv[0], argc - 1, argv + 1);
+    if (argc > 0 && strcmp(argv[0], "list") == 0) {
+        argc--;
+        argv++;
+    }
+    static const fs_opt opts[] = {
+        {"status", FS_OPT_VALUE, "STATUS", "only pending, in_flight or refused entries"},
+        {"limit", FS_OPT_VALUE, "N", "at most N, 1-1000 (default 100)"},
+        FS_CLI_GLOBAL_OPTS};
+    fs_args a;
+    int rc = fs_cli_parse(cli, &a, opts, NOPTS(opts), argc, argv,
+                          "[list] [--status STATUS] | retry SEQ | drop SEQ",
+                          "Local changes waiting for the server, oldest first; refused ones "
+                          "with the server's reason. `outbox retry SEQ` sends a refused one "
+                          "again, `outbox drop SEQ` stops pushing it.",
+                          0, 0);
+    if (rc != FS_CLI_CONTINUE)
+        return rc;
+    const char *st = fs_args_get(&a, "status");
+    if (st != NULL && strcmp(st, "in-flight") == 0)
+        st = "in_flight";
+    if (st != NULL && strcmp(st, "pending") != 0 && strcmp(st, "in_flight") != 0 &&
+        strcmp(st, "refused") != 0)
+        return fs_cli_usage(cli, "--status must be pending, in_flight or refused");
+    json_t *params = st ? json_pack("{s:s}", "status", st) : json_object();
+    if ((rc = limit_param(cli, &a, params)) != 0)
+        return rc;
+    json_t *res;
+    if ((rc = fs_cli_call(cli, "outbox.list", params, &res)) != 0)
+        return rc;
+    if (cli->json) {
+        rc = fs_cli_print_json(cli, res);
+    } else {
+        static const char *const cols[] = {"SEQ",    "seq",    "QUEUED",  "queued_at", "KIND",
+                                           "kind",   "ID",     "id",      "STATUS",    "status",
+                                           "REASON", "reason", "MESSAGE", "message"};
+        json_t *c = json_object_get(res, "counts");
+        printf("%lld pending, %lld in flight, %lld refused\n",
+               (long long)json_integer_value(json_object_get(c, "pending")),
+               (long long)json_integer_value(json_object_get(c, "in_flight")),
+               (long long)json_integer_value(json_object_get(c, "refused")));
+        if (json_array_size(json_object_get(res, "entries")) > 0)
+            rc = print_items(cli, json_object_get(res, "entries"), cols, 7);
+    }
+    json_decref(res);
+    return rc;
+}
