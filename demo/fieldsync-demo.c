@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "fieldsync/demo.h"
 #include "fieldsync/record.h"
@@ -67,7 +68,7 @@ static void usage(FILE *out)
                  "  --accounts N    number of accounts (default 300)\n"
                  "  --seed N        generator seed (default 1)\n"
                  "  --owner NAME    the rep named as owner (default rep)\n"
-                 "  --quiet         no progress line\n");
+                 "  --quiet         no progress line (none unless stderr is a terminal)\n");
 }
 
 /* 0 to go on, -1 after --help, 2 on a usage error. */
@@ -128,6 +129,7 @@ int main(int argc, char **argv)
     const char *socket = getenv("FIELDSYNC_SOCKET");
     char fallback[4096];
     loader l = {0};
+    l.quiet = !isatty(2); /* the progress line is for a person at a terminal */
     int rc = parse_args(argc, argv, &o, &socket, &l.quiet);
     if (rc != 0)
         return rc < 0 ? 0 : rc; /* -1: --help was answered */

@@ -106,6 +106,7 @@ int fs_cmd_init(fs_cli *cli, int argc, char **argv);
 int fs_cmd_unlock(fs_cli *cli, int argc, char **argv);
 int fs_cmd_lock(fs_cli *cli, int argc, char **argv);
 int fs_cmd_passwd(fs_cli *cli, int argc, char **argv);
+int fs_cmd_enroll(fs_cli *cli, int argc, char **argv);
 int fs_cmd_sync(fs_cli *cli, int argc, char **argv);
 int fs_cmd_resync(fs_cli *cli, int argc, char **argv);
 int fs_cmd_outbox(fs_cli *cli, int argc, char **argv);

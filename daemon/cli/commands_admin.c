@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli.h"
 #include "prompt.h"
@@ -98,6 +99,20 @@ static void print_status(const json_t *r)
              (long long)json_integer_value(json_object_get(r, "clients")));
     long long up = json_integer_value(json_object_get(r, "uptime_s"));
     snprintf(uptime, sizeof(uptime), "%lldh %02lldm %02llds", up / 3600, up / 60 % 60, up % 60);
+    const json_t *sy = json_object_get(r, "sync");
+    char sync[FS_ERR_MSG_MAX + 32] = "", last[32] = "never", conflicts[32] = "";
+    const char *reason = json_string_value(json_object_get(sy, "reason"));
+    snprintf(sync, sizeof(sync), "%s%s%s", json_string_value(json_object_get(sy, "state")),
+             reason && *reason ? ": " : "", reason && *reason ? reason : "");
+    const char *server = json_string_value(json_object_get(sy, "server"));
+    const char *user = json_string_value(json_object_get(sy, "user"));
+    if (server != NULL && *server == '\0')
+        server = user = NULL; /* not enrolled */
+    time_t t = (time_t)json_integer_value(json_object_get(sy, "last_sync"));
+    if (t > 0)
+        strftime(last, sizeof(last), "%Y-%m-%d %H:%M:%S", localtime(&t));
+    snprintf(conflicts, sizeof(conflicts), "%lld",
+             (long long)json_integer_value(json_object_get(sy, "conflicts")));
     const json_t *pp = json_object_get(r, "passphrase"), *enc = json_object_get(r, "encrypted");
     const char *state = json_string_value(json_object_get(r, "state"));
     bool uninit = state != NULL && strcmp(state, "uninitialized") == 0;
@@ -108,7 +123,11 @@ static void print_status(const json_t *r)
         "key",       pp && !uninit ? (json_is_true(pp) ? "passphrase" : "raw key file") : NULL,
         "replica",   json_string_value(json_object_get(r, "replica")),
         "outbox",    ob ? outbox : NULL,
-        "sync",      json_string_value(json_object_get(json_object_get(r, "sync"), "state")),
+        "sync",      sync,
+        "server",    server,
+        "user",      user,
+        "last sync", last,
+        "conflicts", conflicts,
         "data dir",  json_string_value(json_object_get(r, "data_dir")),
         "socket",    json_string_value(json_object_get(r, "socket")),
         "clients",   clients,
@@ -284,31 +303,4 @@ int fs_cmd_passwd(fs_cli *cli, int argc, char **argv)
     fs_pass_free(old);
     fs_pass_free(new);
     return rc;
-}
-
-int fs_cmd_sync(fs_cli *cli, int argc, char **argv)
-{
-    static const fs_opt opts[] = {FS_CLI_GLOBAL_OPTS};
-    fs_args a;
-    int rc = fs_cli_parse(cli, &a, opts, sizeof(opts) / sizeof(opts[0]), argc, argv, "",
-                          "Pushes pending changes and pulls the server's now.", 0, 0);
-    if (rc != FS_CLI_CONTINUE)
-        return rc;
-    return simple_call(cli, "sync.now", NULL, "sync done");
-}
-
-int fs_cmd_resync(fs_cli *cli, int argc, char **argv)
-{
-    static const fs_opt opts[] = {
-        {"full", FS_OPT_FLAG, NULL, "pull everything from the start (cursor 0)"},
-        FS_CLI_GLOBAL_OPTS};
-    fs_args a;
-    int rc = fs_cli_parse(cli, &a, opts, sizeof(opts) / sizeof(opts[0]), argc, argv, "[--full]",
-                          "Forced resync: pushes what is pending, pulls everything, keeps unsynced "
-                          "local changes and drops records the server no longer gives this rep.",
-                          0, 0);
-    if (rc != FS_CLI_CONTINUE)
-        return rc;
-    json_t *params = fs_args_has(&a, "full") ? json_pack("{s:b}", "full", 1) : NULL;
-    return simple_call(cli, "sync.resync", params, "resync done");
 }
