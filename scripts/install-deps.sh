@@ -1,12 +1,29 @@
 #!/bin/sh
 # Installs the Debian packages fieldsync needs to build, test and run.
 # Idempotent: only missing packages are fetched; runs apt-get as root (or via sudo).
+#   scripts/install-deps.sh              build, test and run
+#   scripts/install-deps.sh --packaging  also the tools that build and check the
+#                                        .deb packages (tests/packaging)
 set -eu
 
 PACKAGES="build-essential cmake pkg-config clang-format
 libsqlite3-dev libsodium-dev libprotobuf-c-dev protobuf-c-compiler
 libcurl4-openssl-dev libjansson-dev libmicrohttpd-dev libcmocka-dev libsystemd-dev zlib1g-dev
 sqlite3 python3 openssl"
+
+# debhelper/dpkg-dev/fakeroot: dpkg-buildpackage; lintian: package checks;
+# systemd: systemd-analyze verify of the units; adduser: the server's postinst;
+# man-db: man page formatting checks; binutils: objdump for the Depends check.
+PACKAGING_PACKAGES="debhelper dpkg-dev fakeroot lintian systemd adduser man-db binutils"
+
+case "${1:-}" in
+--packaging) PACKAGES="$PACKAGES $PACKAGING_PACKAGES" ;;
+"") ;;
+*)
+    echo "usage: scripts/install-deps.sh [--packaging]" >&2
+    exit 2
+    ;;
+esac
 
 missing=""
 for p in $PACKAGES; do
