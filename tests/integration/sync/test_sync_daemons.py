@@ -1,0 +1,289 @@
+#!/usr/bin/env python3
+"""Sync between real processes: one fieldsync-server on loopback and two or
+three fieldsyncd daemons (one rep's devices) on temp directories, driven over
+their sockets and through the fieldsync CLI, exactly as a UI shell and a rep
+would. The engine-level cases (faults, proxy, kill -9) live in
+test_sync_engine.c / test_sync_faults.c; this file proves the daemon wiring.
+
+usage: test_sync_daemons.py SERVER DAEMON CLI CASE
+Cases: travel, merge, conflict, edit_vs_delete, offline, revoked, resync.
+"""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "daemon"))
+from fsd import Daemon, TestFailure, check, wait_for  # noqa: E402
+
+SYNC_TIMEOUT = 60
+
+
+class Server:
+    def __init__(self, binary, root):
+        self.binary = binary
+        self.db = os.path.join(root, "server.db")
+        self.port_file = os.path.join(root, "server.port")
+        self.log = os.path.join(root, "server.log")
+        self.proc = None
+        self.port = 0
+
+    def admin(self, *args):
+        out = subprocess.run([self.binary, "--db", self.db] + list(args), check=True,
+                             capture_output=True, text=True)
+        return out.stdout.strip()
+
+    def start(self):
+        if os.path.exists(self.port_file):
+            os.unlink(self.port_file)
+        listen = "127.0.0.1:%d" % self.port  # the same port again after a restart
+        with open(self.log, "ab") as logf:
+            self.proc = subprocess.Popen([self.binary, "--db", self.db, "serve", "--listen",
+                                          listen, "--port-file", self.port_file],
+                                         stdout=logf, stderr=logf, stdin=subprocess.DEVNULL)
+        wait_for(lambda: os.path.exists(self.port_file), 10, "the server's port file")
+        with open(self.port_file) as f:
+            self.port = int(f.read().strip())
+        return self
+
+    @property
+    def url(self):
+        return "http://127.0.0.1:%d" % self.port
+
+    def stop(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            self.proc.wait(10)
+
+
+class Device:
+    """A fieldsyncd with a fresh store, enrolled as the rep."""
+
+    def __init__(self, daemon_bin, cli_bin, server, name):
+        self.d = Daemon(daemon_bin, {"sync_debounce_ms": "60000"}).start(["--init"])
+        self.cli_bin = cli_bin
+        self.name = name
+        self.c = self.d.client(timeout=SYNC_TIMEOUT)
+        self.c.call("subscribe", {"topics": ["sync.progress", "record.changed"]})
+        code = server.admin("enroll-code", "rep")
+        # through the CLI, as a rep enrolls a laptop
+        out = self.cli("enroll", server.url, code, "--device-name", name)
+        check("enrolled" in out, "%s: enroll said %r" % (name, out))
+        self.wait_done()  # the first sync starts by itself
+
+    def cli(self, *args, expect=0):
+        p = subprocess.run([self.cli_bin, "--socket", self.d.socket] + list(args),
+                           capture_output=True, text=True, timeout=SYNC_TIMEOUT,
+                           env=self.d.env())
+        check(p.returncode == expect, "fieldsync %s: exit %d, expected %d: %s%s" %
+              (" ".join(args), p.returncode, expect, p.stdout, p.stderr))
+        return p.stdout + p.stderr
+
+    def wait_done(self):
+        n = self.c.wait_note(lambda m: m.get("method") == "sync.done", SYNC_TIMEOUT)
+        return n["params"]
+
+    def sync(self):
+        """sync.now and its outcome (sync.done)."""
+        # outcomes of earlier runs (a retry while the server was down) are stale
+        self.c.notes = [n for n in self.c.notes if n.get("method") != "sync.done"]
+        self.c.call("sync.now")
+        done = self.wait_done()
+        check(done["ok"], "%s: sync failed: %r" % (self.name, done))
+        return done
+
+    def put(self, kind, rid, record):
+        return self.c.call("record.put", {"kind": kind, "id": rid, "record": record})
+
+    def get(self, kind, rid):
+        return self.c.call("record.get", {"kind": kind, "id": rid})
+
+    def conflicts(self):
+        return self.c.call("conflicts.list")["records"]
+
+    def cleanup(self):
+        self.d.cleanup()
+
+
+def converge(*devices):
+    """Two rounds of syncs: every device sees every other's pushed state."""
+    for _ in range(2):
+        for dev in devices:
+            dev.sync()
+
+
+def case_travel(srv, mk):
+    a, b = mk("laptop"), mk("tablet")
+    a.put("account", "acc-1", {"name": "Alder Foods", "tier": "prospect"})
+    a.put("contact", "con-1", {"account_id": "acc-1", "name": "Anna Adler"})
+    done = a.sync()
+    check(done["pushed"] == 2, "pushed %r" % done)
+    b.sync()
+    got = b.get("account", "acc-1")
+    check(got["record"]["name"] == "Alder Foods" and got["record"]["tier"] == "prospect",
+          "b sees %r" % got)
+    check(b.get("contact", "con-1")["record"]["name"] == "Anna Adler", "contact travelled")
+    # the pulled record was announced to b's subscribers as a remote change
+    n = b.c.wait_note(lambda m: m.get("method") == "record.changed" and
+                      m["params"]["origin"] == "remote" and m["params"]["id"] == "acc-1")
+    check(n["params"]["kind"] == "account", "remote change note %r" % n)
+    st = b.cli("status")
+    check("sync:      idle" in st and "user:      rep" in st, "status: %s" % st)
+
+
+def case_merge(srv, mk):
+    a, b = mk("laptop"), mk("tablet")
+    a.put("account", "acc-1", {"name": "Brook Logistics"})
+    converge(a, b)
+    # offline edits of different fields on both devices
+    a.put("account", "acc-1", {"address": {"city": "Bramley"}})
+    b.put("account", "acc-1", {"industry": "logistics"})
+    converge(a, b)
+    for dev in (a, b):
+        rec = dev.get("account", "acc-1")
+        check(rec["record"]["address"]["city"] == "Bramley" and
+              rec["record"]["industry"] == "logistics", "%s: %r" % (dev.name, rec))
+        check(rec["conflicts"] == [] and dev.conflicts() == [], "%s: no conflict" % dev.name)
+
+
+def case_conflict(srv, mk):
+    a, b, c = mk("laptop"), mk("tablet"), mk("office")
+    a.put("account", "acc-1", {"name": "Cedar Plastics"})
+    converge(a, b, c)
+    a.put("account", "acc-1", {"tier": "quoted"})
+    b.put("account", "acc-1", {"tier": "contracted"})
+    converge(a, b, c)
+    seen = set()
+    for dev in (a, b, c):
+        recs = dev.conflicts()
+        check(len(recs) == 1 and recs[0]["id"] == "acc-1", "%s: %r" % (dev.name, recs))
+        fields = {f["field"]: f for f in recs[0]["fields"]}
+        check(set(fields) == {"tier"}, "%s: only tier in conflict: %r" % (dev.name, fields))
+        vals = [s["value"] for s in fields["tier"]["siblings"]]
+        check(sorted(vals) == ["contracted", "quoted"], "siblings %r" % vals)
+        seen.add(dev.get("account", "acc-1")["record"]["tier"])
+    check(len(seen) == 1, "one visible value everywhere: %r" % seen)
+    # resolved from one device (through the CLI) -> gone on all
+    a.cli("conflicts", "resolve", "account", "acc-1", "tier", "--value", "quoted")
+    converge(a, b, c)
+    for dev in (a, b, c):
+        check(dev.conflicts() == [], "%s: conflict resolved" % dev.name)
+        check(dev.get("account", "acc-1")["record"]["tier"] == "quoted", "resolved value")
+
+
+def case_edit_vs_delete(srv, mk):
+    a, b = mk("laptop"), mk("tablet")
+    a.put("account", "acc-1", {"name": "Delta Dental"})
+    converge(a, b)
+    a.c.call("record.delete", {"kind": "account", "id": "acc-1"})
+    b.put("account", "acc-1", {"notes": "called back, wants a quote"})
+    converge(a, b)
+    for dev in (a, b):
+        rec = dev.get("account", "acc-1")
+        check(not rec["deleted"], "%s: the edit keeps the record: %r" % (dev.name, rec))
+        check("alive" in rec["conflicts"], "%s: delete vs edit listed: %r" % (dev.name, rec))
+
+
+def case_offline(srv, mk):
+    a, b = mk("laptop"), mk("tablet")
+    srv.stop()  # the rep works offline all week: a new account, then its visits
+    a.put("account", "acc-1", {"name": "Elm Print"})
+    for i in range(999):
+        a.put("visit", "v-%04d" % i, {"account_id": "acc-1", "objective": "visit %d" % i})
+    a.c.call("sync.now")
+    failed = a.wait_done()
+    check(not failed["ok"], "sync without a server must fail: %r" % failed)
+    st = a.c.call("sync.status")
+    check(st["state"] == "offline" and st["pending"] == 1000, "offline status %r" % st)
+    srv.start()
+    done = a.sync()
+    check(done["pushed"] == 1000 and done["refused"] == 0, "pushed after reconnect: %r" % done)
+    check(done["requests"] < 20, "pushed in few requests: %r" % done)
+    check(a.c.call("sync.status")["pending"] == 0, "outbox empty")
+    b.sync()
+    page = b.c.call("record.list", {"kind": "visit", "limit": 1000})
+    check(len(page["items"]) == 999 and page["next_cursor"] is None, "b has all 999 visits")
+
+
+def case_revoked(srv, mk):
+    a, b = mk("laptop"), mk("tablet")
+    devices = srv.admin("device", "list", "rep")
+    line = [l for l in devices.splitlines() if "tablet" in l]
+    check(len(line) == 1, "device list: %s" % devices)
+    srv.admin("device", "revoke", line[0].split()[0])
+    b.put("account", "acc-1", {"name": "Falcon Labs"})
+    b.c.call("sync.now")
+    done = b.wait_done()
+    check(not done["ok"], "a revoked device's sync fails: %r" % done)
+    st = b.c.call("sync.status")
+    check(st["state"] == "revoked" and "revoked" in st["reason"], "revoked status %r" % st)
+    out = b.cli("sync", expect=1)
+    check("revoked" in out, "the CLI says why: %s" % out)
+    check(b.get("account", "acc-1")["record"]["name"] == "Falcon Labs", "local data kept")
+    a.sync()  # the other device is unaffected
+
+
+def case_resync(srv, mk):
+    a, b = mk("laptop"), mk("tablet")
+    a.put("account", "acc-1", {"name": "Granite Farms"})
+    a.put("account", "acc-2", {"name": "Harbor Hotels"})
+    converge(a, b)
+    srv.stop()
+    b.put("account", "acc-3", {"name": "Iron Tools"})  # pending, never pushed
+    srv.start()
+    out = b.cli("--json", "resync", "--full")
+    events = [json.loads(l) for l in out.splitlines() if l.startswith("{")]
+    done = [e for e in events if e["event"] == "sync.done"]
+    check(len(done) == 1 and done[0]["params"]["ok"] and done[0]["params"]["resync"],
+          "resync outcome: %s" % out)
+    check(any(e["event"] == "sync.progress" for e in events), "progress lines: %s" % out)
+    report = done[0]["params"]["report"]
+    check(report["removed"] == 0, "nothing removed: %r" % report)
+    for rid in ("acc-1", "acc-2", "acc-3"):
+        check(not b.get("account", rid)["deleted"], "%s kept after resync" % rid)
+    a.sync()
+    check(a.get("account", "acc-3")["record"]["name"] == "Iron Tools", "pending change pushed")
+
+
+CASES = {"travel": case_travel, "merge": case_merge, "conflict": case_conflict,
+         "edit_vs_delete": case_edit_vs_delete, "offline": case_offline,
+         "revoked": case_revoked, "resync": case_resync}
+
+
+def main():
+    if len(sys.argv) != 5 or sys.argv[4] not in CASES:
+        print(__doc__)
+        return 2
+    server_bin, daemon_bin, cli_bin, case = sys.argv[1:]
+    root = tempfile.mkdtemp(prefix="fs-sync-it-")
+    srv = Server(server_bin, root)
+    devices = []
+
+    def mk(name):
+        dev = Device(daemon_bin, cli_bin, srv, name)
+        devices.append(dev)
+        return dev
+
+    try:
+        srv.admin("user", "add", "rep", "--role", "rep")
+        srv.start()
+        CASES[case](srv, mk)
+        print("%s: ok" % case)
+        return 0
+    except TestFailure as e:
+        print("FAIL %s: %s" % (case, e))
+        for dev in devices:
+            print("--- %s daemon log ---\n%s" % (dev.name, dev.d.log_text()[-3000:]))
+        return 1
+    finally:
+        for dev in devices:
+            dev.cleanup()
+        srv.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
