@@ -49,6 +49,7 @@ typedef struct cli {
     const char *pos[MAX_POS];
     int npos;
     int help;
+    int version;
     char *config_text; /* owns the strings config values point into */
 } cli;
 
@@ -209,6 +210,8 @@ static int parse_args(cli *c, int argc, char **argv)
         const char *a = argv[i];
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             c->help = 1;
+        } else if (strcmp(a, "--version") == 0 || strcmp(a, "-V") == 0) {
+            c->version = 1;
         } else if (strncmp(a, "--", 2) == 0) {
             const char *eq = strchr(a, '=');
             char name[32];
@@ -469,7 +472,8 @@ static void print_help(const command *only)
         printf("  %s\n", commands[i].usage);
     printf("\nThe config file holds \"option = value\" lines (db, listen, cert, key, threads,\n"
            "body-limit, horizon-days, log-level, ...); command-line options win.\n"
-           "Exit codes: 0 ok, 1 failed, 2 usage, 3 not found, 4 already exists.\n");
+           "--version prints the version. Exit codes: 0 ok, 1 failed, 2 usage, 3 not found,\n"
+           "4 already exists.\n");
 }
 
 static const command *find_command(const cli *c)
@@ -495,6 +499,10 @@ int srv_cli_main(int argc, char **argv)
     const command *cmd = rc == 0 ? find_command(&c) : NULL;
     if (rc != 0)
         goto done;
+    if (c.version && !c.help) {
+        printf("fieldsync-server %s\n", FS_SERVER_VERSION);
+        goto done;
+    }
     if (cmd == NULL) {
         if (c.help || c.npos == 0) {
             print_help(NULL);

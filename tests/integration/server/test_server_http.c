@@ -629,6 +629,8 @@ static void test_cli_config_file_help_and_exit_codes(void **state)
     assert_int_equal(
         it_admin(&f->sv, out, sizeof(out), (const char *[]){"reassign", "--help", NULL}), 0);
     assert_non_null(strstr(out, "reassign ACCOUNT_ID NEW_REP"));
+    assert_int_equal(it_admin(&f->sv, out, sizeof(out), (const char *[]){"--version", NULL}), 0);
+    assert_non_null(strstr(out, "fieldsync-server 0."));
     fp = fopen(conf, "a");
     fprintf(fp, "colour = blue\n");
     fclose(fp);
