@@ -49,6 +49,7 @@ class FakeDaemon:
         self.requests = []
         self.answers = {}
         self.notify_first = False
+        self.after = {}  # method -> notifications (method, params) sent after its answer
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.sock.bind(path)
         self.sock.listen(8)
@@ -95,6 +96,9 @@ class FakeDaemon:
         data = json.dumps(msg).encode() + b"\r\n"
         conn.sendall(data[:7])  # split writes: the client must reassemble lines
         conn.sendall(data[7:])
+        for method, params in self.after.get(req["method"], []):
+            note = {"jsonrpc": "2.0", "method": method, "params": params}
+            conn.sendall(json.dumps(note).encode() + b"\n")
         return True
 
     def close(self):
@@ -123,8 +127,11 @@ class Suite:
             self.failures.append(what)
             print("FAIL: %s\n      %s" % (what, str(detail).strip()[:800]))
 
+    def requests_of(self, method):
+        return [r for r in self.fake.requests if r["method"] == method]
+
     def last_params(self, method):
-        reqs = [r for r in self.fake.requests if r["method"] == method]
+        reqs = self.requests_of(method)
         return reqs[-1].get("params") if reqs else None
 
 
@@ -192,11 +199,28 @@ def test_outbox_shows_refusals(s):
 
 def test_sync_success_and_notifications_between_answers(s):
     s.fake.notify_first = True
-    s.fake.answers["sync.now"] = {"pushed": 3, "pulled": 7}
+    s.fake.answers["subscribe"] = {"topics": ["sync.progress"]}
+    s.fake.answers["sync.now"] = {"started": True, "state": "syncing"}
+    done = {"ok": True, "resync": False, "pushed": 3, "refused": 0, "pulled": 7, "changed": 2,
+            "removed": 0, "requests": 2, "bytes_up": 900, "bytes_down": 2100}
+    s.fake.after["sync.now"] = [("sync.progress", {"phase": "push", "records": 3, "bytes": 900,
+                                                   "rate": 30.0, "eta_ms": None}),
+                                ("sync.done", done)]
     rc, out, err = s.run("sync")
-    s.expect(rc == 0 and "sync done" in out, "sync prints success once sync lands", err)
-    rc, out, err = s.run("sync", "--json")
-    s.expect(rc == 0 and json.loads(out) == {"pushed": 3, "pulled": 7}, "sync --json", out)
+    s.expect(rc == 0 and "pushed 3" in out and "pulled 7 (2 changed)" in out,
+             "sync waits for sync.done and prints its counts", (out, err))
+    s.expect(s.requests_of("subscribe") and
+             s.fake.requests.index(s.requests_of("subscribe")[-1]) <
+             s.fake.requests.index(s.requests_of("sync.now")[-1]),
+             "sync subscribes before it starts the run", s.fake.requests)
+    rc, out, err = s.run("--json", "sync")
+    events = [json.loads(l) for l in out.splitlines()]
+    s.expect(rc == 0 and events[-1] == {"event": "sync.done", "params": done},
+             "sync --json prints the notifications as JSON lines", out)
+    s.fake.after["sync.now"] = [("sync.done", dict(done, ok=False, message="server unreachable"))]
+    rc, out, err = s.run("sync")
+    s.expect(rc == 1 and "server unreachable" in err, "a failed run: exit 1 and the reason", err)
+    del s.fake.after["sync.now"]
     s.fake.answers["record.list"] = {"items": [{"id": "a1", "name": "Acme"}],
                                      "next_cursor": None}
     rc, out, err = s.run("accounts", "list")
