@@ -11,7 +11,7 @@
 
 #include "fieldsync/store.h"
 
-/* A fresh directory under $TMPDIR (or /tmp); the path is static per call site. */
+/* A fresh directory under $TMPDIR (or /tmp): its path, malloc'd; the caller frees it. */
 char *tu_mkdtemp(void);
 /* Removes dir and every file in it (one level: the store makes no subdirectories). */
 void tu_rmdir(const char *dir);

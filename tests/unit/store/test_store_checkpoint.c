@@ -74,6 +74,7 @@ static void deferred_checkpoints_leave_commits_and_default_ones_do_not(void **st
     assert_int_equal(done, log);
     fs_store_close(st);
     tu_rmdir(dir);
+    free(dir);
 
     /* default: the same writes keep the WAL file near the limit */
     dir = tu_mkdtemp();
@@ -83,6 +84,7 @@ static void deferred_checkpoints_leave_commits_and_default_ones_do_not(void **st
     assert_true(wal_file_frames(dir) <= limit + MARGIN);
     fs_store_close(st);
     tu_rmdir(dir);
+    free(dir);
 }
 
 static void undeferring_restores_the_connection_limit(void **state)
@@ -98,6 +100,7 @@ static void undeferring_restores_the_connection_limit(void **state)
     assert_int_equal(autocheckpoint_limit(st), limit);
     fs_store_close(st);
     tu_rmdir(dir);
+    free(dir);
 }
 
 int main(void)

@@ -113,6 +113,7 @@ static void large_page_and_cursor_commit_together(void **state)
     assert_int_equal(lp.n, 1000);
     assert_non_null(lp.next_cursor);
     fs_list_page_clear(&lp);
+    fs_apply_report_clear(&r); /* the report owns the refs it lists */
 
     /* The same page again (a retried pull): nothing changes. */
     assert_int_equal(fs_store_apply_remote(f->st, page, n, NULL, 0, 43, &r, NULL), 0);
@@ -153,6 +154,7 @@ static void failure_mid_page_applies_nothing_and_keeps_the_cursor(void **state)
     assert_int_equal(fs_store_apply_remote(f->st, page, n, NULL, 0, 8, &r, NULL), 0);
     assert_int_equal(records(f->st), (int64_t)n);
     assert_int_equal(cursor(f->st), 8);
+    fs_apply_report_clear(&r);
     free_page(page, n);
 }
 
