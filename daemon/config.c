@@ -26,6 +26,7 @@ void fs_config_init(fs_config *c)
     c->sales_cycle_days = FS_CONFIG_DEFAULT_CYCLE_DAYS;
     c->sync_interval_s = FS_CONFIG_DEFAULT_SYNC_INTERVAL_S;
     c->sync_debounce_ms = FS_CONFIG_DEFAULT_SYNC_DEBOUNCE_MS;
+    c->cache_kib = FS_CONFIG_DEFAULT_CACHE_KIB;
 }
 
 void fs_config_clear(fs_config *c)
@@ -142,6 +143,11 @@ int fs_config_set(fs_config *c, const char *key, const char *value, fs_err *err)
     if (strcmp(key, "sync_debounce_ms") == 0) {
         if ((rc = parse_size(key, value, 1, 600000, &n, err)) == 0)
             c->sync_debounce_ms = (unsigned)n;
+        return rc;
+    }
+    if (strcmp(key, "cache_kib") == 0) {
+        if ((rc = parse_size(key, value, 256, 1u << 20, &n, err)) == 0)
+            c->cache_kib = (unsigned)n;
         return rc;
     }
     if (strcmp(key, "test_fast_kdf") == 0)

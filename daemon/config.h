@@ -38,6 +38,7 @@ typedef struct fs_config {
     char *server_ca_file;      /* extra CA (PEM) to trust for the sync server, or NULL */
     unsigned sync_interval_s;  /* periodic sync while enrolled */
     unsigned sync_debounce_ms; /* sync this long after the last local change */
+    unsigned cache_kib;        /* SQLite page cache of the open store */
     bool fast_kdf;             /* tests only: minimal Argon2id for new key files */
 } fs_config;
 
@@ -47,6 +48,7 @@ typedef struct fs_config {
 #define FS_CONFIG_DEFAULT_TIMEOUT_S 30
 #define FS_CONFIG_DEFAULT_CYCLE_DAYS 28
 #define FS_CONFIG_DEFAULT_SYNC_INTERVAL_S 900
+#define FS_CONFIG_DEFAULT_CACHE_KIB 2048
 #define FS_CONFIG_DEFAULT_SYNC_DEBOUNCE_MS 2000
 #define FS_CONFIG_LINE_MAX 4096
 #define FS_SOCKET_PATH_MAX 107 /* sizeof(sun_path) - 1 */

@@ -61,6 +61,8 @@ static int open_store(fs_daemon *d, const char *pass, size_t len, unsigned flags
     /* no answer waits for a checkpoint: server.c checkpoints when writes pause */
     rc = fs_store_defer_checkpoints(d->store, true, err);
     if (rc == 0)
+        rc = fs_store_set_cache_kib(d->store, d->cfg->cache_kib, err);
+    if (rc == 0)
         rc = start_sync(d, err);
     if (rc != 0) {
         close_store(d);

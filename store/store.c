@@ -112,6 +112,13 @@ int fs_store_defer_checkpoints(fs_store *st, bool defer, fs_err *err)
     return 0;
 }
 
+int fs_store_set_cache_kib(fs_store *st, unsigned kib, fs_err *err)
+{
+    char sql[64];
+    snprintf(sql, sizeof(sql), "PRAGMA cache_size=-%u", kib);
+    return fs_store_exec(st, sql, err);
+}
+
 void fs_store_apply_checkpoint_mode(fs_store *st)
 {
     if (st->defer_checkpoints && st->db != NULL)

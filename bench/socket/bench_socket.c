@@ -378,9 +378,16 @@ int main(void)
     bench_search(&b, t, ns);
     report("search", t, ns, "");
     long rss_busy = status_kb(pid, "VmRSS"), hwm = status_kb(pid, "VmHWM");
-    /* idle: a connected client, nothing pending */
-    usleep(200000);
+    /* idle: a connected client, nothing pending. The daemon checkpoints once,
+     * a second after the last write (a one-shot, not periodic): wait until its
+     * context switches stop moving for 2 s before measuring. */
     long v0 = status_kb(pid, "voluntary_ctxt_switches");
+    for (int quiet = 0, waited = 0; quiet < 4 && waited < 60; waited++) {
+        usleep(500000);
+        long v = status_kb(pid, "voluntary_ctxt_switches");
+        quiet = v == v0 ? quiet + 1 : 0;
+        v0 = v;
+    }
     sleep((unsigned)idle_s);
     long v1 = status_kb(pid, "voluntary_ctxt_switches");
     long rss_idle = status_kb(pid, "VmRSS");

@@ -66,6 +66,9 @@ void fs_store_close(fs_store *st);
 int fs_store_defer_checkpoints(fs_store *st, bool defer, fs_err *err);
 /* Copies the WAL into the database as far as readers allow (a passive checkpoint). */
 int fs_store_checkpoint(fs_store *st, fs_err *err);
+/* Caps SQLite's page cache at kib KiB (fs_vfs_open's default is 16 MiB, sized for
+ * bulk work; a long-running daemon trades some cache for resident memory). */
+int fs_store_set_cache_kib(fs_store *st, unsigned kib, fs_err *err);
 
 /* Tests: replaces the wall clock (Unix milliseconds) the store stamps writes with. */
 void fs_store_set_clock(fs_store *st, uint64_t (*clock_ms)(void *arg), void *arg);
