@@ -46,10 +46,13 @@ server="$out/fieldsync-server_${FS_VERSION}_$arch.deb"
 files() { # deb -> sorted file paths (no directories)
     dpkg-deb -c "$1" | awk '$1 !~ /^d/ { print $6 }' | sed 's|^\.||' | sort
 }
+# dh_compress gzips documents of 4 KiB and more, so the README's name follows its size.
+readme=/usr/share/doc/fieldsync/README.md
+[ "$(wc -c <"$src/README.md")" -lt 4096 ] || readme="$readme.gz"
 {
     printf '%s\n' /usr/bin/fieldsync /usr/bin/fieldsyncd /usr/lib/systemd/user/fieldsyncd.service \
         /usr/share/man/man1/fieldsync.1.gz /usr/share/man/man1/fieldsyncd.1.gz \
-        /usr/share/man/man5/fieldsync.conf.5.gz /usr/share/doc/fieldsync/README.md \
+        /usr/share/man/man5/fieldsync.conf.5.gz "$readme" \
         /usr/share/doc/fieldsync/changelog.gz /usr/share/doc/fieldsync/copyright \
         /usr/share/doc/fieldsync/examples/fieldsyncd.conf.example
     for d in operations daemon cli socket-api server protocol encryption keyfile; do
