@@ -1,102 +1,12 @@
 /*
- * gzip.c: zlib deflate/inflate with the gzip wrapper (windowBits 15 + 16).
+ * gzip.c: whether a request's Accept-Encoding allows a gzip answer. The
+ * compression itself is common/gzip.c.
  */
 #include "gzip.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <zlib.h>
-
-int srv_gzip_compress(const uint8_t *in, size_t len, uint8_t **out, size_t *out_len, fs_err *err)
-{
-    z_stream zs;
-    memset(&zs, 0, sizeof(zs));
-    *out = NULL;
-    if (deflateInit2(&zs, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-        return fs_err_set(err, FS_ENOMEM, "gzip: cannot start the compressor");
-    size_t cap = deflateBound(&zs, (uLong)len);
-    uint8_t *buf = malloc(cap > 0 ? cap : 1);
-    if (buf == NULL) {
-        deflateEnd(&zs);
-        return fs_err_set(err, FS_ENOMEM, "gzip: out of memory for a %zu-byte body", len);
-    }
-    zs.next_in = (Bytef *)(uintptr_t)in;
-    zs.avail_in = (uInt)len;
-    zs.next_out = buf;
-    zs.avail_out = (uInt)cap;
-    int rc = deflate(&zs, Z_FINISH);
-    size_t n = zs.total_out;
-    deflateEnd(&zs);
-    if (rc != Z_STREAM_END) {
-        free(buf);
-        return fs_err_set(err, FS_EIO, "gzip: compression failed");
-    }
-    *out = buf;
-    *out_len = n;
-    return 0;
-}
-
-static int grow(uint8_t **buf, size_t *cap, size_t limit)
-{
-    size_t ncap = *cap * 2;
-    if (ncap > limit + 1)
-        ncap = limit + 1;
-    uint8_t *nb = realloc(*buf, ncap);
-    if (nb == NULL)
-        return FS_ENOMEM;
-    *buf = nb;
-    *cap = ncap;
-    return 0;
-}
-
-int srv_gzip_decompress(const uint8_t *in, size_t len, size_t limit, uint8_t **out, size_t *out_len,
-                        fs_err *err)
-{
-    z_stream zs;
-    memset(&zs, 0, sizeof(zs));
-    *out = NULL;
-    if (inflateInit2(&zs, 15 + 16) != Z_OK)
-        return fs_err_set(err, FS_ENOMEM, "gzip: cannot start the decompressor");
-    /* Output is capped at limit + 1 bytes: one byte more than allowed proves the
-     * body is too large without inflating the rest. */
-    size_t cap = len * 4 < 4096 ? 4096 : len * 4;
-    if (cap > limit + 1)
-        cap = limit + 1;
-    uint8_t *buf = malloc(cap);
-    int rc = buf == NULL ? FS_ENOMEM : 0;
-    zs.next_in = (Bytef *)(uintptr_t)in;
-    zs.avail_in = (uInt)len;
-    while (rc == 0) {
-        if (zs.total_out == cap && (cap > limit || (rc = grow(&buf, &cap, limit)) != 0))
-            break;
-        zs.next_out = buf + zs.total_out;
-        zs.avail_out = (uInt)(cap - zs.total_out);
-        int zr = inflate(&zs, Z_NO_FLUSH);
-        if (zr == Z_STREAM_END)
-            break;
-        if (zr != Z_OK && !(zr == Z_BUF_ERROR && zs.avail_out == 0))
-            rc = FS_ECORRUPT;
-    }
-    size_t n = zs.total_out;
-    int trailing = zs.avail_in != 0;
-    inflateEnd(&zs);
-    if (rc == 0 && n > limit)
-        rc = FS_ETOOBIG;
-    else if (rc == 0 && trailing)
-        rc = FS_ECORRUPT;
-    if (rc != 0) {
-        free(buf);
-        if (rc == FS_ETOOBIG)
-            return fs_err_set(err, rc, "gzip body inflates beyond the limit of %zu bytes", limit);
-        if (rc == FS_ECORRUPT)
-            return fs_err_set(err, rc, "gzip body is malformed or truncated");
-        return fs_err_set(err, rc, "gzip: out of memory");
-    }
-    *out = buf;
-    *out_len = n;
-    return 0;
-}
 
 int srv_gzip_accepted(const char *accept_encoding)
 {

@@ -82,7 +82,7 @@ static enum MHD_Result send_response(struct MHD_Connection *c, srv_response *rs,
     if (gzip_ok && ob->n >= SRV_GZIP_MIN) {
         uint8_t *z;
         size_t zlen;
-        if (srv_gzip_compress(ob->p, ob->n, &z, &zlen, NULL) == 0) {
+        if (fs_gzip_compress(ob->p, ob->n, &z, &zlen, NULL) == 0) {
             sodium_memzero(ob->p, ob->n);
             free(ob->p);
             ob->p = z;
@@ -248,7 +248,7 @@ static int request_body(srv_http *h, struct MHD_Connection *c, req_state *rq, co
         return -1;
     }
     fs_err err = {0};
-    int rc = srv_gzip_decompress(*body, *len, h->cfg.body_limit, owned, len, &err);
+    int rc = fs_gzip_decompress(*body, *len, h->cfg.body_limit, owned, len, &err);
     if (rc == FS_ETOOBIG)
         *ret = send_error(c, 413, "too_large", fs_err_message(&err));
     else if (rc != 0)

@@ -16,6 +16,7 @@
 #include "sync_http.h"
 #include "sync_wire.h"
 
+#include "fieldsync/gzip.h"
 #include "fieldsync/sync.h"
 
 #include <curl/curl.h>
@@ -324,7 +325,7 @@ static int set_body(fs_http_req *rq, uint8_t *body, size_t len, fs_err *err)
         return 0;
     uint8_t *z = NULL;
     size_t zlen = 0;
-    int rc = fs_sync_gzip(body, len, &z, &zlen, err);
+    int rc = fs_gzip_compress(body, len, &z, &zlen, err);
     if (rc != 0)
         return rc;
     free(body);

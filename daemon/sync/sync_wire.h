@@ -22,12 +22,6 @@
 /* Longest user name / server id accepted from the server. */
 #define FS_SYNC_NAME_MAX 127
 
-/* gzip (RFC 1952) of in; *out malloc'd. */
-int fs_sync_gzip(const uint8_t *in, size_t len, uint8_t **out, size_t *out_len, fs_err *err);
-/* The inverse, refusing output over max bytes (FS_ETOOBIG) and bad data (FS_ECORRUPT). */
-int fs_sync_gunzip(const uint8_t *in, size_t len, size_t max, uint8_t **out, size_t *out_len,
-                   fs_err *err);
-
 /* ------------------------------------------------------------------------- */
 /* Requests (bodies malloc'd, caller frees) */
 

@@ -213,7 +213,7 @@ void it_http(const it_server *sv, const it_req *rq, it_resp *rs)
     const uint8_t *body = rq->body;
     size_t len = rq->len;
     if (rq->gzip_body) {
-        if (srv_gzip_compress(body, len, &z, &zlen, NULL) != 0)
+        if (fs_gzip_compress(body, len, &z, &zlen, NULL) != 0)
             die("gzip");
         body = z;
         len = zlen;

@@ -22,14 +22,14 @@ static void test_gzip_round_trip(void **state)
         in[i] = (uint8_t)(i % 13);
     uint8_t *z, *out;
     size_t zl, ol;
-    assert_int_equal(srv_gzip_compress(in, sizeof(in), &z, &zl, NULL), 0);
+    assert_int_equal(fs_gzip_compress(in, sizeof(in), &z, &zl, NULL), 0);
     assert_true(zl < sizeof(in));
-    assert_int_equal(srv_gzip_decompress(z, zl, sizeof(in), &out, &ol, NULL), 0);
+    assert_int_equal(fs_gzip_decompress(z, zl, sizeof(in), &out, &ol, NULL), 0);
     assert_int_equal(ol, sizeof(in));
     assert_memory_equal(in, out, ol);
     free(out);
     /* one byte less than needed is too big */
-    assert_int_equal(srv_gzip_decompress(z, zl, sizeof(in) - 1, &out, &ol, NULL), FS_ETOOBIG);
+    assert_int_equal(fs_gzip_decompress(z, zl, sizeof(in) - 1, &out, &ol, NULL), FS_ETOOBIG);
     free(z);
 }
 
@@ -39,10 +39,10 @@ static void test_gzip_bomb_stops_at_the_limit(void **state)
     size_t big = 64u << 20;
     uint8_t *zeros = calloc(1, big), *z, *out = NULL;
     size_t zl, ol;
-    assert_int_equal(srv_gzip_compress(zeros, big, &z, &zl, NULL), 0);
+    assert_int_equal(fs_gzip_compress(zeros, big, &z, &zl, NULL), 0);
     free(zeros);
     assert_true(zl < 100000); /* 64 MiB of zeros in under 100 kB */
-    assert_int_equal(srv_gzip_decompress(z, zl, 1u << 20, &out, &ol, NULL), FS_ETOOBIG);
+    assert_int_equal(fs_gzip_decompress(z, zl, 1u << 20, &out, &ol, NULL), FS_ETOOBIG);
     assert_null(out);
     free(z);
 }
@@ -52,16 +52,16 @@ static void test_gzip_malformed_streams_are_refused(void **state)
     (void)state;
     uint8_t in[300] = {1, 2, 3}, *z, *out = NULL;
     size_t zl, ol;
-    assert_int_equal(srv_gzip_compress(in, sizeof(in), &z, &zl, NULL), 0);
-    assert_int_equal(srv_gzip_decompress(z, zl - 5, 1000, &out, &ol, NULL), FS_ECORRUPT);
-    assert_int_equal(srv_gzip_decompress(z, 0, 1000, &out, &ol, NULL), FS_ECORRUPT);
+    assert_int_equal(fs_gzip_compress(in, sizeof(in), &z, &zl, NULL), 0);
+    assert_int_equal(fs_gzip_decompress(z, zl - 5, 1000, &out, &ol, NULL), FS_ECORRUPT);
+    assert_int_equal(fs_gzip_decompress(z, 0, 1000, &out, &ol, NULL), FS_ECORRUPT);
     uint8_t *trail = malloc(zl + 4);
     memcpy(trail, z, zl);
     memcpy(trail + zl, "junk", 4);
-    assert_int_equal(srv_gzip_decompress(trail, zl + 4, 1000, &out, &ol, NULL), FS_ECORRUPT);
+    assert_int_equal(fs_gzip_decompress(trail, zl + 4, 1000, &out, &ol, NULL), FS_ECORRUPT);
     z[zl / 2] ^= 0xff;
-    assert_int_not_equal(srv_gzip_decompress(z, zl, 1000, &out, &ol, NULL), 0);
-    assert_int_equal(srv_gzip_decompress((const uint8_t *)"plain text", 10, 1000, &out, &ol, NULL),
+    assert_int_not_equal(fs_gzip_decompress(z, zl, 1000, &out, &ol, NULL), 0);
+    assert_int_equal(fs_gzip_decompress((const uint8_t *)"plain text", 10, 1000, &out, &ol, NULL),
                      FS_ECORRUPT);
     assert_null(out);
     free(trail);
