@@ -27,8 +27,9 @@
 #include "fieldsync/log.h"
 
 #define FS_SHUTDOWN_FLUSH_MS 2000
-/* Checkpoint once writes have paused this long: answers never wait for one. */
-#define FS_IDLE_CHECKPOINT_MS 1000
+/* Checkpoint and merge FTS segments once writes have paused this long: answers
+ * never wait for either. */
+#define FS_IDLE_MAINTENANCE_MS 1000
 
 static void notify_systemd(const char *state)
 {
@@ -171,28 +172,29 @@ void fs_server_client_gone(fs_server *s)
     fs_loop_mod(s->loop, s->listen_h, EPOLLIN);
 }
 
-static void on_idle_checkpoint(fs_loop *loop, void *arg)
+static void on_idle_maintenance(fs_loop *loop, void *arg)
 {
     (void)loop;
     fs_server *s = arg;
-    s->checkpoint_timer = NULL;
+    s->maintenance_timer = NULL;
     fs_err err = {0};
-    if (s->daemon.store != NULL && fs_store_checkpoint(s->daemon.store, &err) != 0)
-        fs_log(FS_LOG_WARN, "checkpoint: %s", err.msg);
+    if (s->daemon.store != NULL && fs_store_maintain(s->daemon.store, &err) != 0)
+        fs_log(FS_LOG_WARN, "store maintenance: %s", err.msg);
 }
 
 /* Every record change passes here on its way to subscribers: the store was
- * written, so (re)arm the one-shot idle checkpoint. No writes, no timer. */
+ * written, so (re)arm the one-shot idle maintenance (checkpoint, FTS merge). No writes,
+ * no timer. */
 static void on_notify(void *arg, unsigned topic, const char *method, json_t *params)
 {
     fs_server *s = arg;
     if (topic == FS_TOPIC_RECORD) {
-        fs_loop_timer_del(s->loop, s->checkpoint_timer);
-        s->checkpoint_timer = NULL;
+        fs_loop_timer_del(s->loop, s->maintenance_timer);
+        s->maintenance_timer = NULL;
         fs_err err = {0};
-        if (fs_loop_timer_add(s->loop, fs_loop_now_ms() + FS_IDLE_CHECKPOINT_MS, on_idle_checkpoint,
-                              s, &s->checkpoint_timer, &err) != 0)
-            fs_log(FS_LOG_WARN, "cannot schedule a checkpoint: %s", err.msg);
+        if (fs_loop_timer_add(s->loop, fs_loop_now_ms() + FS_IDLE_MAINTENANCE_MS,
+                              on_idle_maintenance, s, &s->maintenance_timer, &err) != 0)
+            fs_log(FS_LOG_WARN, "cannot schedule store maintenance: %s", err.msg);
     }
     fs_conn_broadcast(s, topic, method, params);
 }

@@ -38,10 +38,10 @@ typedef struct fs_server {
     int signal_fd;
     fs_loop_fd *signal_h;
     int lock_fd;
-    bool socket_bound;          /* we created the socket file: remove it on exit */
-    bool accept_paused;         /* out of file descriptors: resume when a client leaves */
-    fs_timer *checkpoint_timer; /* armed after writes (server.c on_notify) */
-    fs_conn *conns;             /* live and dead-but-not-reaped connections */
+    bool socket_bound;           /* we created the socket file: remove it on exit */
+    bool accept_paused;          /* out of file descriptors: resume when a client leaves */
+    fs_timer *maintenance_timer; /* armed after writes (server.c on_notify) */
+    fs_conn *conns;              /* live and dead-but-not-reaped connections */
     size_t nconns;
     int exit_code;
 } fs_server;

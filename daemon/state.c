@@ -58,8 +58,9 @@ static int open_store(fs_daemon *d, const char *pass, size_t len, unsigned flags
     int rc = fs_store_open(&d->store, d->cfg->db_file, keyfile, pass, len, flags, err);
     if (rc != 0)
         return rc;
-    /* no answer waits for a checkpoint: server.c checkpoints when writes pause */
-    rc = fs_store_defer_checkpoints(d->store, true, err);
+    /* no answer waits for a checkpoint or an FTS merge: server.c runs them when
+     * writes pause */
+    rc = fs_store_defer_maintenance(d->store, true, err);
     if (rc == 0)
         rc = fs_store_set_cache_kib(d->store, d->cfg->cache_kib, err);
     if (rc == 0)

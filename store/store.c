@@ -85,55 +85,6 @@ int fs_store_prepare(fs_store *st, const char *sql, sqlite3_stmt **stmt, fs_err 
     return rc == SQLITE_OK ? 0 : fs_store_sqlerr(st, rc, err, "preparing a store query");
 }
 
-/* The connection's wal_autocheckpoint setting (SQLite's default when unreadable). */
-static int autocheckpoint_limit(fs_store *st)
-{
-    sqlite3_stmt *s = NULL;
-    int pages = 1000;
-    if (sqlite3_prepare_v2(st->db, "PRAGMA wal_autocheckpoint", -1, &s, NULL) == SQLITE_OK &&
-        sqlite3_step(s) == SQLITE_ROW)
-        pages = sqlite3_column_int(s, 0);
-    sqlite3_finalize(s);
-    return pages;
-}
-
-int fs_store_defer_checkpoints(fs_store *st, bool defer, fs_err *err)
-{
-    if (st->db == NULL)
-        return fs_err_set(err, FS_ESTATE, "%s is not open: close the store and open it again",
-                          st->path);
-    if (defer && !st->defer_checkpoints)
-        st->autocheckpoint_pages = autocheckpoint_limit(st);
-    st->defer_checkpoints = defer;
-    if (defer)
-        fs_store_apply_checkpoint_mode(st);
-    else
-        sqlite3_wal_autocheckpoint(st->db, st->autocheckpoint_pages);
-    return 0;
-}
-
-int fs_store_set_cache_kib(fs_store *st, unsigned kib, fs_err *err)
-{
-    char sql[64];
-    snprintf(sql, sizeof(sql), "PRAGMA cache_size=-%u", kib);
-    return fs_store_exec(st, sql, err);
-}
-
-void fs_store_apply_checkpoint_mode(fs_store *st)
-{
-    if (st->defer_checkpoints && st->db != NULL)
-        sqlite3_wal_autocheckpoint(st->db, FS_STORE_WAL_LIMIT_PAGES);
-}
-
-int fs_store_checkpoint(fs_store *st, fs_err *err)
-{
-    if (st->db == NULL)
-        return fs_err_set(err, FS_ESTATE, "%s is not open: close the store and open it again",
-                          st->path);
-    int rc = sqlite3_wal_checkpoint_v2(st->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-    return rc == SQLITE_OK ? 0 : fs_store_sqlerr(st, rc, err, "checkpoint");
-}
-
 int fs_store_begin(fs_store *st, fs_err *err)
 {
     if (st->db == NULL)

@@ -23,7 +23,7 @@ struct fs_store {
     fs_hlc hlc;
     uint64_t (*clock_ms)(void *arg);
     void *clock_arg;
-    bool defer_checkpoints;   /* fs_store_defer_checkpoints: survives reopening */
+    bool defer_maintenance;   /* fs_store_defer_maintenance: survives reopening */
     int autocheckpoint_pages; /* the connection's own limit, restored on undeferring */
 };
 
@@ -35,8 +35,8 @@ int fs_store_begin(fs_store *st, fs_err *err);
 int fs_store_commit(fs_store *st, fs_err *err);
 void fs_store_rollback(fs_store *st);
 
-/* Re-applies deferred checkpoints to a (re)opened connection. */
-void fs_store_apply_checkpoint_mode(fs_store *st);
+/* Re-applies deferred maintenance to a (re)opened connection (maintain.c). */
+int fs_store_apply_maintenance_mode(fs_store *st, fs_err *err);
 
 /* Runs a statement without results. */
 int fs_store_exec(fs_store *st, const char *sql, fs_err *err);

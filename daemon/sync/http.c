@@ -153,14 +153,32 @@ static int on_timer(CURLM *multi, long timeout_ms, void *userp)
 /* ------------------------------------------------------------------------- */
 /* Client */
 
-int fs_http_new(fs_http **out, fs_loop *loop, const fs_http_opts *opts, fs_err *err)
+/*
+ * libcurl and the TLS library it initialises cost a few MB resident, so they
+ * are set up at the first request, not for a daemon that is never enrolled.
+ */
+static int ensure_multi(fs_http *h, fs_err *err)
 {
     static bool global_done;
+    if (h->multi != NULL)
+        return 0;
     if (!global_done) {
         if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
             return fs_err_set(err, FS_EIO, "libcurl failed to initialise");
         global_done = true;
     }
+    h->multi = curl_multi_init();
+    if (h->multi == NULL)
+        return fs_err_set(err, FS_ENOMEM, "libcurl: no multi handle");
+    curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+    curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h);
+    curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, on_timer);
+    curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h);
+    return 0;
+}
+
+int fs_http_new(fs_http **out, fs_loop *loop, const fs_http_opts *opts, fs_err *err)
+{
     fs_http *h = calloc(1, sizeof(*h));
     if (h == NULL)
         return fs_err_set(err, FS_ENOMEM, "sync client: out of memory");
@@ -171,16 +189,6 @@ int fs_http_new(fs_http **out, fs_loop *loop, const fs_http_opts *opts, fs_err *
         return fs_err_set(err, FS_ENOMEM, "sync client: out of memory");
     }
     h->opts.ca_file = h->ca_file;
-    h->multi = curl_multi_init();
-    if (h->multi == NULL) {
-        free(h->ca_file);
-        free(h);
-        return fs_err_set(err, FS_ENOMEM, "libcurl: no multi handle");
-    }
-    curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
-    curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h);
-    curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, on_timer);
-    curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h);
     *out = h;
     return 0;
 }
@@ -228,6 +236,8 @@ void fs_http_cancel(fs_http *h, fs_http_req *rq)
 
 void fs_http_kick(fs_http *h)
 {
+    if (h->multi == NULL)
+        return;
     int running = 0;
     curl_multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &running);
 }
@@ -244,9 +254,11 @@ void fs_http_free(fs_http *h)
     while (h->reqs != NULL)
         fs_http_cancel(h, h->reqs);
     /* our own list of watches is authoritative from here on */
-    curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, NULL);
-    curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, NULL);
-    curl_multi_cleanup(h->multi);
+    if (h->multi != NULL) {
+        curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, NULL);
+        curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, NULL);
+        curl_multi_cleanup(h->multi);
+    }
     while (h->watches != NULL)
         unwatch(h, h->watches);
     fs_loop_timer_del(h->loop, h->timer);
@@ -377,6 +389,11 @@ int fs_http_post(fs_http *h, const char *base_url, const char *path, uint8_t *bo
     size_t blen = strlen(base_url);
     while (blen > 0 && base_url[blen - 1] == '/')
         blen--;
+    int rc = ensure_multi(h, err);
+    if (rc != 0) {
+        free(body);
+        return rc;
+    }
     fs_http_req *rq = calloc(1, sizeof(*rq));
     if (rq == NULL) {
         free(body);
@@ -387,7 +404,7 @@ int fs_http_post(fs_http *h, const char *base_url, const char *path, uint8_t *bo
     rq->arg = arg;
     rq->retry_after_ms = -1;
     rq->started_ms = fs_loop_now_ms();
-    int rc = set_body(rq, body, len, err);
+    rc = set_body(rq, body, len, err);
     if (rc == 0 &&
         (size_t)snprintf(url, sizeof(url), "%.*s%s", (int)blen, base_url, path) >= sizeof(url))
         rc = fs_err_set(err, FS_EINVAL, "server URL is too long");

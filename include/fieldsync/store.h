@@ -56,16 +56,17 @@ int fs_store_open(fs_store **out, const char *path, const char *keyfile, const c
 void fs_store_close(fs_store *st);
 
 /*
- * Checkpoints. By default SQLite copies the WAL into the database inside the
- * commit that takes the WAL past 1000 pages, so that write pays for a database
- * fsync. A long-running owner (the daemon) defers them: commits then only
- * checkpoint past FS_STORE_WAL_LIMIT_PAGES, and the owner calls
- * fs_store_checkpoint when it is idle.
+ * Maintenance (maintain.c). By default SQLite checkpoints the WAL inside the
+ * commit that passes its limit, and FTS5 merges index segments inside the insert
+ * that completes a level: now and then one write pays for either. A long-running
+ * owner (the daemon) defers both: commits then only checkpoint past
+ * FS_STORE_WAL_LIMIT_PAGES, FTS automerge is off, and the owner calls
+ * fs_store_maintain when writes pause.
  */
 #define FS_STORE_WAL_LIMIT_PAGES 20000
-int fs_store_defer_checkpoints(fs_store *st, bool defer, fs_err *err);
-/* Copies the WAL into the database as far as readers allow (a passive checkpoint). */
-int fs_store_checkpoint(fs_store *st, fs_err *err);
+int fs_store_defer_maintenance(fs_store *st, bool defer, fs_err *err);
+/* One bounded FTS merge step, then a passive checkpoint (as far as readers allow). */
+int fs_store_maintain(fs_store *st, fs_err *err);
 /* Caps SQLite's page cache at kib KiB (fs_vfs_open's default is 16 MiB, sized for
  * bulk work; a long-running daemon trades some cache for resident memory). */
 int fs_store_set_cache_kib(fs_store *st, unsigned kib, fs_err *err);

@@ -1,10 +1,11 @@
 /*
- * test_store_checkpoint.c: deferred checkpoints. By default a commit that takes
+ * test_store_maintain.c: deferred maintenance. Checkpoints: By default a commit that takes
  * the WAL past the connection's limit checkpoints (paying the database fsync
  * inside that write) and SQLite then restarts the WAL from its start, so the
  * file stays near the limit. A store whose owner defers checkpoints lets the WAL
- * grow past the limit with no commit checkpointing, and fs_store_checkpoint
- * then copies every frame in.
+ * grow past the limit with no commit checkpointing, and fs_store_maintain
+ * then copies every frame in. FTS5: deferring turns its automerge off (merges
+ * run in fs_store_maintain) and undeferring restores it.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -60,14 +61,14 @@ static void deferred_checkpoints_leave_commits_and_default_ones_do_not(void **st
     fs_store *st = tu_open_plain(dir);
     const int limit = autocheckpoint_limit(st);
     assert_true(limit > 0 && limit + MARGIN < FS_STORE_WAL_LIMIT_PAGES);
-    assert_int_equal(fs_store_defer_checkpoints(st, true, NULL), 0);
+    assert_int_equal(fs_store_defer_maintenance(st, true, NULL), 0);
     int puts = 0;
     while (wal_file_frames(dir) <= limit + MARGIN) {
         assert_true(puts < 20000);
         put_account(st, puts++);
     }
     int log = 0, done = 0;
-    assert_int_equal(fs_store_checkpoint(st, NULL), 0);
+    assert_int_equal(fs_store_maintain(st, NULL), 0);
     assert_int_equal(
         sqlite3_wal_checkpoint_v2(st->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done), SQLITE_OK);
     assert_true(log > limit + MARGIN); /* no commit restarted the WAL */
@@ -93,11 +94,46 @@ static void undeferring_restores_the_connection_limit(void **state)
     char *dir = tu_mkdtemp();
     fs_store *st = tu_open_plain(dir);
     const int limit = autocheckpoint_limit(st);
-    assert_int_equal(fs_store_defer_checkpoints(st, true, NULL), 0);
+    assert_int_equal(fs_store_defer_maintenance(st, true, NULL), 0);
     assert_int_equal(autocheckpoint_limit(st), FS_STORE_WAL_LIMIT_PAGES);
-    assert_int_equal(fs_store_defer_checkpoints(st, true, NULL), 0);
-    assert_int_equal(fs_store_defer_checkpoints(st, false, NULL), 0);
+    assert_int_equal(fs_store_defer_maintenance(st, true, NULL), 0);
+    assert_int_equal(fs_store_defer_maintenance(st, false, NULL), 0);
     assert_int_equal(autocheckpoint_limit(st), limit);
+    fs_store_close(st);
+    tu_rmdir(dir);
+    free(dir);
+}
+
+/* FTS5's automerge setting as stored in the index's config table (absent: 4). */
+static int fts_automerge(fs_store *st)
+{
+    sqlite3_stmt *s = NULL;
+    assert_int_equal(sqlite3_prepare_v2(st->db, "SELECT v FROM search_config WHERE k = 'automerge'",
+                                        -1, &s, NULL),
+                     SQLITE_OK);
+    int level = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int(s, 0) : 4;
+    sqlite3_finalize(s);
+    return level;
+}
+
+static void deferred_fts_merges_leave_inserts_and_run_in_maintenance(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp();
+    fs_store *st = tu_open_plain(dir);
+    assert_int_equal(fts_automerge(st), 4);
+    assert_int_equal(fs_store_defer_maintenance(st, true, NULL), 0);
+    assert_int_equal(fts_automerge(st), 0);
+    for (int i = 0; i < 50; i++)
+        put_account(st, i);
+    assert_int_equal(fs_store_maintain(st, NULL), 0);
+    fs_search_hit *hits = NULL;
+    size_t n = 0;
+    assert_int_equal(fs_store_search(st, "number", 0, 100, &hits, &n, NULL), 0);
+    assert_int_equal(n, 50); /* merging kept every row findable */
+    fs_search_hits_free(hits, n);
+    assert_int_equal(fs_store_defer_maintenance(st, false, NULL), 0);
+    assert_int_equal(fts_automerge(st), 4);
     fs_store_close(st);
     tu_rmdir(dir);
     free(dir);
@@ -108,6 +144,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(deferred_checkpoints_leave_commits_and_default_ones_do_not),
         cmocka_unit_test(undeferring_restores_the_connection_limit),
+        cmocka_unit_test(deferred_fts_merges_leave_inserts_and_run_in_maintenance),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

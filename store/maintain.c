@@ -1,0 +1,84 @@
+/*
+ * maintain.c: work that SQLite would otherwise do inside a commit, moved to when
+ * the owner is idle (store.h "Maintenance").
+ *
+ * Two things make an occasional write slow: the WAL checkpoint, which SQLite
+ * runs inside the commit that passes wal_autocheckpoint (and which pays the
+ * database fsync), and FTS5's automatic segment merges, which run inside the
+ * insert that completes a level (and grow with the index: with 100,000 notes a
+ * merge took 100-200 ms). A deferring owner raises the WAL limit to a safety net,
+ * turns FTS automerge off (crisismerge still bounds the segment count), and
+ * calls fs_store_maintain when writes pause: one bounded merge step and a
+ * passive checkpoint.
+ */
+#include "store_int.h"
+
+#include <stdio.h>
+
+/* Pages of FTS5 merge work one maintenance step may do (about 2 MiB). */
+#define FS_STORE_FTS_MERGE_PAGES 500
+/* FTS5's own automerge default, restored when maintenance is no longer deferred. */
+#define FS_STORE_FTS_AUTOMERGE 4
+
+/* The connection's wal_autocheckpoint setting (SQLite's default when unreadable). */
+static int autocheckpoint_limit(fs_store *st)
+{
+    sqlite3_stmt *s = NULL;
+    int pages = 1000;
+    if (sqlite3_prepare_v2(st->db, "PRAGMA wal_autocheckpoint", -1, &s, NULL) == SQLITE_OK &&
+        sqlite3_step(s) == SQLITE_ROW)
+        pages = sqlite3_column_int(s, 0);
+    sqlite3_finalize(s);
+    return pages;
+}
+
+static int set_fts_automerge(fs_store *st, int level, fs_err *err)
+{
+    char sql[96];
+    snprintf(sql, sizeof(sql), "INSERT INTO search(search, rank) VALUES('automerge', %d)", level);
+    return fs_store_exec(st, sql, err);
+}
+
+int fs_store_apply_maintenance_mode(fs_store *st, fs_err *err)
+{
+    if (!st->defer_maintenance || st->db == NULL)
+        return 0;
+    sqlite3_wal_autocheckpoint(st->db, FS_STORE_WAL_LIMIT_PAGES);
+    return set_fts_automerge(st, 0, err);
+}
+
+int fs_store_defer_maintenance(fs_store *st, bool defer, fs_err *err)
+{
+    if (st->db == NULL)
+        return fs_err_set(err, FS_ESTATE, "%s is not open: close the store and open it again",
+                          st->path);
+    if (defer && !st->defer_maintenance)
+        st->autocheckpoint_pages = autocheckpoint_limit(st);
+    st->defer_maintenance = defer;
+    if (defer)
+        return fs_store_apply_maintenance_mode(st, err);
+    sqlite3_wal_autocheckpoint(st->db, st->autocheckpoint_pages);
+    return set_fts_automerge(st, FS_STORE_FTS_AUTOMERGE, err);
+}
+
+int fs_store_maintain(fs_store *st, fs_err *err)
+{
+    if (st->db == NULL)
+        return fs_err_set(err, FS_ESTATE, "%s is not open: close the store and open it again",
+                          st->path);
+    char sql[96];
+    snprintf(sql, sizeof(sql), "INSERT INTO search(search, rank) VALUES('merge', %d)",
+             FS_STORE_FTS_MERGE_PAGES);
+    int rc = fs_store_exec(st, sql, err);
+    if (rc != 0)
+        return rc;
+    rc = sqlite3_wal_checkpoint_v2(st->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    return rc == SQLITE_OK ? 0 : fs_store_sqlerr(st, rc, err, "checkpoint");
+}
+
+int fs_store_set_cache_kib(fs_store *st, unsigned kib, fs_err *err)
+{
+    char sql[64];
+    snprintf(sql, sizeof(sql), "PRAGMA cache_size=-%u", kib);
+    return fs_store_exec(st, sql, err);
+}
