@@ -6,7 +6,7 @@
 
 #include <string.h>
 
-#include "log.h"
+#include "fieldsync/log.h"
 
 static int finish(srv_storage *s, int rc, fs_err *err)
 {
@@ -79,7 +79,7 @@ int srv_admin_device_revoke(srv_storage *s, int64_t device_id, int64_t now, fs_e
         return rc;
     rc = finish(s, s->ops->device_revoke(s, device_id, now, err), err);
     if (rc == 0)
-        srv_log(SRV_LOG_INFO, "revoked device %lld", (long long)device_id);
+        fs_log(FS_LOG_INFO, "revoked device %lld", (long long)device_id);
     return rc;
 }
 

@@ -20,7 +20,7 @@
 
 #include "admin.h"
 #include "http.h"
-#include "log.h"
+#include "fieldsync/log.h"
 #include "serve.h"
 
 #define MAX_POS 4
@@ -528,13 +528,14 @@ int srv_cli_main(int argc, char **argv)
         rc = SRV_EXIT_USAGE;
         goto done;
     }
-    int level = opt(&c, O_LOG) ? srv_log_parse_level(opt(&c, O_LOG)) : SRV_LOG_INFO;
-    if (level < 0) {
+    fs_log_level level = FS_LOG_INFO;
+    if (opt(&c, O_LOG) != NULL && fs_log_level_from_name(opt(&c, O_LOG), &level) != 0) {
         rc = usage_error("--log-level must be error, warn, info or debug, not \"%s\"",
                          opt(&c, O_LOG));
         goto done;
     }
-    srv_log_set_level((srv_log_level)level);
+    fs_log_set_ident("fieldsync-server");
+    fs_log_set_level(level);
     fs_err err = {0};
     if (srv_crypto_init(&err) != 0) {
         rc = exit_for(FS_EIO, &err);

@@ -17,7 +17,7 @@
 
 #include "fieldsync.pb-c.h"
 #include "handler_int.h"
-#include "log.h"
+#include "fieldsync/log.h"
 #include "token.h"
 
 /* Tries before giving up on minting an unused replica id (a clash is ~2^-64). */
@@ -71,7 +71,7 @@ int srv_response_error(srv_response *rs, int status, const char *code, const cha
 
 int srv_storage_failure(srv_response *rs, const fs_err *err)
 {
-    srv_log(SRV_LOG_ERROR, "%s", fs_err_message(err));
+    fs_log(FS_LOG_ERROR, "%s", fs_err_message(err));
     if (err != NULL && err->code == FS_EBUSY) {
         int rc = srv_response_error(rs, 503, "busy", "the server is busy: retry shortly");
         rs->retry_after = 1;
@@ -113,7 +113,7 @@ bool srv_authenticate(srv_storage *s, const srv_request *rq, srv_device *dev, sr
         return false;
     }
     if (rc == 0 && dev->revoked_at != 0) {
-        srv_log(SRV_LOG_INFO, "refused revoked device %lld", (long long)dev->id);
+        fs_log(FS_LOG_INFO, "refused revoked device %lld", (long long)dev->id);
         srv_response_error(rs, 401, "device_revoked",
                            "this device was revoked by the administrator: ask them for a new "
                            "enrollment code");
@@ -255,8 +255,8 @@ int srv_handle_enroll(srv_storage *s, const srv_config *cfg, const srv_request *
         rc = srv_storage_failure(rs, &err);
         goto done;
     }
-    srv_log(SRV_LOG_INFO, "enrolled device %lld for user %lld", (long long)dev.id,
-            (long long)dev.user_id);
+    fs_log(FS_LOG_INFO, "enrolled device %lld for user %lld", (long long)dev.id,
+           (long long)dev.user_id);
 done:
     fieldsync__enroll_request__free_unpacked(req, NULL);
     return rc;

@@ -27,7 +27,7 @@
 #include "fieldsync.pb-c.h"
 #include "fieldsync/crash.h"
 #include "handler_int.h"
-#include "log.h"
+#include "fieldsync/log.h"
 #include "pbout.h"
 
 /* Field numbers of the messages written by hand (fieldsync.proto). */
@@ -290,8 +290,8 @@ int srv_handle_push(srv_storage *s, const srv_config *cfg, const srv_request *rq
         /* committed but not yet answered: the device will push again */
         fs_crash_point("server.push.committed");
         rc = push_answer(req, outs, rs);
-        srv_log(SRV_LOG_DEBUG, "device %lld pushed %zu states, %zu refused", (long long)dev.id,
-                req->n_states, refused);
+        fs_log(FS_LOG_DEBUG, "device %lld pushed %zu states, %zu refused", (long long)dev.id,
+               req->n_states, refused);
     }
     for (size_t i = 0; outs != NULL && i < req->n_states; i++)
         free(outs[i].joined);
@@ -378,8 +378,8 @@ int srv_handle_pull(srv_storage *s, const srv_config *cfg, const srv_request *rq
     }
     rc = pull_answer(&page, resync, rs);
     if (resync)
-        srv_log(SRV_LOG_INFO, "device %lld must resync (cursor %llu)", (long long)dev.id,
-                (unsigned long long)cursor);
+        fs_log(FS_LOG_INFO, "device %lld must resync (cursor %llu)", (long long)dev.id,
+               (unsigned long long)cursor);
     srv_pull_page_clear(&page);
     return rc;
 }

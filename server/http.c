@@ -22,7 +22,7 @@
 
 #include "gzip.h"
 #include "http.h"
-#include "log.h"
+#include "fieldsync/log.h"
 
 #define SRV_CONNECTION_TIMEOUT_S 60
 #define SRV_PEM_MAX (1u << 20)
@@ -282,11 +282,11 @@ static enum MHD_Result request_finish(srv_http *h, struct MHD_Connection *c, req
         srv_response_clear(&rs);
         return send_error(c, 500, "internal", "out of memory: retry later");
     }
-    srv_log(SRV_LOG_DEBUG, "%s -> %d (%zu bytes)",
-            rq->route == ROUTE_ENROLL ? "enroll"
-            : rq->route == ROUTE_PUSH ? "push"
-                                      : "pull",
-            rs.status, rs.len);
+    fs_log(FS_LOG_DEBUG, "%s -> %d (%zu bytes)",
+           rq->route == ROUTE_ENROLL ? "enroll"
+           : rq->route == ROUTE_PUSH ? "push"
+                                     : "pull",
+           rs.status, rs.len);
     ret = send_response(c, &rs, srv_gzip_accepted(header(c, MHD_HTTP_HEADER_ACCEPT_ENCODING)));
     srv_response_clear(&rs);
     return ret;
@@ -328,7 +328,7 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
     char line[512];
     vsnprintf(line, sizeof(line), fmt, ap);
     line[strcspn(line, "\n")] = '\0';
-    srv_log(SRV_LOG_WARN, "http: %s", line);
+    fs_log(FS_LOG_WARN, "http: %s", line);
 }
 
 /* ------------------------------------------------------------------------- */

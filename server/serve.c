@@ -14,7 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "fieldsync/log.h"
 
 /* Writes the port atomically (temp file + rename), so a reader polling for the
  * file never sees it half written. */
@@ -61,10 +61,10 @@ int srv_serve(const char *db_path, const srv_http_opts *opts, const char *port_f
     uint16_t port = srv_http_port(h);
     if (port_file != NULL && (rc = write_port_file(port_file, port, err)) != 0)
         goto done;
-    srv_log(SRV_LOG_INFO, "serving %s on %s (port %u, %s, %u threads)", db_path, opts->listen,
-            (unsigned)port, opts->cert_path ? "https" : "plain http on loopback", opts->threads);
+    fs_log(FS_LOG_INFO, "serving %s on %s (port %u, %s, %u threads)", db_path, opts->listen,
+           (unsigned)port, opts->cert_path ? "https" : "plain http on loopback", opts->threads);
     sigwait(&set, &sig);
-    srv_log(SRV_LOG_INFO, "signal %d: stopping", sig);
+    fs_log(FS_LOG_INFO, "signal %d: stopping", sig);
 done:
     srv_http_stop(h);
     srv_pool_free(pool);

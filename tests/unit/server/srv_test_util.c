@@ -11,7 +11,7 @@
 
 #include "admin.h"
 #include "fieldsync.pb-c.h"
-#include "log.h"
+#include "fieldsync/log.h"
 #include "pbout.h"
 
 static void die(const char *what, const fs_err *err)
@@ -34,7 +34,7 @@ srv_storage *tu_storage_new(char dir[256])
         die("mkdtemp", NULL);
     if (srv_crypto_init(&err) != 0)
         die("sodium", &err);
-    srv_log_set_level(getenv("FS_TEST_VERBOSE") ? SRV_LOG_DEBUG : SRV_LOG_WARN);
+    fs_log_set_level(getenv("FS_TEST_VERBOSE") ? FS_LOG_DEBUG : FS_LOG_WARN);
     char path[300];
     tu_db_path(dir, path);
     srv_storage *s;
