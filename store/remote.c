@@ -64,21 +64,32 @@ int fs_store_apply_removal(fs_store *st, const fs_ref *ref, fs_apply_report *r, 
     return rc;
 }
 
-static int apply_page(fs_store *st, fs_state *const *states, size_t nstates, const fs_ref *removals,
-                      size_t nremovals, uint64_t cursor, fs_apply_report *r, fs_err *err)
+/* The normal pull's step for one state: join it and note whether it changed. */
+static int join_state(fs_store *st, const fs_state *state, void *ctx, fs_apply_report *r,
+                      fs_err *err)
+{
+    (void)ctx;
+    bool changed = false;
+    int rc = fs_store_join_save(st, state, &changed, err);
+    if (rc == 0 && changed)
+        rc = fs_store_ref_append(&r->changed_refs, r->changed, state->kind, state->id, err);
+    if (rc != 0)
+        return rc;
+    r->applied++;
+    r->changed += changed;
+    return 0;
+}
+
+static int apply_in_transaction(fs_store *st, const char *what, fs_state *const *states,
+                                size_t nstates, const fs_ref *removals, size_t nremovals,
+                                uint64_t cursor, fs_store_state_fn apply_state, void *ctx,
+                                fs_apply_report *r, fs_err *err)
 {
     int rc = 0;
-    for (size_t i = 0; rc == 0 && i < nstates; i++) {
-        bool changed = false;
-        if (states[i] == NULL)
-            return fs_err_set(err, FS_EINVAL, "pull page: state %zu is missing", i);
-        rc = fs_store_join_save(st, states[i], &changed, err);
-        if (rc == 0 && changed)
-            rc = fs_store_ref_append(&r->changed_refs, r->changed, states[i]->kind, states[i]->id,
-                                     err);
-        r->applied += rc == 0;
-        r->changed += rc == 0 && changed;
-    }
+    for (size_t i = 0; rc == 0 && i < nstates; i++)
+        rc = states[i] == NULL
+                 ? fs_err_set(err, FS_EINVAL, "%s page: state %zu is missing", what, i)
+                 : apply_state(st, states[i], ctx, r, err);
     for (size_t i = 0; rc == 0 && i < nremovals; i++)
         rc = fs_store_apply_removal(st, &removals[i], r, err);
     if (rc == 0)
@@ -88,22 +99,24 @@ static int apply_page(fs_store *st, fs_state *const *states, size_t nstates, con
     return rc;
 }
 
-int fs_store_apply_remote(fs_store *st, fs_state *const *states, size_t nstates,
-                          const fs_ref *removals, size_t nremovals, uint64_t cursor,
-                          fs_apply_report *report, fs_err *err)
+int fs_store_apply_page(fs_store *st, const char *what, fs_state *const *states, size_t nstates,
+                        const fs_ref *removals, size_t nremovals, uint64_t cursor,
+                        fs_store_state_fn apply_state, void *ctx, fs_apply_report *report,
+                        fs_err *err)
 {
     fs_apply_report local = {0};
     fs_apply_report *r = report != NULL ? report : &local;
     memset(r, 0, sizeof(*r));
     if (nstates > FS_STORE_APPLY_MAX || nremovals > FS_STORE_APPLY_MAX)
         return fs_err_set(err, FS_ETOOBIG,
-                          "a pull page of %zu states and %zu removals is over "
+                          "a %s page of %zu states and %zu removals is over "
                           "the limit of %d each: ask for smaller pages",
-                          nstates, nremovals, FS_STORE_APPLY_MAX);
+                          what, nstates, nremovals, FS_STORE_APPLY_MAX);
     fs_hlc saved = st->hlc;
     int rc = fs_store_begin(st, err);
     if (rc == 0)
-        rc = apply_page(st, states, nstates, removals, nremovals, cursor, r, err);
+        rc = apply_in_transaction(st, what, states, nstates, removals, nremovals, cursor,
+                                  apply_state, ctx, r, err);
     if (rc == 0)
         rc = fs_store_commit(st, err);
     if (rc != 0) {
@@ -113,4 +126,12 @@ int fs_store_apply_remote(fs_store *st, fs_state *const *states, size_t nstates,
     }
     fs_apply_report_clear(&local);
     return rc;
+}
+
+int fs_store_apply_remote(fs_store *st, fs_state *const *states, size_t nstates,
+                          const fs_ref *removals, size_t nremovals, uint64_t cursor,
+                          fs_apply_report *report, fs_err *err)
+{
+    return fs_store_apply_page(st, "pull", states, nstates, removals, nremovals, cursor, join_state,
+                               NULL, report, err);
 }

@@ -82,76 +82,56 @@ static int mark(fs_store *st, const fs_state *state, uint64_t epoch, fs_err *err
     return step_done(st, s, "marking a record seen during resync", err);
 }
 
-static int apply_state(fs_store *st, const fs_state *state, uint64_t epoch,
-                       fs_store_resync_report *acc, fs_apply_report *r, fs_err *err)
+/* What a resync page's states share: the epoch they are marked with, and the
+ * counts of this page (added to the caller's only when the page commits). */
+typedef struct resync_page {
+    uint64_t epoch;
+    fs_store_resync_report counts;
+} resync_page;
+
+static int apply_state(fs_store *st, const fs_state *state, void *ctx, fs_apply_report *r,
+                       fs_err *err)
 {
+    resync_page *pg = ctx;
     bool found = false, changed = false;
     int rc = exists(st, state, &found, err);
     if (rc == 0)
         rc = fs_store_join_save(st, state, &changed, err);
     if (rc == 0)
-        rc = mark(st, state, epoch, err);
+        rc = mark(st, state, pg->epoch, err);
     if (rc == 0 && changed)
         rc = fs_store_ref_append(&r->changed_refs, r->changed, state->kind, state->id, err);
     if (rc != 0)
         return rc;
     r->applied++;
     r->changed += changed;
-    acc->added += !found;
-    acc->updated += found && changed;
+    pg->counts.added += !found;
+    pg->counts.updated += found && changed;
     return 0;
-}
-
-static int apply_page(fs_store *st, fs_state *const *states, size_t nstates, const fs_ref *removals,
-                      size_t nremovals, uint64_t cursor, fs_store_resync_report *acc,
-                      fs_apply_report *r, fs_err *err)
-{
-    uint64_t epoch = 0, active = 0;
-    int rc = fs_store_meta_get_u64(st, FS_META_RESYNC_EPOCH, &epoch, err);
-    if (rc == 0)
-        rc = fs_store_meta_get_u64(st, FS_META_RESYNC_ACTIVE, &active, err);
-    if (rc == 0 && !active)
-        return fs_err_set(err, FS_ESTATE, "no resync is in progress");
-    for (size_t i = 0; rc == 0 && i < nstates; i++)
-        rc = states[i] == NULL ? fs_err_set(err, FS_EINVAL, "resync page: state %zu missing", i)
-                               : apply_state(st, states[i], epoch, acc, r, err);
-    for (size_t i = 0; rc == 0 && i < nremovals; i++)
-        rc = fs_store_apply_removal(st, &removals[i], r, err);
-    if (rc == 0)
-        rc = fs_store_save_hlc(st, err);
-    if (rc == 0)
-        rc = fs_store_meta_set_u64(st, FS_META_CURSOR, cursor, err);
-    return rc;
 }
 
 int fs_store_resync_apply(fs_store *st, fs_state *const *states, size_t nstates,
                           const fs_ref *removals, size_t nremovals, uint64_t cursor,
                           fs_store_resync_report *acc, fs_apply_report *report, fs_err *err)
 {
-    fs_apply_report local = {0};
-    fs_apply_report *r = report != NULL ? report : &local;
-    fs_store_resync_report counts = {0};
-    memset(r, 0, sizeof(*r));
-    if (nstates > FS_STORE_APPLY_MAX || nremovals > FS_STORE_APPLY_MAX)
-        return fs_err_set(err, FS_ETOOBIG,
-                          "a resync page of %zu states and %zu removals is over "
-                          "the limit of %d each: ask for smaller pages",
-                          nstates, nremovals, FS_STORE_APPLY_MAX);
-    fs_hlc saved = st->hlc;
-    int rc = fs_store_begin(st, err);
+    resync_page pg = {0};
+    uint64_t active = 0;
+    int rc = fs_store_meta_get_u64(st, FS_META_RESYNC_EPOCH, &pg.epoch, err);
     if (rc == 0)
-        rc = apply_page(st, states, nstates, removals, nremovals, cursor, &counts, r, err);
-    if (rc == 0)
-        rc = fs_store_commit(st, err);
+        rc = fs_store_meta_get_u64(st, FS_META_RESYNC_ACTIVE, &active, err);
+    if (rc == 0 && !active)
+        rc = fs_err_set(err, FS_ESTATE, "no resync is in progress");
     if (rc != 0) {
-        fs_store_rollback(st);
-        st->hlc = saved;
-        fs_apply_report_clear(r);
-    } else if (acc != NULL) {
-        acc->added += counts.added;
-        acc->updated += counts.updated;
+        if (report != NULL)
+            memset(report, 0, sizeof(*report));
+        return rc;
     }
-    fs_apply_report_clear(&local);
+    rc = fs_store_apply_page(st, "resync", states, nstates, removals, nremovals, cursor,
+                             apply_state, &pg, report, err);
+    if (rc == 0 && acc != NULL) {
+        acc->added += pg.counts.added;
+        acc->updated += pg.counts.updated;
+    }
     return rc;
 }
 
