@@ -70,15 +70,24 @@ int fs_rpc_record_view(fs_store *st, fs_kind kind, const char *id, json_t **out,
     return *out != NULL ? 0 : fs_rpc_fail(e, FS_RPC_INTERNAL, NULL, "out of memory");
 }
 
+/* The {kind, id} params of a call on one record, and the open store. */
+static int ref_params(fs_daemon *d, json_t *params, fs_kind *kind, const char **id, fs_store **st,
+                      fs_rpc_err *e)
+{
+    static const char *const allowed[] = {"kind", "id", NULL};
+    if (fs_rpc_params_check(params, allowed, e) != 0 || fs_rpc_param_kind(params, kind, e) != 0 ||
+        id_param(params, true, id, e) != 0 || fs_rpc_need_store(d, st, e) != 0)
+        return -1;
+    return 0;
+}
+
 static int m_get(fs_daemon *d, fs_rpc_session *s, json_t *params, json_t **result, fs_rpc_err *e)
 {
     (void)s;
-    static const char *const allowed[] = {"kind", "id", NULL};
     fs_kind kind;
     const char *id;
     fs_store *st;
-    if (fs_rpc_params_check(params, allowed, e) != 0 || fs_rpc_param_kind(params, &kind, e) != 0 ||
-        id_param(params, true, &id, e) != 0 || fs_rpc_need_store(d, &st, e) != 0)
+    if (ref_params(d, params, &kind, &id, &st, e) != 0)
         return -1;
     return fs_rpc_record_view(st, kind, id, result, e);
 }
@@ -158,12 +167,10 @@ done:
 static int m_delete(fs_daemon *d, fs_rpc_session *s, json_t *params, json_t **result, fs_rpc_err *e)
 {
     (void)s;
-    static const char *const allowed[] = {"kind", "id", NULL};
     fs_kind kind;
     const char *id;
     fs_store *st;
-    if (fs_rpc_params_check(params, allowed, e) != 0 || fs_rpc_param_kind(params, &kind, e) != 0 ||
-        id_param(params, true, &id, e) != 0 || fs_rpc_need_store(d, &st, e) != 0)
+    if (ref_params(d, params, &kind, &id, &st, e) != 0)
         return -1;
     fs_err err = {0};
     if (fs_store_delete(st, kind, id, &err) != 0) {
