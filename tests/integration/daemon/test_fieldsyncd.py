@@ -570,10 +570,10 @@ def case_idle(binary):
             with open("/proc/%d/stat" % d.proc.pid) as f:
                 return f.read().rsplit(")", 1)[1].split()[0] == "S"
         wait_for(asleep, 5, "the daemon to go to sleep")
-        # one wakeup follows a write: the idle checkpoint (server.c, 1 s after
+        # one wakeup follows a write: the idle store maintenance (server.c, 1 s after
         # the last write); after it nothing may wake the daemon
         woke = ctx_switches(d.proc.pid)
-        wait_for(lambda: ctx_switches(d.proc.pid) > woke, 5, "the idle checkpoint")
+        wait_for(lambda: ctx_switches(d.proc.pid) > woke, 5, "the idle store maintenance")
         wait_for(asleep, 5, "the daemon to go back to sleep")
         before = ctx_switches(d.proc.pid)
         time.sleep(3.0)  # the quiet interval being measured, not synchronisation
