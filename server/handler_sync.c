@@ -168,6 +168,7 @@ static int push_one(srv_storage *s, const srv_user *user, const fs_state *pushed
         srv_record rec = {.kind = joined->kind,
                           .id = joined->id,
                           .account_id = account,
+                          .owner = user->id, /* authorize: the account is the user's */
                           .alive = fs_record_alive(joined),
                           .state = enc,
                           .state_len = enc_len};

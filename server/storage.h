@@ -17,7 +17,8 @@
  * - territory: account id -> owner rep. Set when a rep first pushes the account,
  *   changed only by reassign. The record's own `owner` field is never trusted.
  * - records: (kind, id) -> encoded canonical state, the account it belongs to,
- *   alive flag and the change sequence number of its last change.
+ *   that account's owner (kept equal to the territory's), alive flag and the
+ *   change sequence number of its last change.
  * - removals: (seq, kind, id, old owner, new owner) written by reassign.
  * - change sequence: one global counter; records and removals draw from it.
  * - floors: per rep, the sequence number below which tombstones and removals of
@@ -73,6 +74,7 @@ typedef struct srv_record {
     fs_kind kind;
     char *id;
     char *account_id;
+    int64_t owner; /* the territory's owner of account_id (put only) */
     uint64_t seq;
     bool alive;
     uint8_t *state;

@@ -17,10 +17,15 @@
 
 #include "storage_sqlite_int.h"
 
-#define SQ_SCHEMA_VERSION 1
+#define SQ_SCHEMA_VERSION 2
 #define SQ_BUSY_TIMEOUT_MS 10000
+/* Per connection: the pull pages of a territory stay in memory across requests. */
+#define SQ_CACHE_KIB 16384
+#define SQ_MMAP_BYTES (256 << 20)
 
-static const char sq_schema[] =
+/* Version 1, as first released. A new database is created at version 1 and
+ * then migrated like an old one, so every database takes the same path. */
+static const char sq_schema_v1[] =
     "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS users(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
     " role INTEGER NOT NULL, manager_id INTEGER REFERENCES users(id),"
@@ -45,6 +50,19 @@ static const char sq_schema[] =
     " id TEXT NOT NULL, old_owner INTEGER NOT NULL, new_owner INTEGER NOT NULL);"
     "CREATE INDEX IF NOT EXISTS removals_owner ON removals(old_owner, seq);"
     "INSERT OR IGNORE INTO meta(key, value) VALUES ('seq', 0);";
+
+/* sq_migrations[v] takes a database from version v to v + 1. */
+static const char *const sq_migrations[SQ_SCHEMA_VERSION] = {
+    [0] = sq_schema_v1,
+    /* The owner rep of each record, copied from the territory, so a rep's pull
+     * walks its own (owner, seq) range instead of joining and sorting the whole
+     * territory for every page. push and reassign keep it equal to the
+     * territory's owner. */
+    [1] = "ALTER TABLE records ADD COLUMN owner INTEGER NOT NULL DEFAULT 0;"
+          "UPDATE records SET owner = coalesce((SELECT t.owner FROM territory t"
+          " WHERE t.account_id = records.account_id), 0);"
+          "CREATE INDEX records_owner ON records(owner, seq);",
+};
 
 static const char *const sq_sql[SQ_COUNT] = {
     [SQ_NEXT_SEQ] = "UPDATE meta SET value = value + 1 WHERE key = 'seq' RETURNING value",
@@ -79,14 +97,15 @@ static const char *const sq_sql[SQ_COUNT] = {
                          " ON CONFLICT(account_id) DO UPDATE SET owner = excluded.owner",
     [SQ_RECORD_GET] = "SELECT account_id, seq, alive, state FROM records WHERE kind = ?1"
                       " AND id = ?2",
-    [SQ_RECORD_PUT] = "INSERT OR REPLACE INTO records(kind, id, account_id, seq, alive, state)"
-                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    [SQ_PULL_REP] = "SELECT r.seq, r.kind, r.id, r.state FROM records r JOIN territory t"
-                    " ON t.account_id = r.account_id WHERE r.seq > ?1 AND t.owner = ?2"
-                    " ORDER BY r.seq LIMIT ?3",
-    [SQ_PULL_MANAGER] = "SELECT r.seq, r.kind, r.id, r.state FROM records r JOIN territory t"
-                        " ON t.account_id = r.account_id WHERE r.seq > ?1 AND t.owner IN"
-                        " (SELECT id FROM users WHERE manager_id = ?2) ORDER BY r.seq LIMIT ?3",
+    [SQ_RECORD_PUT] = "INSERT OR REPLACE INTO records(kind, id, account_id, seq, alive, state,"
+                      " owner) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [SQ_PULL_REP] = "SELECT seq, kind, id, state FROM records WHERE owner = ?2 AND seq > ?1"
+                    " ORDER BY seq LIMIT ?3",
+    /* The page's seqs come from the (owner, seq) index alone, merged across the
+     * team; only the page's rows are then read whole. */
+    [SQ_PULL_MANAGER] = "SELECT seq, kind, id, state FROM records WHERE seq IN (SELECT seq"
+                        " FROM records WHERE owner IN (SELECT id FROM users WHERE manager_id ="
+                        " ?2) AND seq > ?1 ORDER BY seq LIMIT ?3) ORDER BY seq",
     [SQ_REMOVALS_REP] = "SELECT seq, kind, id FROM removals WHERE seq > ?1 AND old_owner = ?2"
                         " ORDER BY seq LIMIT ?3",
     [SQ_REMOVALS_MANAGER] = "SELECT seq, kind, id FROM removals WHERE seq > ?1 AND old_owner IN"
@@ -94,14 +113,13 @@ static const char *const sq_sql[SQ_COUNT] = {
                             " (SELECT id FROM users WHERE manager_id = ?2) ORDER BY seq LIMIT ?3",
     [SQ_FLOOR_GET] = "SELECT coalesce(max(floor), 0) FROM users WHERE id = ?1 OR manager_id = ?1",
     [SQ_ACCOUNT_RECORDS] = "SELECT kind, id FROM records WHERE account_id = ?1 ORDER BY seq",
-    [SQ_RECORD_SET_SEQ] = "UPDATE records SET seq = ?3 WHERE kind = ?1 AND id = ?2",
+    [SQ_RECORD_MOVE] = "UPDATE records SET seq = ?3, owner = ?4 WHERE kind = ?1 AND id = ?2",
     [SQ_REMOVAL_ADD] = "INSERT INTO removals(seq, kind, id, old_owner, new_owner)"
                        " VALUES (?1, ?2, ?3, ?4, ?5)",
     [SQ_GC_REPS] = "SELECT id, coalesce(manager_id, 0), floor FROM users WHERE role = 1",
     [SQ_GC_MIN_CURSOR] = "SELECT min(cursor) FROM devices WHERE (user_id = ?1 OR user_id = ?2)"
                          " AND revoked_at = 0 AND last_seen_at >= ?3 AND cursor > 0",
-    [SQ_GC_TOMBSTONES] = "DELETE FROM records WHERE alive = 0 AND seq <= ?2 AND account_id IN"
-                         " (SELECT account_id FROM territory WHERE owner = ?1)",
+    [SQ_GC_TOMBSTONES] = "DELETE FROM records WHERE owner = ?1 AND seq <= ?2 AND alive = 0",
     [SQ_GC_REMOVALS] = "DELETE FROM removals WHERE old_owner = ?1 AND seq <= ?2",
     [SQ_GC_FLOOR] = "UPDATE users SET floor = ?2 WHERE id = ?1",
 };
@@ -536,23 +554,32 @@ static const srv_storage_ops sq_ops = {
     .gc = sq_gc,
 };
 
-/* Creates the schema, or checks that an existing one is ours and not newer. */
-static int sq_init_schema(sq_storage *s, fs_err *err)
+static int sq_user_version(sq_storage *s, int *version, fs_err *err)
 {
     sqlite3_stmt *st;
-    int version = 0;
+    *version = 0;
     if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
         return sq_fail(s, "reading the schema version", err);
     if (sqlite3_step(st) == SQLITE_ROW)
-        version = sqlite3_column_int(st, 0);
+        *version = sqlite3_column_int(st, 0);
     sqlite3_finalize(st);
-    if (version > SQ_SCHEMA_VERSION)
+    if (*version > SQ_SCHEMA_VERSION)
         return fs_err_set(err, FS_EVERSION,
                           "server database %s has schema %d, newer than this build's %d: "
                           "upgrade fieldsync-server",
-                          s->path, version, SQ_SCHEMA_VERSION);
-    if (version == SQ_SCHEMA_VERSION)
-        return 0;
+                          s->path, *version, SQ_SCHEMA_VERSION);
+    return 0;
+}
+
+/* Creates the schema or upgrades an older one, refusing a newer one. The
+ * version is read again under the write lock: the pool opens several
+ * connections at once, and only one of them may run the migrations. */
+static int sq_init_schema(sq_storage *s, fs_err *err)
+{
+    int version;
+    int rc = sq_user_version(s, &version, err);
+    if (rc != 0 || version == SQ_SCHEMA_VERSION)
+        return rc;
     uint8_t raw[SRV_SERVER_ID_LEN / 2];
     char hex[SRV_SERVER_ID_LEN + 1], sql[160];
     randombytes_buf(raw, sizeof(raw));
@@ -561,13 +588,15 @@ static int sq_init_schema(sq_storage *s, fs_err *err)
              "INSERT OR IGNORE INTO meta(key, value) VALUES ('server_id', '%s');"
              "PRAGMA user_version = %d;",
              hex, SQ_SCHEMA_VERSION);
-    int rc = sq_exec(s, "BEGIN IMMEDIATE", "creating the schema", err);
+    rc = sq_exec(s, "BEGIN IMMEDIATE", "upgrading the schema", err);
     if (rc == 0)
-        rc = sq_exec(s, sq_schema, "creating the schema", err);
+        rc = sq_user_version(s, &version, err);
+    for (int v = version; rc == 0 && v < SQ_SCHEMA_VERSION; v++)
+        rc = sq_exec(s, sq_migrations[v], "upgrading the schema", err);
     if (rc == 0)
-        rc = sq_exec(s, sql, "creating the schema", err);
+        rc = sq_exec(s, sql, "upgrading the schema", err);
     if (rc == 0)
-        rc = sq_exec(s, "COMMIT", "creating the schema", err);
+        rc = sq_exec(s, "COMMIT", "upgrading the schema", err);
     if (rc != 0)
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
     return rc;
@@ -591,8 +620,12 @@ int srv_sqlite_open(srv_storage **out, const char *path, bool create, fs_err *er
         goto fail;
     }
     sqlite3_busy_timeout(s->db, SQ_BUSY_TIMEOUT_MS);
-    rc = sq_exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
-                 "setting WAL mode", err);
+    char pragmas[200];
+    snprintf(pragmas, sizeof(pragmas),
+             "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
+             " PRAGMA cache_size=-%d; PRAGMA mmap_size=%d;",
+             SQ_CACHE_KIB, SQ_MMAP_BYTES);
+    rc = sq_exec(s, pragmas, "setting WAL mode", err);
     if (rc == 0)
         rc = sq_init_schema(s, err);
     if (rc != 0)

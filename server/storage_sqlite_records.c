@@ -116,6 +116,7 @@ int sq_record_put(srv_storage *base, const srv_record *r, fs_err *err)
     sqlite3_bind_int64(st, 4, (int64_t)r->seq);
     sqlite3_bind_int(st, 5, r->alive ? 1 : 0);
     sqlite3_bind_blob(st, 6, r->state, (int)r->state_len, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 7, r->owner);
     return sq_exec_stmt(s, st, "writing a record", err);
 }
 
@@ -303,7 +304,8 @@ static int ref_list_read(sq_storage *s, const char *account_id, ref_list *l, fs_
     return rc == SQLITE_DONE ? 0 : sq_fail(s, "listing an account's records", err);
 }
 
-/* Gives one record a new seq and the old owner a removal with the same seq. */
+/* Gives one record its new owner and a new seq, and the old owner a removal
+ * with the same seq. */
 static int move_record(sq_storage *s, fs_kind kind, const char *id, int64_t old_owner,
                        int64_t new_owner, fs_err *err)
 {
@@ -311,12 +313,13 @@ static int move_record(sq_storage *s, fs_kind kind, const char *id, int64_t old_
     int rc = sq_next_seq(&s->base, &seq, err);
     if (rc != 0)
         return rc;
-    sqlite3_stmt *st = sq_stmt(s, SQ_RECORD_SET_SEQ, err);
+    sqlite3_stmt *st = sq_stmt(s, SQ_RECORD_MOVE, err);
     if (st == NULL)
         return FS_EIO;
     sqlite3_bind_int(st, 1, (int)kind);
     sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 3, (int64_t)seq);
+    sqlite3_bind_int64(st, 4, new_owner);
     if ((rc = sq_exec_stmt(s, st, "moving a record", err)) != 0)
         return rc;
     if ((st = sq_stmt(s, SQ_REMOVAL_ADD, err)) == NULL)
