@@ -127,8 +127,10 @@ static void test_version_1_database_is_upgraded_with_owners(void **state)
     srv_storage_close(s);
     assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
     sqlite3_stmt *st;
-    assert_int_equal(sqlite3_prepare_v2(db, "SELECT group_concat(owner) FROM records ORDER BY seq",
-                                        -1, &st, NULL),
+    assert_int_equal(sqlite3_prepare_v2(
+                         db,
+                         "SELECT group_concat(owner) FROM (SELECT owner FROM records ORDER BY seq)",
+                         -1, &st, NULL),
                      SQLITE_OK);
     assert_int_equal(sqlite3_step(st), SQLITE_ROW);
     assert_string_equal((const char *)sqlite3_column_text(st, 0), "1,1,2");
