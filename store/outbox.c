@@ -20,7 +20,7 @@
 static int finish(fs_store *st, sqlite3_stmt *s, const char *what, fs_err *err)
 {
     int step = sqlite3_step(s);
-    sqlite3_finalize(s);
+    fs_store_finish(st, s);
     return step == SQLITE_DONE ? 0 : fs_store_sqlerr(st, step, err, what);
 }
 
@@ -81,7 +81,7 @@ int fs_outbox_has(fs_store *st, fs_kind kind, const char *id, bool *has, fs_err 
     *has = step == SQLITE_ROW;
     if (step != SQLITE_ROW && step != SQLITE_DONE)
         rc = fs_store_sqlerr(st, step, err, "reading the outbox");
-    sqlite3_finalize(s);
+    fs_store_finish(st, s);
     return rc;
 }
 
@@ -150,7 +150,7 @@ static int collect(fs_store *st, size_t max, fs_outbox_batch *batch, fs_err *err
     }
     if (rc == 0 && step != SQLITE_DONE)
         rc = fs_store_sqlerr(st, step, err, "reading the outbox");
-    sqlite3_finalize(s);
+    fs_store_finish(st, s);
     return rc;
 }
 
@@ -311,7 +311,7 @@ int fs_outbox_list(fs_store *st, int status, size_t limit, fs_outbox_entry **out
     }
     if (rc == 0 && step != SQLITE_DONE)
         rc = fs_store_sqlerr(st, step, err, "listing the outbox");
-    sqlite3_finalize(s);
+    fs_store_finish(st, s);
     if (rc != 0) {
         fs_outbox_entries_free(*out, *n);
         *out = NULL;
@@ -334,7 +334,7 @@ int fs_outbox_count(fs_store *st, int status, size_t *n, fs_err *err)
         *n = (size_t)sqlite3_column_int64(s, 0);
     else
         rc = fs_store_sqlerr(st, step, err, "counting the outbox");
-    sqlite3_finalize(s);
+    fs_store_finish(st, s);
     return rc;
 }
 

@@ -29,7 +29,7 @@ static const char *nz(const char *s)
 static int run(fs_store *st, sqlite3_stmt *s, fs_err *err)
 {
     int step = sqlite3_step(s);
-    sqlite3_finalize(s);
+    fs_store_finish(st, s);
     return step == SQLITE_DONE ? 0 : fs_store_sqlerr(st, step, err, "updating a projection");
 }
 
@@ -220,6 +220,6 @@ int fs_store_reproject_all(fs_store *st, fs_err *err)
     }
     if (rc == 0 && step != SQLITE_DONE)
         rc = fs_store_sqlerr(st, step, err, "rebuilding projections");
-    sqlite3_finalize(s);
+    fs_store_finish(st, s);
     return rc;
 }

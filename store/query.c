@@ -195,7 +195,7 @@ int fs_store_list(fs_store *st, const fs_list_query *q, fs_list_page *page, fs_e
         rc = cursor_bind(s, q->cursor, specs[q->kind].text_sort, raw, err);
     if (rc == 0 && (rc = list_rows(s, q, limit, page, err)) == FS_EIO)
         rc = fs_store_sqlerr(st, sqlite3_errcode(st->db), err, "listing records");
-    sqlite3_finalize(s);
+    fs_store_finish(st, s);
     if (rc != 0)
         fs_list_page_clear(page);
     return rc;

@@ -46,7 +46,7 @@ int fs_store_load(fs_store *st, fs_kind kind, const char *id, int64_t *rid, fs_s
     } else if (step != SQLITE_DONE) {
         rc = fs_store_sqlerr(st, step, err, "reading a record");
     }
-    sqlite3_finalize(s);
+    fs_store_finish(st, s);
     return rc;
 }
 
@@ -97,7 +97,7 @@ int fs_store_save(fs_store *st, int64_t rid, const fs_state *state, fs_err *err)
         rid = sqlite3_last_insert_rowid(st->db);
     rc = fs_store_project(st, rid, state, err);
 done:
-    sqlite3_finalize(s);
+    fs_store_finish(st, s);
     free(buf);
     return rc;
 }
@@ -115,7 +115,7 @@ int fs_store_remove(fs_store *st, int64_t rid, fs_err *err)
         kind = sqlite3_column_int(s, 0);
         step = sqlite3_step(s);
     }
-    sqlite3_finalize(s);
+    fs_store_finish(st, s);
     if (step != SQLITE_DONE)
         return fs_store_sqlerr(st, step, err, "removing a record");
     return kind != 0 ? fs_store_unproject(st, rid, (fs_kind)kind, err) : 0;

@@ -225,6 +225,7 @@ int fs_store_rekey(fs_store *st, const char *passphrase, size_t passphrase_len, 
         return rc;
     }
     fs_crash_point("store.rekey.copied");
+    fs_store_stmts_clear(st);
     sqlite3_close_v2(st->db);
     st->db = NULL;
     fs_crash_point("store.rekey.closed");

@@ -21,7 +21,7 @@
 static int step_done(fs_store *st, sqlite3_stmt *s, const char *what, fs_err *err)
 {
     int step = sqlite3_step(s);
-    sqlite3_finalize(s);
+    fs_store_finish(st, s);
     return step == SQLITE_DONE ? 0 : fs_store_sqlerr(st, step, err, what);
 }
 
@@ -65,7 +65,7 @@ static int exists(fs_store *st, const fs_state *state, bool *found, fs_err *err)
     *found = step == SQLITE_ROW;
     if (step != SQLITE_ROW && step != SQLITE_DONE)
         rc = fs_store_sqlerr(st, step, err, "looking up a record during resync");
-    sqlite3_finalize(s);
+    fs_store_finish(st, s);
     return rc;
 }
 
@@ -170,7 +170,7 @@ static int collect_unmarked(fs_store *st, uint64_t epoch, unmarked *u, fs_err *e
     }
     if (rc == 0 && step != SQLITE_DONE)
         rc = fs_store_sqlerr(st, step, err, "listing records for the resync sweep");
-    sqlite3_finalize(s);
+    fs_store_finish(st, s);
     return rc;
 }
 
@@ -251,6 +251,6 @@ int fs_store_conflict_count(fs_store *st, size_t *n, fs_err *err)
         *n = (size_t)sqlite3_column_int64(s, 0);
     else
         rc = fs_store_sqlerr(st, step, err, "counting conflicts");
-    sqlite3_finalize(s);
+    fs_store_finish(st, s);
     return rc;
 }

@@ -114,7 +114,7 @@ static int read_version(fs_store *st, int *version, fs_err *err)
         *version = sqlite3_column_int(s, 0);
     else
         rc = fs_store_sqlerr(st, step, err, "reading the schema version");
-    sqlite3_finalize(s);
+    fs_store_finish(st, s);
     return rc;
 }
 

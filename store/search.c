@@ -122,7 +122,7 @@ int fs_store_search(fs_store *st, const char *query, unsigned flags, size_t limi
     *hits = calloc(limit, sizeof(**hits));
     rc = *hits == NULL ? fs_err_set(err, FS_ENOMEM, "search: out of memory")
                        : search_rows(st, s, limit, *hits, n, err);
-    sqlite3_finalize(s);
+    fs_store_finish(st, s);
     if (rc != 0) {
         fs_search_hits_free(*hits, *n);
         *hits = NULL;
@@ -177,7 +177,7 @@ int fs_store_followups_due(fs_store *st, const char *until, size_t limit, fs_fol
     }
     if (rc == 0 && step != SQLITE_DONE)
         rc = fs_store_sqlerr(st, step, err, "listing follow-ups");
-    sqlite3_finalize(s);
+    fs_store_finish(st, s);
     if (rc != 0) {
         fs_followups_free(*out, *n);
         *out = NULL;
@@ -215,7 +215,7 @@ static int pipeline_counts(fs_store *st, fs_pipeline *p, fs_err *err)
     }
     if (step != SQLITE_DONE)
         rc = fs_store_sqlerr(st, step, err, "counting the pipeline");
-    sqlite3_finalize(s);
+    fs_store_finish(st, s);
     return rc;
 }
 
@@ -246,7 +246,7 @@ static int pipeline_stale(fs_store *st, const char *today, int cycle_days, fs_pi
     }
     if (rc == 0 && step != SQLITE_DONE)
         rc = fs_store_sqlerr(st, step, err, "finding stale opportunities");
-    sqlite3_finalize(s);
+    fs_store_finish(st, s);
     return rc;
 }
 
@@ -312,7 +312,7 @@ int fs_store_conflicts(fs_store *st, size_t limit, fs_ref **out, size_t *n, fs_e
     }
     if (rc == 0 && step != SQLITE_DONE)
         rc = fs_store_sqlerr(st, step, err, "listing conflicts");
-    sqlite3_finalize(s);
+    fs_store_finish(st, s);
     if (rc != 0) {
         fs_refs_free(*out, *n);
         *out = NULL;

@@ -75,16 +75,6 @@ int fs_store_exec(fs_store *st, const char *sql, fs_err *err)
     return rc == SQLITE_OK ? 0 : fs_store_sqlerr(st, rc, err, "store statement");
 }
 
-int fs_store_prepare(fs_store *st, const char *sql, sqlite3_stmt **stmt, fs_err *err)
-{
-    *stmt = NULL;
-    if (st->db == NULL) /* a failed rekey could not reopen it */
-        return fs_err_set(err, FS_ESTATE, "%s is not open: close the store and open it again",
-                          st->path);
-    int rc = sqlite3_prepare_v2(st->db, sql, -1, stmt, NULL);
-    return rc == SQLITE_OK ? 0 : fs_store_sqlerr(st, rc, err, "preparing a store query");
-}
-
 int fs_store_begin(fs_store *st, fs_err *err)
 {
     if (st->db == NULL)
@@ -161,7 +151,7 @@ int fs_store_meta_get(fs_store *st, const char *key, uint8_t **val, size_t *len,
     } else {
         rc = fs_store_sqlerr(st, step, err, "reading sync_meta");
     }
-    sqlite3_finalize(s);
+    fs_store_finish(st, s);
     return rc;
 }
 
@@ -181,7 +171,7 @@ static int meta_put(fs_store *st, const char *key, const void *val, size_t len, 
     else
         sqlite3_bind_blob(s, 2, len > 0 ? val : "", (int)len, SQLITE_STATIC);
     int step = sqlite3_step(s);
-    sqlite3_finalize(s);
+    fs_store_finish(st, s);
     return step == SQLITE_DONE ? 0 : fs_store_sqlerr(st, step, err, "writing sync_meta");
 }
 
@@ -210,7 +200,7 @@ int fs_store_meta_get_u64(fs_store *st, const char *key, uint64_t *val, fs_err *
         *val = (uint64_t)sqlite3_column_int64(s, 0);
     else if (step != SQLITE_DONE)
         rc = fs_store_sqlerr(st, step, err, "reading sync_meta");
-    sqlite3_finalize(s);
+    fs_store_finish(st, s);
     return rc;
 }
 
@@ -222,7 +212,7 @@ int fs_store_meta_delete(fs_store *st, const char *key, fs_err *err)
         return rc;
     sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
     int step = sqlite3_step(s);
-    sqlite3_finalize(s);
+    fs_store_finish(st, s);
     return step == SQLITE_DONE ? 0 : fs_store_sqlerr(st, step, err, "deleting from sync_meta");
 }
 
@@ -242,7 +232,7 @@ int fs_store_meta_get_secret(fs_store *st, const char *key, fs_secret **out, fs_
         rc = fs_err_set(err, FS_ENOTFOUND, "sync_meta has no %s", key);
     else
         rc = fs_store_sqlerr(st, step, err, "reading sync_meta");
-    sqlite3_finalize(s);
+    fs_store_finish(st, s);
     return rc;
 }
 
@@ -349,6 +339,7 @@ void fs_store_close(fs_store *st)
     if (st->db != NULL) {
         /* Empties the WAL so the plaintext-derived frame checksums do not linger. */
         sqlite3_wal_checkpoint_v2(st->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+        fs_store_stmts_clear(st);
         sqlite3_close_v2(st->db);
     }
     free(st->path);

@@ -14,8 +14,18 @@
 #include "fieldsync/record.h"
 #include "fieldsync/store.h"
 
+/* The statement cache's size (stmts.c): every fixed query of the store fits. */
+#define FS_STORE_STMTS 64
+
+typedef struct fs_store_stmt {
+    sqlite3_stmt *stmt; /* NULL: a free slot */
+    uint32_t hash;      /* of its SQL text */
+    bool lent;          /* handed out and not yet finished */
+} fs_store_stmt;
+
 struct fs_store {
     sqlite3 *db;
+    fs_store_stmt stmts[FS_STORE_STMTS];
     char *path;     /* database file */
     char *keyfile;  /* NULL: plain store */
     unsigned flags; /* fs_store_open flags */
@@ -40,8 +50,14 @@ int fs_store_apply_maintenance_mode(fs_store *st, fs_err *err);
 
 /* Runs a statement without results. */
 int fs_store_exec(fs_store *st, const char *sql, fs_err *err);
-/* Prepares sql; on failure fills err. */
+/* A statement for sql, from the cache when one is idle (stmts.c); on failure
+ * fills err. Give it back with fs_store_finish, never sqlite3_finalize. */
 int fs_store_prepare(fs_store *st, const char *sql, sqlite3_stmt **stmt, fs_err *err);
+/* Returns a statement from fs_store_prepare: reset with bindings cleared when
+ * cached, finalized otherwise. NULL is ignored. */
+void fs_store_finish(fs_store *st, sqlite3_stmt *stmt);
+/* Finalizes every cached statement; before the connection closes. */
+void fs_store_stmts_clear(fs_store *st);
 
 /* Migrations (schema.c): brings the schema to FS_STORE_SCHEMA_VERSION. */
 int fs_store_migrate(fs_store *st, fs_err *err);
