@@ -10,6 +10,8 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "config.h"
+
 double now_s(void)
 {
     struct timespec ts;
@@ -78,6 +80,11 @@ void dev_open(dev *d, fs_loop *loop, const char *dir, bool encrypted, size_t pus
     if (fs_store_open(&d->st, db, encrypted ? key : NULL, encrypted ? "bench" : NULL,
                       encrypted ? 5 : 0, FS_STORE_CREATE | FS_STORE_FAST_KDF, &err) != 0)
         die("opening a store", &err);
+    /* as fieldsyncd sets its store up (daemon/state.c): checkpoints and FTS
+     * merges wait for idle time, and the page cache is the default's */
+    if (fs_store_defer_maintenance(d->st, true, &err) != 0 ||
+        fs_store_set_cache_kib(d->st, FS_CONFIG_DEFAULT_CACHE_KIB, &err) != 0)
+        die("configuring a store", &err);
     fs_sync_opts o = {.no_netwatch = true, .push_count = push_count};
     fs_sync_callbacks cb = {NULL, on_progress, NULL, on_done, d};
     if (fs_sync_new(&d->sync, loop, d->st, &o, &cb, &err) != 0)
