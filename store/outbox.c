@@ -108,8 +108,8 @@ static int mark_in_flight(fs_store *st, int64_t batch, const fs_outbox_item *ite
 {
     sqlite3_stmt *s = NULL;
     int rc = fs_store_prepare(st,
-                              "UPDATE outbox SET status = 1, batch = ? WHERE status = 0 AND "
-                              "kind = ? AND id = ? AND seq <= ?",
+                              "UPDATE outbox INDEXED BY outbox_by_record SET status = 1, "
+                              "batch = ? WHERE status = 0 AND kind = ? AND id = ? AND seq <= ?",
                               &s, err);
     if (rc != 0)
         return rc;
@@ -205,6 +205,10 @@ static int settle(fs_store *st, const char *sql, int64_t batch, const fs_outbox_
     return finish(st, s, "updating the outbox", err);
 }
 
+/* One record's in-flight entries, found by the record's index: without
+ * statistics SQLite picks outbox_by_status, and every item then walked the
+ * whole batch. */
+#define OUTBOX_ITEM "outbox INDEXED BY outbox_by_record"
 #define WHERE_ITEM " WHERE batch = ?1 AND kind = ?2 AND id = ?3 AND status = 1"
 
 static int complete_item(fs_store *st, int64_t batch, const fs_outbox_item *item,
@@ -212,10 +216,11 @@ static int complete_item(fs_store *st, int64_t batch, const fs_outbox_item *item
 {
     bool changed = false;
     if (res == NULL)
-        return settle(st, "UPDATE outbox SET status = 0, batch = NULL" WHERE_ITEM, batch, item,
-                      NULL, err);
+        return settle(st, "UPDATE " OUTBOX_ITEM " SET status = 0, batch = NULL" WHERE_ITEM, batch,
+                      item, NULL, err);
     if (res->joined == NULL)
-        return settle(st, "UPDATE outbox SET status = 2, reason = ?4, message = ?5" WHERE_ITEM,
+        return settle(st,
+                      "UPDATE " OUTBOX_ITEM " SET status = 2, reason = ?4, message = ?5" WHERE_ITEM,
                       batch, item, res, err);
     if (res->joined->kind != item->state->kind || res->joined->id == NULL ||
         strcmp(res->joined->id, item->state->id) != 0)
@@ -223,7 +228,7 @@ static int complete_item(fs_store *st, int64_t batch, const fs_outbox_item *item
                           "the server answered for a different record than %s %s was sent",
                           fs_kind_name(item->state->kind), item->state->id);
     int rc = fs_store_join_save(st, res->joined, &changed, err);
-    return rc != 0 ? rc : settle(st, "DELETE FROM outbox" WHERE_ITEM, batch, item, NULL, err);
+    return rc != 0 ? rc : settle(st, "DELETE FROM " OUTBOX_ITEM WHERE_ITEM, batch, item, NULL, err);
 }
 
 int fs_outbox_complete(fs_store *st, const fs_outbox_batch *batch, const fs_outbox_result *results,
