@@ -131,8 +131,8 @@ static int authorize(srv_storage *s, const srv_user *user, const fs_state *st, c
 }
 
 /* Joins one decoded, valid state into storage for user. */
-static int push_one(srv_storage *s, const srv_user *user, const fs_state *pushed, push_outcome *o,
-                    fs_err *err)
+static int push_one(srv_storage *s, const srv_device *dev, const srv_user *user,
+                    const fs_state *pushed, push_outcome *o, fs_err *err)
 {
     srv_record old;
     fs_state *joined = NULL;
@@ -169,6 +169,7 @@ static int push_one(srv_storage *s, const srv_user *user, const fs_state *pushed
                           .id = joined->id,
                           .account_id = account,
                           .owner = user->id, /* authorize: the account is the user's */
+                          .writer = dev->id,
                           .alive = fs_record_alive(joined),
                           .state = enc,
                           .state_len = enc_len};
@@ -192,8 +193,8 @@ done:
 
 /* Validates and processes state i (accounts in the first pass, others in the
  * second). */
-static int push_state(srv_storage *s, const srv_user *user, const Fieldsync__RecordState *pb,
-                      push_outcome *o, fs_err *err)
+static int push_state(srv_storage *s, const srv_device *dev, const srv_user *user,
+                      const Fieldsync__RecordState *pb, push_outcome *o, fs_err *err)
 {
     fs_state *st = NULL;
     fs_err why = {0};
@@ -209,7 +210,7 @@ static int push_state(srv_storage *s, const srv_user *user, const Fieldsync__Rec
                     "none",
                     user->name);
     else
-        rc = push_one(s, user, st, o, err);
+        rc = push_one(s, dev, user, st, o, err);
     fs_state_free(st);
     return rc;
 }
@@ -242,8 +243,9 @@ static int push_answer(const Fieldsync__PushRequest *req, const push_outcome *ou
 }
 
 /* Runs both passes inside the open write transaction. */
-static int push_all(srv_storage *s, const srv_user *user, const Fieldsync__PushRequest *req,
-                    push_outcome *outs, size_t *refused, fs_err *err)
+static int push_all(srv_storage *s, const srv_device *dev, const srv_user *user,
+                    const Fieldsync__PushRequest *req, push_outcome *outs, size_t *refused,
+                    fs_err *err)
 {
     int rc = 0;
     for (int pass = 0; pass < 2 && rc == 0; pass++) {
@@ -252,7 +254,7 @@ static int push_all(srv_storage *s, const srv_user *user, const Fieldsync__PushR
                 req->states[i]->has_kind && req->states[i]->kind == FIELDSYNC__RECORD_KIND__ACCOUNT;
             if (is_account != (pass == 0))
                 continue;
-            rc = push_state(s, user, req->states[i], &outs[i], err);
+            rc = push_state(s, dev, user, req->states[i], &outs[i], err);
             if (rc == 0 && outs[i].reason != 0)
                 (*refused)++;
             /* tests kill the server here: inside the transaction, after a write */
@@ -279,7 +281,7 @@ int srv_handle_push(srv_storage *s, const srv_config *cfg, const srv_request *rq
                  ? fs_err_set(&err, FS_ENOMEM, "out of memory for a push of %zu", req->n_states)
                  : s->ops->begin(s, true, &err);
     if (rc == 0)
-        rc = push_all(s, &user, req, outs, &refused, &err);
+        rc = push_all(s, &dev, &user, req, outs, &refused, &err);
     if (rc == 0)
         rc = s->ops->device_seen(s, dev.id, srv_config_now(cfg), false, 0, &err);
     if (rc == 0)
@@ -327,9 +329,10 @@ static int pull_answer(const srv_pull_page *page, bool resync, srv_response *rs)
 }
 
 /* Reads the page (or decides resync) in one read snapshot. */
-static int pull_read(srv_storage *s, const srv_config *cfg, const srv_user *user, uint64_t cursor,
-                     size_t limit, srv_pull_page *page, bool *resync, fs_err *err)
+static int pull_read(srv_storage *s, const srv_user *user, const srv_pull_query *q,
+                     srv_pull_page *page, bool *resync, fs_err *err)
 {
+    uint64_t cursor = q->cursor;
     uint64_t floor = 0, last = 0;
     int rc = s->ops->begin(s, false, err);
     if (rc != 0)
@@ -342,7 +345,7 @@ static int pull_read(srv_storage *s, const srv_config *cfg, const srv_user *user
      * from backup). Either way only a full resync is correct. */
     *resync = rc == 0 && cursor > 0 && (cursor < floor || cursor > last);
     if (rc == 0 && !*resync)
-        rc = s->ops->pull(s, user, cursor, limit, cfg->pull_max_bytes, page, err);
+        rc = s->ops->pull(s, user, q, page, err);
     if (rc == 0)
         rc = s->ops->commit(s, err);
     if (rc != 0) {
@@ -365,12 +368,18 @@ int srv_handle_pull(srv_storage *s, const srv_config *cfg, const srv_request *rq
     if (req == NULL)
         return srv_response_error(rs, 400, "malformed",
                                   "the body is not a valid PullRequest message");
-    uint64_t cursor = req->has_cursor ? req->cursor : 0;
-    size_t limit = req->has_limit && req->limit > 0 ? req->limit : cfg->pull_limit;
-    if (limit > cfg->pull_limit_max)
-        limit = cfg->pull_limit_max;
+    srv_pull_query q = {
+        .cursor = req->has_cursor ? req->cursor : 0,
+        .limit = req->has_limit && req->limit > 0 ? req->limit : cfg->pull_limit,
+        .max_bytes = cfg->pull_max_bytes,
+        /* a full (resync) pull sweeps what it is not given: it gets everything */
+        .skip_writer = req->has_full && req->full ? 0 : dev.id,
+    };
+    if (q.limit > cfg->pull_limit_max)
+        q.limit = cfg->pull_limit_max;
+    uint64_t cursor = q.cursor;
     fieldsync__pull_request__free_unpacked(req, NULL);
-    int rc = pull_read(s, cfg, &user, cursor, limit, &page, &resync, &err);
+    int rc = pull_read(s, &user, &q, &page, &resync, &err);
     if (rc == 0)
         rc = s->ops->device_seen(s, dev.id, srv_config_now(cfg), true, cursor, &err);
     if (rc != 0) {

@@ -17,8 +17,9 @@
  * - territory: account id -> owner rep. Set when a rep first pushes the account,
  *   changed only by reassign. The record's own `owner` field is never trusted.
  * - records: (kind, id) -> encoded canonical state, the account it belongs to,
- *   that account's owner (kept equal to the territory's), alive flag and the
- *   change sequence number of its last change.
+ *   that account's owner (kept equal to the territory's), alive flag, the
+ *   change sequence number of its last change and the device whose push made
+ *   that change (0 after a reassignment).
  * - removals: (seq, kind, id, old owner, new owner) written by reassign.
  * - change sequence: one global counter; records and removals draw from it.
  * - floors: per rep, the sequence number below which tombstones and removals of
@@ -74,7 +75,8 @@ typedef struct srv_record {
     fs_kind kind;
     char *id;
     char *account_id;
-    int64_t owner; /* the territory's owner of account_id (put only) */
+    int64_t owner;  /* the territory's owner of account_id (put only) */
+    int64_t writer; /* the device whose push wrote this version, 0: none (put only) */
     uint64_t seq;
     bool alive;
     uint8_t *state;
@@ -100,6 +102,14 @@ typedef struct srv_pull_page {
 } srv_pull_page;
 
 void srv_pull_page_clear(srv_pull_page *p);
+
+/* What a pull asks for. */
+typedef struct srv_pull_query {
+    uint64_t cursor;     /* changes after this seq */
+    size_t limit;        /* items per page */
+    size_t max_bytes;    /* about this many bytes of states per page (at least one item) */
+    int64_t skip_writer; /* leave out states this device's push wrote last; 0: none */
+} srv_pull_query;
 
 typedef struct srv_gc_report {
     size_t tombstones; /* tombstone records deleted */
@@ -161,13 +171,15 @@ typedef struct srv_storage_ops {
     /*
      * The page of changes after cursor that user may read, ascending by seq:
      * states of the records of the user's territory (a manager: the team's),
-     * and removals of records that left it. At most limit items and about
-     * max_bytes of states (at least one item). next_cursor: the last item's
-     * seq when more, else the current last seq (so invisible changes are
-     * skipped once). Run it in a read transaction for a consistent snapshot.
+     * and removals of records that left it. At most q->limit items and about
+     * q->max_bytes of states (at least one item). States whose last change
+     * q->skip_writer pushed are left out: that device has them from its push's
+     * answer. next_cursor: the last item's seq when more, else the current
+     * last seq (so invisible and skipped changes are passed once). Run it in a
+     * read transaction for a consistent snapshot.
      */
-    int (*pull)(srv_storage *s, const srv_user *user, uint64_t cursor, size_t limit,
-                size_t max_bytes, srv_pull_page *page, fs_err *err);
+    int (*pull)(srv_storage *s, const srv_user *user, const srv_pull_query *q, srv_pull_page *page,
+                fs_err *err);
     /* The highest floor of the territories user reads. */
     int (*floor_get)(srv_storage *s, const srv_user *user, uint64_t *floor, fs_err *err);
 

@@ -17,7 +17,7 @@
 
 #include "storage_sqlite_int.h"
 
-#define SQ_SCHEMA_VERSION 2
+#define SQ_SCHEMA_VERSION 3
 #define SQ_BUSY_TIMEOUT_MS 10000
 /* Per connection: the pull pages of a territory stay in memory across requests. */
 #define SQ_CACHE_KIB 16384
@@ -62,6 +62,9 @@ static const char *const sq_migrations[SQ_SCHEMA_VERSION] = {
           "UPDATE records SET owner = coalesce((SELECT t.owner FROM territory t"
           " WHERE t.account_id = records.account_id), 0);"
           "CREATE INDEX records_owner ON records(owner, seq);",
+    /* The device whose push wrote each record's current version: its own
+     * pulls leave that version out (it has it from the push's answer). */
+    [2] = "ALTER TABLE records ADD COLUMN writer INTEGER NOT NULL DEFAULT 0;",
 };
 
 static const char *const sq_sql[SQ_COUNT] = {
@@ -98,9 +101,9 @@ static const char *const sq_sql[SQ_COUNT] = {
     [SQ_RECORD_GET] = "SELECT account_id, seq, alive, state FROM records WHERE kind = ?1"
                       " AND id = ?2",
     [SQ_RECORD_PUT] = "INSERT OR REPLACE INTO records(kind, id, account_id, seq, alive, state,"
-                      " owner) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                      " owner, writer) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     [SQ_PULL_REP] = "SELECT seq, kind, id, state FROM records WHERE owner = ?2 AND seq > ?1"
-                    " ORDER BY seq LIMIT ?3",
+                    " AND writer IS NOT ?4 ORDER BY seq LIMIT ?3",
     /* The page's seqs come from the (owner, seq) index alone, merged across the
      * team; only the page's rows are then read whole. */
     [SQ_PULL_MANAGER] = "SELECT seq, kind, id, state FROM records WHERE seq IN (SELECT seq"
@@ -113,7 +116,8 @@ static const char *const sq_sql[SQ_COUNT] = {
                             " (SELECT id FROM users WHERE manager_id = ?2) ORDER BY seq LIMIT ?3",
     [SQ_FLOOR_GET] = "SELECT coalesce(max(floor), 0) FROM users WHERE id = ?1 OR manager_id = ?1",
     [SQ_ACCOUNT_RECORDS] = "SELECT kind, id FROM records WHERE account_id = ?1 ORDER BY seq",
-    [SQ_RECORD_MOVE] = "UPDATE records SET seq = ?3, owner = ?4 WHERE kind = ?1 AND id = ?2",
+    [SQ_RECORD_MOVE] = "UPDATE records SET seq = ?3, owner = ?4, writer = 0 WHERE kind = ?1"
+                       " AND id = ?2",
     [SQ_REMOVAL_ADD] = "INSERT INTO removals(seq, kind, id, old_owner, new_owner)"
                        " VALUES (?1, ?2, ?3, ?4, ?5)",
     [SQ_GC_REPS] = "SELECT id, coalesce(manager_id, 0), floor FROM users WHERE role = 1",

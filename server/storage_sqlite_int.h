@@ -75,8 +75,8 @@ int sq_territory_get(srv_storage *base, const char *account_id, int64_t *owner, 
 int sq_territory_set(srv_storage *base, const char *account_id, int64_t owner, fs_err *err);
 int sq_record_get(srv_storage *base, fs_kind kind, const char *id, srv_record *out, fs_err *err);
 int sq_record_put(srv_storage *base, const srv_record *r, fs_err *err);
-int sq_pull(srv_storage *base, const srv_user *user, uint64_t cursor, size_t limit,
-            size_t max_bytes, srv_pull_page *page, fs_err *err);
+int sq_pull(srv_storage *base, const srv_user *user, const srv_pull_query *q, srv_pull_page *page,
+            fs_err *err);
 int sq_floor_get(srv_storage *base, const srv_user *user, uint64_t *floor, fs_err *err);
 int sq_reassign(srv_storage *base, const char *account_id, int64_t new_owner, size_t *moved,
                 fs_err *err);

@@ -117,6 +117,7 @@ int sq_record_put(srv_storage *base, const srv_record *r, fs_err *err)
     sqlite3_bind_int(st, 5, r->alive ? 1 : 0);
     sqlite3_bind_blob(st, 6, r->state, (int)r->state_len, SQLITE_STATIC);
     sqlite3_bind_int64(st, 7, r->owner);
+    sqlite3_bind_int64(st, 8, r->writer);
     return sq_exec_stmt(s, st, "writing a record", err);
 }
 
@@ -165,13 +166,16 @@ static void free_items(srv_pull_item *items, size_t n)
 }
 
 static sqlite3_stmt *pull_stmt(sq_storage *s, enum sq_stmt idx, const srv_user *user,
-                               uint64_t cursor, size_t limit, fs_err *err)
+                               const srv_pull_query *q, fs_err *err)
 {
     sqlite3_stmt *st = sq_stmt(s, idx, err);
     if (st != NULL) {
-        sqlite3_bind_int64(st, 1, (int64_t)cursor);
+        sqlite3_bind_int64(st, 1, (int64_t)q->cursor);
         sqlite3_bind_int64(st, 2, user->id);
-        sqlite3_bind_int64(st, 3, (int64_t)limit);
+        sqlite3_bind_int64(st, 3, (int64_t)q->limit + 1);
+        /* "writer IS NOT ?4": unbound (NULL), it leaves nothing out */
+        if (q->skip_writer != 0 && sqlite3_bind_parameter_count(st) >= 4)
+            sqlite3_bind_int64(st, 4, q->skip_writer);
     }
     return st;
 }
@@ -199,11 +203,12 @@ static int pull_merge(srv_pull_item *recs, size_t nr, srv_pull_item *rems, size_
     return 0;
 }
 
-int sq_pull(srv_storage *base, const srv_user *user, uint64_t cursor, size_t limit,
-            size_t max_bytes, srv_pull_page *page, fs_err *err)
+int sq_pull(srv_storage *base, const srv_user *user, const srv_pull_query *q, srv_pull_page *page,
+            fs_err *err)
 {
     sq_storage *s = sq(base);
     bool mgr = user->role == SRV_ROLE_MANAGER;
+    size_t limit = q->limit;
     srv_pull_item *recs = calloc(limit + 1, sizeof(*recs));
     srv_pull_item *rems = calloc(limit + 1, sizeof(*rems));
     size_t nr = 0, nm = 0;
@@ -213,16 +218,15 @@ int sq_pull(srv_storage *base, const srv_user *user, uint64_t cursor, size_t lim
         rc = fs_err_set(err, FS_ENOMEM, "out of memory for a pull page of %zu", limit);
         goto done;
     }
-    sqlite3_stmt *st =
-        pull_stmt(s, mgr ? SQ_PULL_MANAGER : SQ_PULL_REP, user, cursor, limit + 1, err);
+    sqlite3_stmt *st = pull_stmt(s, mgr ? SQ_PULL_MANAGER : SQ_PULL_REP, user, q, err);
     if (st == NULL || (rc = pull_stream(s, st, true, recs, limit + 1, &nr, err)) != 0)
         goto done;
-    st = pull_stmt(s, mgr ? SQ_REMOVALS_MANAGER : SQ_REMOVALS_REP, user, cursor, limit + 1, err);
+    st = pull_stmt(s, mgr ? SQ_REMOVALS_MANAGER : SQ_REMOVALS_REP, user, q, err);
     if (st == NULL || (rc = pull_stream(s, st, false, rems, limit + 1, &nm, err)) != 0) {
         rc = rc ? rc : FS_EIO;
         goto done;
     }
-    if ((rc = pull_merge(recs, nr, rems, nm, limit, max_bytes, page)) != 0) {
+    if ((rc = pull_merge(recs, nr, rems, nm, limit, q->max_bytes, page)) != 0) {
         rc = fs_err_set(err, rc, "out of memory for a pull page");
         goto done;
     }
@@ -230,8 +234,8 @@ int sq_pull(srv_storage *base, const srv_user *user, uint64_t cursor, size_t lim
         page->next_cursor = page->items[page->n - 1].seq;
     } else {
         rc = sq_last_seq(base, &page->next_cursor, err);
-        if (page->next_cursor < cursor)
-            page->next_cursor = cursor;
+        if (page->next_cursor < q->cursor)
+            page->next_cursor = q->cursor;
     }
 done:
     free_items(recs, nr);

@@ -301,7 +301,8 @@ static bool pull_at(fs_sync *s, uint64_t cursor)
     uint8_t *body = NULL;
     size_t len = 0;
     fs_err err;
-    int rc = fs_sync_encode_pull(cursor, s->opts.pull_limit, &body, &len, &err);
+    /* a resync sweeps what it is not given: it must be given everything */
+    int rc = fs_sync_encode_pull(cursor, s->opts.pull_limit, s->resync, &body, &len, &err);
     if (rc == 0)
         rc = fs_http_post(s->http, s->url, "/v1/pull", body, len, s->token, on_pull_done, s,
                           &s->req, &err);

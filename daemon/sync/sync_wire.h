@@ -34,7 +34,8 @@ int fs_sync_encode_enroll(const char *code, const char *device_name, uint8_t **o
  */
 int fs_sync_encode_push(const fs_outbox_batch *batch, size_t max_bytes, size_t *nsent,
                         uint8_t **out, size_t *len, fs_err *err);
-int fs_sync_encode_pull(uint64_t cursor, uint32_t limit, uint8_t **out, size_t *len, fs_err *err);
+int fs_sync_encode_pull(uint64_t cursor, uint32_t limit, bool full, uint8_t **out, size_t *len,
+                        fs_err *err);
 
 /* ------------------------------------------------------------------------- */
 /* Answers */

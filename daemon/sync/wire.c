@@ -40,13 +40,16 @@ int fs_sync_encode_enroll(const char *code, const char *device_name, uint8_t **o
     return rc;
 }
 
-int fs_sync_encode_pull(uint64_t cursor, uint32_t limit, uint8_t **out, size_t *len, fs_err *err)
+int fs_sync_encode_pull(uint64_t cursor, uint32_t limit, bool full, uint8_t **out, size_t *len,
+                        fs_err *err)
 {
     Fieldsync__PullRequest rq = FIELDSYNC__PULL_REQUEST__INIT;
     rq.has_cursor = 1;
     rq.cursor = cursor;
     rq.has_limit = limit > 0;
     rq.limit = limit;
+    rq.has_full = full;
+    rq.full = full;
     int rc = pack_buffer(fieldsync__pull_request__get_packed_size(&rq), out, len, err,
                          "building a pull request");
     if (rc == 0)

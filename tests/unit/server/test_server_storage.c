@@ -100,7 +100,7 @@ static const char v1_schema[] =
     " (2, 'c-a', 'acc-a', 2, 1, x'02'), (1, 'acc-b', 'acc-b', 3, 1, x'03');"
     "PRAGMA user_version = 1;";
 
-static void test_version_1_database_is_upgraded_with_owners(void **state)
+static void test_version_1_database_is_upgraded(void **state)
 {
     fx *f = *state;
     char p[320];
@@ -114,7 +114,8 @@ static void test_version_1_database_is_upgraded_with_owners(void **state)
     srv_user anna;
     srv_pull_page page;
     assert_int_equal(s->ops->user_get(s, "anna", &anna, NULL), 0);
-    assert_int_equal(s->ops->pull(s, &anna, 0, 10, 1 << 20, &page, NULL), 0);
+    srv_pull_query q = {.limit = 10, .max_bytes = 1 << 20};
+    assert_int_equal(s->ops->pull(s, &anna, &q, &page, NULL), 0);
     assert_int_equal(page.n, 2); /* anna's account and contact, not bob's account */
     assert_string_equal(page.items[0].id, "acc-a");
     assert_string_equal(page.items[1].id, "c-a");
@@ -267,7 +268,8 @@ static void test_manager_pages_merge_the_team_in_seq_order(void **state)
     size_t got = 0;
     for (int pages = 0; pages < 3; pages++) {
         srv_pull_page page;
-        assert_int_equal(f->s->ops->pull(f->s, &mgr, cursor, 2, 1 << 20, &page, NULL), 0);
+        srv_pull_query q = {.cursor = cursor, .limit = 2, .max_bytes = 1 << 20};
+        assert_int_equal(f->s->ops->pull(f->s, &mgr, &q, &page, NULL), 0);
         assert_int_equal(page.n, 2);
         for (size_t i = 0; i < page.n; i++)
             assert_string_equal(page.items[i].id, want[got++]);
@@ -327,7 +329,7 @@ int main(void)
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
         T(test_missing_database_without_create_is_not_found),
         T(test_newer_schema_is_refused),
-        T(test_version_1_database_is_upgraded_with_owners),
+        T(test_version_1_database_is_upgraded),
         T(test_damaged_file_is_an_error_not_a_crash),
         T(test_users_are_unique_and_managers_must_exist),
         T(test_code_is_used_at_most_once),

@@ -81,6 +81,21 @@ static Fieldsync__PullResponse *pull(fx *f, const char *bearer, uint64_t cursor,
     return pr;
 }
 
+/* A forced resync's pull: PullRequest.full set. */
+static Fieldsync__PullResponse *pull_full(fx *f, const char *bearer, uint64_t cursor)
+{
+    size_t len;
+    uint8_t *body = tu_pull_full_body(cursor, &len);
+    srv_response rs = {0};
+    assert_int_equal(tu_call(srv_handle_pull, f->s, &f->cfg, bearer, body, len, &rs), 0);
+    assert_int_equal(rs.status, 200);
+    Fieldsync__PullResponse *pr = fieldsync__pull_response__unpack(NULL, rs.len, rs.body);
+    assert_non_null(pr);
+    free(body);
+    srv_response_clear(&rs);
+    return pr;
+}
+
 static int reason_of(const Fieldsync__PushResult *r)
 {
     return r->outcome_case == FIELDSYNC__PUSH_RESULT__OUTCOME_REFUSED ? (int)r->refused->reason : 0;
@@ -462,6 +477,41 @@ static void test_reassign_moves_records_and_old_rep_gets_removals(void **state)
     fs_state_free(batch[1]);
 }
 
+/* The pushing device has its writes from the push's answer: its pulls leave
+ * them out (and pass their seqs), the rep's other device gets them, a full
+ * pull (a resync sweeps what it is not given) gets them too, and a later
+ * write by the other device comes back to the first. */
+static void test_pull_leaves_out_the_pullers_own_writes(void **state)
+{
+    fx *f = *state;
+    fs_state *a = tu_account(f->ra, "acc-1", "Brenner");
+    fs_state *c = tu_contact(f->ra, "c-1", "acc-1", "Ida Roth");
+    push_one_ok(f, f->anna_a, a);
+    push_one_ok(f, f->anna_a, c);
+    Fieldsync__PullResponse *pa = pull(f, f->anna_a, 0, 0);
+    assert_int_equal(pa->n_states, 0);
+    assert_int_equal(pa->next_cursor, last_seq(f));
+    assert_false(pa->more);
+    fieldsync__pull_response__free_unpacked(pa, NULL);
+    Fieldsync__PullResponse *pb = pull(f, f->anna_b, 0, 0);
+    assert_int_equal(pb->n_states, 2);
+    fieldsync__pull_response__free_unpacked(pb, NULL);
+    Fieldsync__PullResponse *full = pull_full(f, f->anna_a, 0);
+    assert_int_equal(full->n_states, 2);
+    fieldsync__pull_response__free_unpacked(full, NULL);
+    uint64_t cursor = last_seq(f);
+    tu_rename(a, f->rb, "Brenner & Sohn");
+    push_one_ok(f, f->anna_b, a);
+    pa = pull(f, f->anna_a, cursor, 0);
+    assert_int_equal(pa->n_states, 1);
+    fs_state *got = state_of(pa->states[0]);
+    assert_string_equal(tu_name(got), "Brenner & Sohn");
+    fs_state_free(got);
+    fieldsync__pull_response__free_unpacked(pa, NULL);
+    fs_state_free(a);
+    fs_state_free(c);
+}
+
 static void test_tombstone_kept_until_active_devices_pulled_past_it(void **state)
 {
     fx *f = *state;
@@ -478,9 +528,11 @@ static void test_tombstone_kept_until_active_devices_pulled_past_it(void **state
     srv_gc_report r;
     assert_int_equal(srv_admin_gc(f->s, f->now, f->cfg.horizon_s, &r, NULL), 0);
     assert_int_equal(r.tombstones, 0); /* no device has pulled past the delete */
-    /* device A pulls past it; B stays silent beyond the horizon */
+    /* device A pulls past it (its own delete is not sent back: it has it); B
+     * stays silent beyond the horizon */
     Fieldsync__PullResponse *pa = pull(f, f->anna_a, before_delete, 0);
-    assert_int_equal(pa->n_states, 1);
+    assert_int_equal(pa->n_states, 0);
+    assert_true(pa->next_cursor > before_delete);
     fieldsync__pull_response__free_unpacked(pull(f, f->anna_a, pa->next_cursor, 0), NULL);
     fieldsync__pull_response__free_unpacked(pa, NULL);
     f->now += f->cfg.horizon_s + 1;
@@ -542,6 +594,7 @@ int main(void)
         T(test_pull_limit_and_bytes_are_capped),
         T(test_cursor_beyond_last_change_requires_resync),
         T(test_reassign_moves_records_and_old_rep_gets_removals),
+        T(test_pull_leaves_out_the_pullers_own_writes),
         T(test_tombstone_kept_until_active_devices_pulled_past_it),
         T(test_pull_records_cursor_and_last_seen),
 #undef T
