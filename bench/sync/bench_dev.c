@@ -148,18 +148,28 @@ static bool ran(void *arg)
     return w->d->runs > w->runs;
 }
 
-void dev_sync(dev *d)
+static void dev_run(dev *d, bool full_resync)
 {
     fs_err err;
     runs_wait w = {d, d->runs};
     d->run_start = now_s();
     d->push_end = 0;
     d->push_reqs = 0;
-    if (fs_sync_now(d->sync, &err) != 0)
-        die("sync now", &err);
+    if ((full_resync ? fs_sync_resync(d->sync, true, &err) : fs_sync_now(d->sync, &err)) != 0)
+        die(full_resync ? "resync" : "sync now", &err);
     run_until(d->loop, ran, &w);
     if (d->last.code != 0)
         die("a sync run failed", NULL);
+}
+
+void dev_sync(dev *d)
+{
+    dev_run(d, false);
+}
+
+void dev_resync(dev *d)
+{
+    dev_run(d, true);
 }
 
 void print_run(const char *what, const dev *d, uint64_t records, double secs)

@@ -216,9 +216,11 @@ int phase_device(const char *url, const char *code, const char *dir, const char 
            "before it, with the store open)\n",
            "device peak RSS", (double)hwm / 1024.0, (double)base / 1024.0);
 
-    /* the loader's device: enrolled already, it catches up by itself */
+    /* the loader's device, enrolled already, catches up by itself; its own
+     * pushes are not pulled back, so a full resync gives it the records */
     dev_open(&ld, loop, loaddir, false, 1000);
     run_until(loop, first_run, &ld);
+    dev_resync(&ld);
     edit_accounts(&ld, catchup);
     dev_sync(&ld);
     double c0 = now_s();

@@ -40,6 +40,8 @@ void run_until(fs_loop *loop, cond_fn cond, void *arg);
 void dev_enroll(dev *d, const char *url, const char *code);
 /* Starts a run now and waits for it; a failure ends the program. */
 void dev_sync(dev *d);
+/* The same for a forced full resync. */
+void dev_resync(dev *d);
 void print_run(const char *what, const dev *d, uint64_t records, double secs);
 
 int phase_load(const char *url, const char *code, const char *dir, size_t records);
