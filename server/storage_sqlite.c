@@ -70,6 +70,7 @@ static const char *const sq_migrations[SQ_SCHEMA_VERSION] = {
 static const char *const sq_sql[SQ_COUNT] = {
     [SQ_NEXT_SEQ] = "UPDATE meta SET value = value + 1 WHERE key = 'seq' RETURNING value",
     [SQ_LAST_SEQ] = "SELECT value FROM meta WHERE key = 'seq'",
+    [SQ_SET_SEQ] = "UPDATE meta SET value = ?1 WHERE key = 'seq'",
     [SQ_SERVER_ID] = "SELECT value FROM meta WHERE key = 'server_id'",
     [SQ_USER_ADD] = "INSERT INTO users(name, role, manager_id) VALUES (?1, ?2, ?3)",
     [SQ_USER_GET] = "SELECT id, name, role, coalesce(manager_id, 0), floor FROM users"
@@ -185,23 +186,46 @@ static int sq_exec(sq_storage *s, const char *sql, const char *what, fs_err *err
 }
 
 /* ------------------------------------------------------------------------- */
-/* Transactions and the change sequence */
+/* Transactions and the change sequence
+ *
+ * A push takes a sequence number per changed record. Inside a transaction the
+ * counter is read once, counted up in memory and written back just before
+ * COMMIT: one UPDATE per push instead of one per record. The write lock
+ * (BEGIN IMMEDIATE) is held throughout, so no other writer can take a number
+ * in between; a rollback simply forgets the held value. */
 
 static int sq_begin(srv_storage *base, bool write, fs_err *err)
 {
+    sq(base)->seq_held = false;
     return sq_exec(sq(base), write ? "BEGIN IMMEDIATE" : "BEGIN", "starting a transaction", err);
+}
+
+static int sq_write_back_seq(sq_storage *s, fs_err *err)
+{
+    if (!s->seq_held)
+        return 0;
+    sqlite3_stmt *st = sq_stmt(s, SQ_SET_SEQ, err);
+    if (st == NULL)
+        return FS_EIO;
+    sqlite3_bind_int64(st, 1, (int64_t)s->seq);
+    return sq_exec_stmt(s, st, "storing the change number", err);
 }
 
 static int sq_commit(srv_storage *base, fs_err *err)
 {
-    int rc = sq_exec(sq(base), "COMMIT", "committing", err);
+    sq_storage *s = sq(base);
+    int rc = sq_write_back_seq(s, err);
+    s->seq_held = false;
+    if (rc == 0)
+        rc = sq_exec(s, "COMMIT", "committing", err);
     if (rc != 0)
-        sqlite3_exec(sq(base)->db, "ROLLBACK", NULL, NULL, NULL);
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
     return rc;
 }
 
 static void sq_rollback(srv_storage *base)
 {
+    sq(base)->seq_held = false;
     if (!sqlite3_get_autocommit(sq(base)->db))
         sqlite3_exec(sq(base)->db, "ROLLBACK", NULL, NULL, NULL);
 }
@@ -219,16 +243,32 @@ static int sq_step_u64(sq_storage *s, sqlite3_stmt *st, uint64_t *out, const cha
     return 0;
 }
 
-int sq_next_seq(srv_storage *base, uint64_t *seq, fs_err *err)
-{
-    sqlite3_stmt *st = sq_stmt(sq(base), SQ_NEXT_SEQ, err);
-    return st == NULL ? FS_EIO : sq_step_u64(sq(base), st, seq, "assigning a change number", err);
-}
-
 int sq_last_seq(srv_storage *base, uint64_t *seq, fs_err *err)
 {
-    sqlite3_stmt *st = sq_stmt(sq(base), SQ_LAST_SEQ, err);
-    return st == NULL ? FS_EIO : sq_step_u64(sq(base), st, seq, "reading the change number", err);
+    sq_storage *s = sq(base);
+    if (s->seq_held) {
+        *seq = s->seq;
+        return 0;
+    }
+    sqlite3_stmt *st = sq_stmt(s, SQ_LAST_SEQ, err);
+    return st == NULL ? FS_EIO : sq_step_u64(s, st, seq, "reading the change number", err);
+}
+
+int sq_next_seq(srv_storage *base, uint64_t *seq, fs_err *err)
+{
+    sq_storage *s = sq(base);
+    if (sqlite3_get_autocommit(s->db)) { /* no transaction: take it in one statement */
+        sqlite3_stmt *st = sq_stmt(s, SQ_NEXT_SEQ, err);
+        return st == NULL ? FS_EIO : sq_step_u64(s, st, seq, "assigning a change number", err);
+    }
+    if (!s->seq_held) {
+        int rc = sq_last_seq(base, &s->seq, err);
+        if (rc != 0)
+            return rc;
+        s->seq_held = true;
+    }
+    *seq = ++s->seq;
+    return 0;
 }
 
 static int sq_server_id(srv_storage *base, char out[SRV_SERVER_ID_LEN + 1], fs_err *err)

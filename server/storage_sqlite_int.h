@@ -14,6 +14,7 @@
 enum sq_stmt {
     SQ_NEXT_SEQ,
     SQ_LAST_SEQ,
+    SQ_SET_SEQ,
     SQ_SERVER_ID,
     SQ_USER_ADD,
     SQ_USER_GET,
@@ -55,6 +56,10 @@ typedef struct sq_storage {
     sqlite3 *db;
     char *path;
     sqlite3_stmt *stmts[SQ_COUNT];
+    /* Inside a write transaction the change counter lives here and is written
+     * back once, at commit (storage_sqlite.c, "The change sequence"). */
+    bool seq_held;
+    uint64_t seq;
 } sq_storage;
 
 /* The prepared statement idx, reset and with bindings cleared; NULL on error
