@@ -4,6 +4,13 @@
  * One page is one transaction, with the pull cursor in it: after a crash the
  * device either has the page and the cursor past it, or neither, and pulls the
  * page again (joins are idempotent, so a page applied twice changes nothing).
+ * A page commits with synchronous=NORMAL: the WAL is not flushed for it, so a
+ * power cut may lose the last pages applied, and with them their cursor; they
+ * are pulled again. Nothing of the device's own is at stake: the next FULL
+ * commit (any local write) or checkpoint flushes the pages before it, and WAL
+ * checksums keep the database consistent either way. The setting is FULL again
+ * before the function returns, whatever happened.
+ *
  * Removals delete the local copy of a record that left the rep's territory,
  * unless the outbox still holds a local change of it: a write is never dropped
  * silently, so such a record is kept and reported.
@@ -113,7 +120,9 @@ int fs_store_apply_page(fs_store *st, const char *what, fs_state *const *states,
                           "the limit of %d each: ask for smaller pages",
                           what, nstates, nremovals, FS_STORE_APPLY_MAX);
     fs_hlc saved = st->hlc;
-    int rc = fs_store_begin(st, err);
+    int rc = fs_store_exec(st, "PRAGMA synchronous=NORMAL", err);
+    if (rc == 0)
+        rc = fs_store_begin(st, err);
     if (rc == 0)
         rc = apply_in_transaction(st, what, states, nstates, removals, nremovals, cursor,
                                   apply_state, ctx, r, err);
@@ -125,6 +134,13 @@ int fs_store_apply_page(fs_store *st, const char *what, fs_state *const *states,
         fs_apply_report_clear(r);
     }
     fs_apply_report_clear(&local);
+    fs_err restore_err;
+    if (fs_store_exec(st, "PRAGMA synchronous=FULL", &restore_err) != 0 && rc == 0) {
+        /* the page is in, but local writes must not go unflushed: say so */
+        if (err != NULL)
+            *err = restore_err;
+        rc = restore_err.code;
+    }
     return rc;
 }
 

@@ -3,6 +3,8 @@
  * together, a failure in the middle of a page leaves neither, pages are
  * idempotent, removals drop records unless they hold unsynced changes, remote
  * deletes leave the projections, and remote clocks order later local writes.
+ * A page commits with synchronous=NORMAL; local writes find FULL again after
+ * every apply, failed or not.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -43,6 +45,17 @@ static int teardown(void **state)
     free(f->dir);
     free(f);
     return 0;
+}
+
+/* PRAGMA synchronous: 2 is FULL. */
+static int synchronous(fs_store *st)
+{
+    sqlite3_stmt *s = NULL;
+    assert_int_equal(sqlite3_prepare_v2(st->db, "PRAGMA synchronous", -1, &s, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    int level = sqlite3_column_int(s, 0);
+    sqlite3_finalize(s);
+    return level;
 }
 
 static fs_state *remote_account(const char *id, const char *name, uint64_t hlc)
@@ -104,6 +117,7 @@ static void large_page_and_cursor_commit_together(void **state)
     assert_int_equal(r.changed, n);
     assert_int_equal(records(f->st), (int64_t)n);
     assert_int_equal(cursor(f->st), 42);
+    assert_int_equal(synchronous(f->st), 2);
     size_t pending = 99;
     assert_int_equal(fs_outbox_count(f->st, -1, &pending, NULL), 0);
     assert_int_equal(pending, 0); /* remote states are not local changes */
@@ -144,6 +158,7 @@ static void failure_mid_page_applies_nothing_and_keeps_the_cursor(void **state)
     assert_int_equal(r.applied, 0);
     assert_int_equal(records(f->st), 0);
     assert_int_equal(cursor(f->st), 7);
+    assert_int_equal(synchronous(f->st), 2);
     fs_search_hit *hits = NULL;
     size_t nh = 0;
     assert_int_equal(fs_store_search(f->st, "acc00001", 0, 10, &hits, &nh, NULL), 0);
