@@ -67,10 +67,9 @@ static Fieldsync__PushResponse *push(fx *f, const char *bearer, fs_state *const 
     return pr;
 }
 
-static Fieldsync__PullResponse *pull(fx *f, const char *bearer, uint64_t cursor, uint32_t limit)
+/* Sends a pull body (freed here) as bearer; returns the decoded 200 answer. */
+static Fieldsync__PullResponse *pull_body(fx *f, const char *bearer, uint8_t *body, size_t len)
 {
-    size_t len;
-    uint8_t *body = tu_pull_body(cursor, limit, &len);
     srv_response rs = {0};
     assert_int_equal(tu_call(srv_handle_pull, f->s, &f->cfg, bearer, body, len, &rs), 0);
     assert_int_equal(rs.status, 200);
@@ -81,19 +80,19 @@ static Fieldsync__PullResponse *pull(fx *f, const char *bearer, uint64_t cursor,
     return pr;
 }
 
+static Fieldsync__PullResponse *pull(fx *f, const char *bearer, uint64_t cursor, uint32_t limit)
+{
+    size_t len;
+    uint8_t *body = tu_pull_body(cursor, limit, &len);
+    return pull_body(f, bearer, body, len);
+}
+
 /* A forced resync's pull: PullRequest.full set. */
 static Fieldsync__PullResponse *pull_full(fx *f, const char *bearer, uint64_t cursor)
 {
     size_t len;
     uint8_t *body = tu_pull_full_body(cursor, &len);
-    srv_response rs = {0};
-    assert_int_equal(tu_call(srv_handle_pull, f->s, &f->cfg, bearer, body, len, &rs), 0);
-    assert_int_equal(rs.status, 200);
-    Fieldsync__PullResponse *pr = fieldsync__pull_response__unpack(NULL, rs.len, rs.body);
-    assert_non_null(pr);
-    free(body);
-    srv_response_clear(&rs);
-    return pr;
+    return pull_body(f, bearer, body, len);
 }
 
 static int reason_of(const Fieldsync__PushResult *r)
