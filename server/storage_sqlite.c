@@ -101,8 +101,13 @@ static const char *const sq_sql[SQ_COUNT] = {
                          " ON CONFLICT(account_id) DO UPDATE SET owner = excluded.owner",
     [SQ_RECORD_GET] = "SELECT account_id, seq, alive, state FROM records WHERE kind = ?1"
                       " AND id = ?2",
-    [SQ_RECORD_PUT] = "INSERT OR REPLACE INTO records(kind, id, account_id, seq, alive, state,"
-                      " owner, writer) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    /* An upsert, not INSERT OR REPLACE: updating the row in place leaves the
+     * indexes whose columns did not change (the key, usually the account) alone. */
+    [SQ_RECORD_PUT] = "INSERT INTO records(kind, id, account_id, seq, alive, state, owner, writer)"
+                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT(kind, id) DO UPDATE"
+                      " SET account_id = excluded.account_id, seq = excluded.seq,"
+                      " alive = excluded.alive, state = excluded.state, owner = excluded.owner,"
+                      " writer = excluded.writer",
     [SQ_PULL_REP] = "SELECT seq, kind, id, state FROM records WHERE owner = ?2 AND seq > ?1"
                     " AND writer IS NOT ?4 ORDER BY seq LIMIT ?3",
     /* The page's seqs come from the (owner, seq) index alone, merged across the
