@@ -19,6 +19,9 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #ifdef FS_HAVE_SYSTEMD
 #include <systemd/sd-daemon.h>
@@ -180,6 +183,12 @@ static void on_idle_maintenance(fs_loop *loop, void *arg)
     fs_err err = {0};
     if (s->daemon.store != NULL && fs_store_maintain(s->daemon.store, &err) != 0)
         fs_log(FS_LOG_WARN, "store maintenance: %s", err.msg);
+#ifdef __GLIBC__
+    /* A sync or a burst of writes leaves megabytes free inside the heap, which
+     * glibc keeps; give them back before going idle (a synced demo daemon:
+     * 20.2 MB resident before, 16.6 MB after). */
+    malloc_trim(0);
+#endif
 }
 
 /* Every record change passes here on its way to subscribers: the store was
