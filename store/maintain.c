@@ -8,8 +8,9 @@
  * insert that completes a level (and grow with the index: with 100,000 notes a
  * merge took 100-200 ms). A deferring owner raises the WAL limit to a safety net,
  * turns FTS automerge off (crisismerge still bounds the segment count), and
- * calls fs_store_maintain when writes pause: one bounded merge step and a
- * passive checkpoint.
+ * calls fs_store_maintain when writes pause: one bounded merge step, a passive
+ * checkpoint, and the page cache's memory handed back, so a large working
+ * cache costs memory only while the owner works.
  */
 #include "store_int.h"
 
@@ -73,7 +74,12 @@ int fs_store_maintain(fs_store *st, fs_err *err)
     if (rc != 0)
         return rc;
     rc = sqlite3_wal_checkpoint_v2(st->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-    return rc == SQLITE_OK ? 0 : fs_store_sqlerr(st, rc, err, "checkpoint");
+    if (rc != SQLITE_OK)
+        return fs_store_sqlerr(st, rc, err, "checkpoint");
+    /* idle: the page cache's memory goes back to the heap; the cache refills
+     * from the next reads */
+    sqlite3_db_release_memory(st->db);
+    return 0;
 }
 
 int fs_store_set_cache_kib(fs_store *st, unsigned kib, fs_err *err)

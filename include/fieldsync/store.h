@@ -65,7 +65,8 @@ void fs_store_close(fs_store *st);
  */
 #define FS_STORE_WAL_LIMIT_PAGES 20000
 int fs_store_defer_maintenance(fs_store *st, bool defer, fs_err *err);
-/* One bounded FTS merge step, then a passive checkpoint (as far as readers allow). */
+/* One bounded FTS merge step, a passive checkpoint (as far as readers allow),
+ * and the page cache's memory handed back to the heap. */
 int fs_store_maintain(fs_store *st, fs_err *err);
 /* Caps SQLite's page cache at kib KiB (fs_vfs_open's default is 16 MiB, sized for
  * bulk work; a long-running daemon trades some cache for resident memory). */

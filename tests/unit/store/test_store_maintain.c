@@ -5,7 +5,8 @@
  * file stays near the limit. A store whose owner defers checkpoints lets the WAL
  * grow past the limit with no commit checkpointing, and fs_store_maintain
  * then copies every frame in. FTS5: deferring turns its automerge off (merges
- * run in fs_store_maintain) and undeferring restores it.
+ * run in fs_store_maintain) and undeferring restores it. Memory: maintenance
+ * hands the page cache's memory back; the store reads on as before.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -139,12 +140,44 @@ static void deferred_fts_merges_leave_inserts_and_run_in_maintenance(void **stat
     free(dir);
 }
 
+static int cache_used_bytes(fs_store *st)
+{
+    int used = 0, high = 0;
+    assert_int_equal(sqlite3_db_status(st->db, SQLITE_DBSTATUS_CACHE_USED, &used, &high, 0),
+                     SQLITE_OK);
+    return used;
+}
+
+static void maintenance_hands_the_page_cache_memory_back(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp();
+    fs_store *st = tu_open_plain(dir);
+    assert_int_equal(fs_store_set_cache_kib(st, 8192, NULL), 0);
+    for (int i = 0; i < 2000; i++)
+        put_account(st, i);
+    int busy = cache_used_bytes(st);
+    assert_true(busy > 1 << 20); /* the puts filled more than a MiB of cache */
+    assert_int_equal(fs_store_maintain(st, NULL), 0);
+    int idle = cache_used_bytes(st);
+    assert_true(idle < busy / 4);
+    fs_list_query q = {.kind = FIELDSYNC__RECORD_KIND__ACCOUNT, .limit = 10};
+    fs_list_page page;
+    assert_int_equal(fs_store_list(st, &q, &page, NULL), 0);
+    assert_int_equal(page.n, 10);
+    fs_list_page_clear(&page);
+    fs_store_close(st);
+    tu_rmdir(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(deferred_checkpoints_leave_commits_and_default_ones_do_not),
         cmocka_unit_test(undeferring_restores_the_connection_limit),
         cmocka_unit_test(deferred_fts_merges_leave_inserts_and_run_in_maintenance),
+        cmocka_unit_test(maintenance_hands_the_page_cache_memory_back),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
