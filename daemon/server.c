@@ -184,9 +184,9 @@ static void on_idle_maintenance(fs_loop *loop, void *arg)
     if (s->daemon.store != NULL && fs_store_maintain(s->daemon.store, &err) != 0)
         fs_log(FS_LOG_WARN, "store maintenance: %s", err.msg);
 #ifdef __GLIBC__
-    /* A sync or a burst of writes leaves megabytes free inside the heap, which
-     * glibc keeps; give them back before going idle (a synced demo daemon:
-     * 20.2 MB resident before, 16.6 MB after). */
+    /* A sync or a burst of writes leaves megabytes free inside the heap (the
+     * page cache's among them, released by the maintenance), which glibc
+     * keeps; give them back before going idle (docs/daemon.md has figures). */
     malloc_trim(0);
 #endif
 }
