@@ -168,3 +168,22 @@ long tu_env_long(const char *name, long def)
     const char *v = getenv(name);
     return v != NULL && *v != '\0' ? strtol(v, NULL, 10) : def;
 }
+
+int tu_store_setup(void **state)
+{
+    tu_store_fixture *f = calloc(1, sizeof(*f));
+    f->dir = tu_mkdtemp();
+    f->st = tu_open_plain(f->dir);
+    *state = f;
+    return 0;
+}
+
+int tu_store_teardown(void **state)
+{
+    tu_store_fixture *f = *state;
+    fs_store_close(f->st);
+    tu_rmdir(f->dir);
+    free(f->dir);
+    free(f);
+    return 0;
+}

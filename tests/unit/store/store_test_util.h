@@ -24,6 +24,15 @@ uint64_t tu_clock(void *arg);
 /* Opens (creating) a plain store at dir/store.db; asserts success. */
 fs_store *tu_open_plain(const char *dir);
 
+/* The fixture most store tests share: a plain store in a fresh temp dir.
+ * tu_store_setup / tu_store_teardown are cmocka setup and teardown for it. */
+typedef struct tu_store_fixture {
+    char *dir;
+    fs_store *st;
+} tu_store_fixture;
+int tu_store_setup(void **state);
+int tu_store_teardown(void **state);
+
 /* Puts an account with the given fields (NULL / 0 = not set); asserts success. */
 void tu_put_account(fs_store *st, const char *id, const char *name, int tier, const char *owner,
                     const char *city, const char *notes);

@@ -21,29 +21,7 @@
 
 #define ACCOUNT FIELDSYNC__RECORD_KIND__ACCOUNT
 
-typedef struct fixture {
-    char *dir;
-    fs_store *st;
-} fixture;
-
-static int setup(void **state)
-{
-    fixture *f = calloc(1, sizeof(*f));
-    f->dir = tu_mkdtemp();
-    f->st = tu_open_plain(f->dir);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    fs_store_close(f->st);
-    tu_rmdir(f->dir);
-    free(f->dir);
-    free(f);
-    return 0;
-}
+typedef tu_store_fixture fixture;
 
 static void put_name(fs_store *st, const char *id, const char *name)
 {
@@ -307,7 +285,7 @@ static void outbox_entry_holds_the_change_as_committed(void **state)
 
 int main(void)
 {
-#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+#define T(name) cmocka_unit_test_setup_teardown(name, tu_store_setup, tu_store_teardown)
     const struct CMUnitTest tests[] = {
         T(take_returns_records_oldest_first),
         T(pending_changes_of_one_record_travel_as_its_latest_state),

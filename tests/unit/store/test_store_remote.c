@@ -23,29 +23,7 @@
 #define ACCOUNT FIELDSYNC__RECORD_KIND__ACCOUNT
 #define REMOTE 0xfeedull
 
-typedef struct fixture {
-    char *dir;
-    fs_store *st;
-} fixture;
-
-static int setup(void **state)
-{
-    fixture *f = calloc(1, sizeof(*f));
-    f->dir = tu_mkdtemp();
-    f->st = tu_open_plain(f->dir);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    fs_store_close(f->st);
-    tu_rmdir(f->dir);
-    free(f->dir);
-    free(f);
-    return 0;
-}
+typedef tu_store_fixture fixture;
 
 /* PRAGMA synchronous: 2 is FULL. */
 static int synchronous(fs_store *st)
@@ -268,7 +246,7 @@ static void local_write_after_remote_orders_after_it(void **state)
 
 int main(void)
 {
-#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+#define T(name) cmocka_unit_test_setup_teardown(name, tu_store_setup, tu_store_teardown)
     const struct CMUnitTest tests[] = {
         T(large_page_and_cursor_commit_together),
         T(failure_mid_page_applies_nothing_and_keeps_the_cursor),
