@@ -332,7 +332,6 @@ static int pull_answer(const srv_pull_page *page, bool resync, srv_response *rs)
 static int pull_read(srv_storage *s, const srv_user *user, const srv_pull_query *q,
                      srv_pull_page *page, bool *resync, fs_err *err)
 {
-    uint64_t cursor = q->cursor;
     uint64_t floor = 0, last = 0;
     int rc = s->ops->begin(s, false, err);
     if (rc != 0)
@@ -343,7 +342,7 @@ static int pull_read(srv_storage *s, const srv_user *user, const srv_pull_query 
     /* Below the floor, tombstones this device never saw may be gone; above the
      * last seq, the device saw changes this database does not have (a restore
      * from backup). Either way only a full resync is correct. */
-    *resync = rc == 0 && cursor > 0 && (cursor < floor || cursor > last);
+    *resync = rc == 0 && q->cursor > 0 && (q->cursor < floor || q->cursor > last);
     if (rc == 0 && !*resync)
         rc = s->ops->pull(s, user, q, page, err);
     if (rc == 0)
@@ -377,11 +376,10 @@ int srv_handle_pull(srv_storage *s, const srv_config *cfg, const srv_request *rq
     };
     if (q.limit > cfg->pull_limit_max)
         q.limit = cfg->pull_limit_max;
-    uint64_t cursor = q.cursor;
     fieldsync__pull_request__free_unpacked(req, NULL);
     int rc = pull_read(s, &user, &q, &page, &resync, &err);
     if (rc == 0)
-        rc = s->ops->device_seen(s, dev.id, srv_config_now(cfg), true, cursor, &err);
+        rc = s->ops->device_seen(s, dev.id, srv_config_now(cfg), true, q.cursor, &err);
     if (rc != 0) {
         srv_pull_page_clear(&page);
         return srv_storage_failure(rs, &err);
@@ -389,7 +387,7 @@ int srv_handle_pull(srv_storage *s, const srv_config *cfg, const srv_request *rq
     rc = pull_answer(&page, resync, rs);
     if (resync)
         fs_log(FS_LOG_INFO, "device %lld must resync (cursor %llu)", (long long)dev.id,
-               (unsigned long long)cursor);
+               (unsigned long long)q.cursor);
     srv_pull_page_clear(&page);
     return rc;
 }
