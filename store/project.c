@@ -4,7 +4,10 @@
  *
  * A projection row exists exactly while the record is visible; it is rewritten
  * whole (delete + insert, keyed by the records rowid) on every save, inside the
- * caller's transaction, so it can never disagree with the committed state.
+ * caller's transaction, so it can never disagree with the committed state. The
+ * FTS row follows the same rule, except that a pulled page under a deferring
+ * owner queues its records in search_backlog instead: maintenance indexes them
+ * later (fs_store_index_backlog), FTS5 being a third of a pull's cost.
  */
 #include "store_int.h"
 
@@ -65,9 +68,7 @@ static int project_account(fs_store *st, int64_t rid, const Fieldsync__Account *
     sqlite3_bind_int(s, 5, a->has_funnel_stage ? (int)a->funnel_stage : 0);
     sqlite3_bind_text(s, 6, nz(a->owner), -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 7, a->address != NULL ? nz(a->address->city) : "", -1, SQLITE_STATIC);
-    if ((rc = run(st, s, err)) != 0)
-        return rc;
-    return put_search(st, rid, a->name, a->notes, err);
+    return run(st, s, err);
 }
 
 static int project_contact(fs_store *st, int64_t rid, const Fieldsync__Contact *c, fs_err *err)
@@ -79,9 +80,7 @@ static int project_contact(fs_store *st, int64_t rid, const Fieldsync__Contact *
     sqlite3_bind_text(s, 2, nz(c->id), -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 3, nz(c->account_id), -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 4, nz(c->name), -1, SQLITE_STATIC);
-    if ((rc = run(st, s, err)) != 0)
-        return rc;
-    return put_search(st, rid, c->name, c->title, err);
+    return run(st, s, err);
 }
 
 /* The visit's notes as one text for the FTS body. */
@@ -105,6 +104,54 @@ static char *visit_body(const Fieldsync__Visit *v)
     return body;
 }
 
+/* Whether records of kind have an FTS row (kinds with notes). */
+static bool kind_searchable(fs_kind kind)
+{
+    return kind == FIELDSYNC__RECORD_KIND__ACCOUNT || kind == FIELDSYNC__RECORD_KIND__CONTACT ||
+           kind == FIELDSYNC__RECORD_KIND__VISIT;
+}
+
+/* The FTS row of a visible record of a searchable kind: name and body (*owned,
+ * when set, is what to free; body is NULL when out of memory). */
+static void search_text(fs_kind kind, const ProtobufCMessage *m, const char **name,
+                        const char **body, char **owned)
+{
+    *owned = NULL;
+    if (kind == FIELDSYNC__RECORD_KIND__ACCOUNT) {
+        *name = ((const Fieldsync__Account *)m)->name;
+        *body = ((const Fieldsync__Account *)m)->notes;
+    } else if (kind == FIELDSYNC__RECORD_KIND__CONTACT) {
+        *name = ((const Fieldsync__Contact *)m)->name;
+        *body = ((const Fieldsync__Contact *)m)->title;
+    } else {
+        *name = "";
+        *body = *owned = visit_body((const Fieldsync__Visit *)m);
+    }
+}
+
+/* Writes the record's FTS row now or, while the store defers search indexing
+ * (pulled pages under a deferring owner: remote.c), queues its rid for
+ * fs_store_index_backlog. */
+static int index_search(fs_store *st, int64_t rid, fs_kind kind, const ProtobufCMessage *m,
+                        fs_err *err)
+{
+    const char *name = NULL, *body = NULL;
+    char *owned = NULL;
+    sqlite3_stmt *s = NULL;
+    if (!kind_searchable(kind))
+        return 0;
+    if (st->defer_search) {
+        int rc = prep(st, "INSERT OR IGNORE INTO search_backlog(rid) VALUES(?)", rid, &s, err);
+        return rc != 0 ? rc : run(st, s, err);
+    }
+    search_text(kind, m, &name, &body, &owned);
+    if (kind == FIELDSYNC__RECORD_KIND__VISIT && body == NULL)
+        return fs_err_set(err, FS_ENOMEM, "indexing a visit: out of memory");
+    int rc = put_search(st, rid, name, body, err);
+    free(owned);
+    return rc;
+}
+
 static int project_visit(fs_store *st, int64_t rid, const Fieldsync__Visit *v, fs_err *err)
 {
     sqlite3_stmt *s = NULL;
@@ -119,14 +166,7 @@ static int project_visit(fs_store *st, int64_t rid, const Fieldsync__Visit *v, f
     if (v->next_step_date != NULL && v->next_step_date[0] != '\0')
         sqlite3_bind_text(s, 6, v->next_step_date, -1, SQLITE_STATIC);
     sqlite3_bind_int(s, 7, v->has_next_step_done && v->next_step_done);
-    if ((rc = run(st, s, err)) != 0)
-        return rc;
-    char *body = visit_body(v);
-    if (body == NULL)
-        return fs_err_set(err, FS_ENOMEM, "indexing visit %s: out of memory", nz(v->id));
-    rc = put_search(st, rid, "", body, err);
-    free(body);
-    return rc;
+    return run(st, s, err);
 }
 
 static int project_opportunity(fs_store *st, int64_t rid, const Fieldsync__Opportunity *o,
@@ -200,7 +240,90 @@ int fs_store_project(fs_store *st, int64_t rid, const fs_state *state, fs_err *e
     default: /* a kind from a newer build: stored and synced, not listed */
         break;
     }
+    if (rc == 0)
+        rc = index_search(st, rid, state->kind, m, err);
     protobuf_c_message_free_unpacked(m, NULL);
+    return rc;
+}
+
+/* Indexes one queued rid as the record stands now: whatever happened to it
+ * since it was queued (changed, deleted, its rid reused), the FTS row ends
+ * up matching the committed state. */
+static int index_queued(fs_store *st, int64_t rid, fs_err *err)
+{
+    sqlite3_stmt *s = NULL;
+    fs_state *state = NULL;
+    ProtobufCMessage *m = NULL;
+    int rc = prep(st, "DELETE FROM search WHERE rowid = ?", rid, &s, err);
+    if (rc == 0)
+        rc = run(st, s, err);
+    if (rc == 0)
+        rc = prep(st, "SELECT state FROM records WHERE rid = ?", rid, &s, err);
+    if (rc != 0)
+        return rc;
+    int step = sqlite3_step(s);
+    if (step == SQLITE_ROW)
+        rc = fs_state_decode(&state, sqlite3_column_blob(s, 0), (size_t)sqlite3_column_bytes(s, 0),
+                             err);
+    else if (step != SQLITE_DONE)
+        rc = fs_store_sqlerr(st, step, err, "reading a record to index");
+    fs_store_finish(st, s);
+    if (rc == 0 && state != NULL && fs_record_alive(state))
+        rc = fs_record_visible(state, &m, err);
+    if (rc == 0 && m != NULL)
+        rc = index_search(st, rid, state->kind, m, err);
+    if (m != NULL)
+        protobuf_c_message_free_unpacked(m, NULL);
+    fs_state_free(state);
+    if (rc == 0 && (rc = prep(st, "DELETE FROM search_backlog WHERE rid = ?", rid, &s, err)) == 0)
+        rc = run(st, s, err);
+    return rc;
+}
+
+int fs_store_index_backlog(fs_store *st, size_t limit, fs_err *err)
+{
+    sqlite3_stmt *s = NULL;
+    int64_t *rids = malloc((limit > 0 ? limit : 1) * sizeof(*rids));
+    size_t n = 0;
+    if (rids == NULL)
+        return fs_err_set(err, FS_ENOMEM, "indexing for search: out of memory");
+    int rc = fs_store_prepare(st, "SELECT rid FROM search_backlog ORDER BY rid LIMIT ?", &s, err);
+    if (rc == 0) {
+        sqlite3_bind_int64(s, 1, (sqlite3_int64)limit);
+        int step;
+        while ((step = sqlite3_step(s)) == SQLITE_ROW)
+            rids[n++] = sqlite3_column_int64(s, 0);
+        if (step != SQLITE_DONE)
+            rc = fs_store_sqlerr(st, step, err, "reading the search backlog");
+        fs_store_finish(st, s);
+    }
+    if (rc == 0 && n > 0 && (rc = fs_store_begin(st, err)) == 0) {
+        bool deferred = st->defer_search;
+        st->defer_search = false;
+        for (size_t i = 0; rc == 0 && i < n; i++)
+            rc = index_queued(st, rids[i], err);
+        st->defer_search = deferred;
+        rc = rc == 0 ? fs_store_commit(st, err) : rc;
+        if (rc != 0)
+            fs_store_rollback(st);
+    }
+    free(rids);
+    return rc;
+}
+
+int fs_store_search_backlog(fs_store *st, uint64_t *n, fs_err *err)
+{
+    sqlite3_stmt *s = NULL;
+    *n = 0;
+    int rc = fs_store_prepare(st, "SELECT count(*) FROM search_backlog", &s, err);
+    if (rc != 0)
+        return rc;
+    int step = sqlite3_step(s);
+    if (step == SQLITE_ROW)
+        *n = (uint64_t)sqlite3_column_int64(s, 0);
+    else
+        rc = fs_store_sqlerr(st, step, err, "counting the search backlog");
+    fs_store_finish(st, s);
     return rc;
 }
 

@@ -9,7 +9,8 @@
  * are pulled again. Nothing of the device's own is at stake: the next FULL
  * commit (any local write) or checkpoint flushes the pages before it, and WAL
  * checksums keep the database consistent either way. The setting is FULL again
- * before the function returns, whatever happened.
+ * before the function returns, whatever happened. Under a deferring owner
+ * the page's records get their search rows from maintenance (store.h).
  *
  * Removals delete the local copy of a record that left the rep's territory,
  * unless the outbox still holds a local change of it: a write is never dropped
@@ -120,6 +121,7 @@ int fs_store_apply_page(fs_store *st, const char *what, fs_state *const *states,
                           "the limit of %d each: ask for smaller pages",
                           what, nstates, nremovals, FS_STORE_APPLY_MAX);
     fs_hlc saved = st->hlc;
+    st->defer_search = st->defer_maintenance;
     int rc = fs_store_exec(st, "PRAGMA synchronous=NORMAL", err);
     if (rc == 0)
         rc = fs_store_begin(st, err);
@@ -134,6 +136,7 @@ int fs_store_apply_page(fs_store *st, const char *what, fs_state *const *states,
         fs_apply_report_clear(r);
     }
     fs_apply_report_clear(&local);
+    st->defer_search = false;
     fs_err restore_err;
     if (fs_store_exec(st, "PRAGMA synchronous=FULL", &restore_err) != 0 && rc == 0) {
         /* the page is in, but local writes must not go unflushed: say so */

@@ -95,10 +95,16 @@ static int migrate_v3(fs_store *st, fs_err *err)
         st, "ALTER TABLE records ADD COLUMN resync_mark INTEGER NOT NULL DEFAULT 0", err);
 }
 
+/* Version 4: records whose search row waits for idle time (project.c). */
+static int migrate_v4(fs_store *st, fs_err *err)
+{
+    return fs_store_exec(st, "CREATE TABLE search_backlog(rid INTEGER PRIMARY KEY)", err);
+}
+
 typedef int (*migration_fn)(fs_store *st, fs_err *err);
 
 /* migrations[i] brings the schema to version i + 1. Append only. */
-static const migration_fn migrations[] = {migrate_v1, migrate_v2, migrate_v3};
+static const migration_fn migrations[] = {migrate_v1, migrate_v2, migrate_v3, migrate_v4};
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == FS_STORE_SCHEMA_VERSION,
                "one migration per schema version");

@@ -35,6 +35,7 @@ struct fs_store {
     void *clock_arg;
     bool defer_maintenance;   /* fs_store_defer_maintenance: survives reopening */
     int autocheckpoint_pages; /* the connection's own limit, restored on undeferring */
+    bool defer_search;        /* while applying a pulled page under defer_maintenance */
 };
 
 /* SQLite result code -> FS_E*, with a message naming what was being done. */
@@ -77,6 +78,8 @@ int fs_store_project(fs_store *st, int64_t rid, const fs_state *state, fs_err *e
 int fs_store_unproject(fs_store *st, int64_t rid, fs_kind kind, fs_err *err);
 /* Rebuilds every projection from the stored states (migrations use it). */
 int fs_store_reproject_all(fs_store *st, fs_err *err);
+/* Indexes up to limit queued records for search, in one transaction. */
+int fs_store_index_backlog(fs_store *st, size_t limit, fs_err *err);
 
 /* The next HLC for a local write, persisted in sync_meta by the caller's transaction. */
 int fs_store_tick(fs_store *st, uint64_t *hlc, fs_err *err);

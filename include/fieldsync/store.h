@@ -26,7 +26,7 @@
 typedef struct fs_store fs_store;
 
 /* The schema version this build creates and understands (PRAGMA user_version). */
-#define FS_STORE_SCHEMA_VERSION 3
+#define FS_STORE_SCHEMA_VERSION 4
 
 /* Longest record id accepted (bytes, without the terminating NUL). */
 #define FS_STORE_ID_MAX FS_RECORD_ID_MAX
@@ -61,13 +61,20 @@ void fs_store_close(fs_store *st);
  * that completes a level: now and then one write pays for either. A long-running
  * owner (the daemon) defers both: commits then only checkpoint past
  * FS_STORE_WAL_LIMIT_PAGES, FTS automerge is off, and the owner calls
- * fs_store_maintain when writes pause.
+ * fs_store_maintain when writes pause. Under such an owner, pulled pages also
+ * leave their records' search rows to maintenance: those records are listed at
+ * once and found by search after the next fs_store_maintain calls (each indexes
+ * up to FS_STORE_SEARCH_STEP of them; fs_store_search_backlog says how many wait).
  */
 #define FS_STORE_WAL_LIMIT_PAGES 20000
 int fs_store_defer_maintenance(fs_store *st, bool defer, fs_err *err);
-/* One bounded FTS merge step, a passive checkpoint (as far as readers allow),
- * and the page cache's memory handed back to the heap. */
+/* Search rows for up to FS_STORE_SEARCH_STEP queued records, one bounded FTS
+ * merge step, a passive checkpoint (as far as readers allow), and the page
+ * cache's memory handed back to the heap. */
 int fs_store_maintain(fs_store *st, fs_err *err);
+#define FS_STORE_SEARCH_STEP 5000
+/* How many records wait for their search row (0 when none). */
+int fs_store_search_backlog(fs_store *st, uint64_t *n, fs_err *err);
 /* Caps SQLite's page cache at kib KiB (fs_vfs_open's default is 16 MiB, sized for
  * bulk work; a long-running daemon trades some cache for resident memory). */
 int fs_store_set_cache_kib(fs_store *st, unsigned kib, fs_err *err);

@@ -4,7 +4,9 @@
  * idempotent, removals drop records unless they hold unsynced changes, remote
  * deletes leave the projections, and remote clocks order later local writes.
  * A page commits with synchronous=NORMAL; local writes find FULL again after
- * every apply, failed or not.
+ * every apply, failed or not. Under a deferring owner, pulled records are
+ * listed at once and get their search rows from maintenance, in bounded steps,
+ * as they stand by then.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -215,6 +217,124 @@ static void remote_delete_leaves_lists_and_search(void **state)
     assert_null(m);
 }
 
+static size_t hits_for(fs_store *st, const char *query)
+{
+    fs_search_hit *hits = NULL;
+    size_t n = 0;
+    assert_int_equal(fs_store_search(st, query, 0, 10, &hits, &n, NULL), 0);
+    fs_search_hits_free(hits, n);
+    return n;
+}
+
+static uint64_t backlog(fs_store *st)
+{
+    uint64_t n = 99;
+    assert_int_equal(fs_store_search_backlog(st, &n, NULL), 0);
+    return n;
+}
+
+static void apply_one(fs_store *st, fs_state *s, uint64_t cursor)
+{
+    assert_int_equal(fs_store_apply_remote(st, &s, 1, NULL, 0, cursor, NULL, NULL), 0);
+}
+
+static void store_without_deferral_indexes_pulled_records_at_once(void **state)
+{
+    fixture *f = *state;
+    fs_state *s = remote_account("a", "Quince Quarry", 5ull << 16);
+    apply_one(f->st, s, 1);
+    fs_state_free(s);
+    assert_int_equal(hits_for(f->st, "quince"), 1);
+    assert_int_equal(backlog(f->st), 0);
+}
+
+static void deferring_owner_gets_search_rows_from_maintenance(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(fs_store_defer_maintenance(f->st, true, NULL), 0);
+    size_t n = 3;
+    fs_state **page = make_page(n, "pulled");
+    assert_int_equal(fs_store_apply_remote(f->st, page, n, NULL, 0, 1, NULL, NULL), 0);
+    free_page(page, n);
+    fs_list_query q = {.kind = ACCOUNT, .limit = 10};
+    fs_list_page lp;
+    assert_int_equal(fs_store_list(f->st, &q, &lp, NULL), 0);
+    assert_int_equal(lp.n, n); /* listed at once */
+    fs_list_page_clear(&lp);
+    assert_int_equal(hits_for(f->st, "pulled00001"), 0);
+    assert_int_equal(backlog(f->st), n);
+    /* a local write is indexed at once, deferral or not */
+    Fieldsync__Account a = FIELDSYNC__ACCOUNT__INIT;
+    a.name = "Local Larch";
+    assert_int_equal(fs_store_put(f->st, ACCOUNT, "local", &a.base, NULL, 0, NULL), 0);
+    assert_int_equal(hits_for(f->st, "larch"), 1);
+    assert_int_equal(backlog(f->st), n);
+
+    assert_int_equal(fs_store_maintain(f->st, NULL), 0);
+    assert_int_equal(backlog(f->st), 0);
+    assert_int_equal(hits_for(f->st, "pulled00000"), 1);
+    assert_int_equal(hits_for(f->st, "pulled00002"), 1);
+}
+
+/* The FTS rows of a rowid (a record's search rows must be one or none). */
+static int64_t search_rows(fs_store *st, const char *id)
+{
+    sqlite3_stmt *s = NULL;
+    assert_int_equal(sqlite3_prepare_v2(st->db,
+                                        "SELECT count(*) FROM search WHERE rowid = "
+                                        "(SELECT rid FROM records WHERE id = ?)",
+                                        -1, &s, NULL),
+                     SQLITE_OK);
+    sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    int64_t n = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    return n;
+}
+
+static void queued_records_are_indexed_as_they_stand(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(fs_store_defer_maintenance(f->st, true, NULL), 0);
+    fs_state *page[] = {remote_account("edited", "Rowan Rope", 5ull << 16),
+                        remote_account("deleted", "Sorrel Salt", 5ull << 16),
+                        remote_account("removed", "Tansy Timber", 5ull << 16)};
+    assert_int_equal(fs_store_apply_remote(f->st, page, 3, NULL, 0, 1, NULL, NULL), 0);
+    /* before maintenance: edited here, deleted remotely, removed from the territory */
+    Fieldsync__Account a = FIELDSYNC__ACCOUNT__INIT;
+    a.name = "Umber Unlimited";
+    assert_int_equal(fs_store_put(f->st, ACCOUNT, "edited", &a.base, NULL, 0, NULL), 0);
+    assert_int_equal(fs_record_delete(page[1], REMOTE, 6ull << 16, NULL), 0);
+    apply_one(f->st, page[1], 2);
+    fs_ref gone = {ACCOUNT, "removed"};
+    assert_int_equal(fs_store_apply_remote(f->st, NULL, 0, &gone, 1, 3, NULL, NULL), 0);
+    for (size_t i = 0; i < 3; i++)
+        fs_state_free(page[i]);
+
+    assert_int_equal(fs_store_maintain(f->st, NULL), 0);
+    assert_int_equal(backlog(f->st), 0);
+    assert_int_equal(hits_for(f->st, "umber"), 1);
+    assert_int_equal(search_rows(f->st, "edited"), 1);
+    assert_int_equal(hits_for(f->st, "rowan"), 0);
+    assert_int_equal(hits_for(f->st, "sorrel"), 0);
+    assert_int_equal(hits_for(f->st, "tansy"), 0);
+}
+
+static void maintenance_indexes_a_bounded_step(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(fs_store_defer_maintenance(f->st, true, NULL), 0);
+    size_t n = FS_STORE_SEARCH_STEP + 10;
+    fs_state **page = make_page(n, "acc");
+    assert_int_equal(fs_store_apply_remote(f->st, page, n, NULL, 0, 1, NULL, NULL), 0);
+    free_page(page, n);
+    assert_int_equal(backlog(f->st), n);
+    assert_int_equal(fs_store_maintain(f->st, NULL), 0);
+    assert_int_equal(backlog(f->st), 10);
+    assert_int_equal(fs_store_maintain(f->st, NULL), 0);
+    assert_int_equal(backlog(f->st), 0);
+}
+
 static void local_write_after_remote_orders_after_it(void **state)
 {
     fixture *f = *state;
@@ -254,6 +374,10 @@ int main(void)
         T(removal_drops_synced_records_and_keeps_unsynced_ones),
         T(remote_delete_leaves_lists_and_search),
         T(local_write_after_remote_orders_after_it),
+        T(store_without_deferral_indexes_pulled_records_at_once),
+        T(deferring_owner_gets_search_rows_from_maintenance),
+        T(queued_records_are_indexed_as_they_stand),
+        T(maintenance_indexes_a_bounded_step),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
