@@ -213,10 +213,10 @@ int fs_store_unproject(fs_store *st, int64_t rid, fs_kind kind, fs_err *err)
     return rc;
 }
 
-int fs_store_project(fs_store *st, int64_t rid, const fs_state *state, fs_err *err)
+int fs_store_project(fs_store *st, int64_t rid, const fs_state *state, bool fresh, fs_err *err)
 {
     ProtobufCMessage *m = NULL;
-    int rc = fs_store_unproject(st, rid, state->kind, err);
+    int rc = fresh ? 0 : fs_store_unproject(st, rid, state->kind, err);
     if (rc != 0 || !fs_record_alive(state))
         return rc;
     if ((rc = fs_record_visible(state, &m, err)) != 0)
@@ -338,7 +338,7 @@ int fs_store_reproject_all(fs_store *st, fs_err *err)
         rc = fs_state_decode(&state, sqlite3_column_blob(s, 1), (size_t)sqlite3_column_bytes(s, 1),
                              err);
         if (rc == 0)
-            rc = fs_store_project(st, rid, state, err);
+            rc = fs_store_project(st, rid, state, false, err);
         fs_state_free(state);
     }
     if (rc == 0 && step != SQLITE_DONE)

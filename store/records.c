@@ -93,9 +93,10 @@ int fs_store_save(fs_store *st, int64_t rid, const fs_state *state, fs_err *err)
         rc = fs_store_sqlerr(st, step, err, "saving a record");
         goto done;
     }
-    if (rid == 0)
+    bool fresh = rid == 0;
+    if (fresh)
         rid = sqlite3_last_insert_rowid(st->db);
-    rc = fs_store_project(st, rid, state, err);
+    rc = fs_store_project(st, rid, state, fresh, err);
 done:
     fs_store_finish(st, s);
     free(buf);
@@ -148,7 +149,7 @@ int fs_store_join_save(fs_store *st, const fs_state *other, bool *changed, fs_er
         rc = fs_state_new(&local, other->kind, other->id, err);
     if (rc == 0)
         rc = fs_record_join(&joined, local, other, err);
-    if (rc == 0)
+    if (rc == 0 && rid != 0) /* a new record is saved whatever it joined to */
         rc = same_state(local, joined, &same, err);
     if (rc == 0 && (!same || rid == 0)) {
         rc = fs_store_save(st, rid, joined, err);

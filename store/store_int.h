@@ -73,8 +73,10 @@ int fs_store_remove(fs_store *st, int64_t rid, fs_err *err);
 /* Joins other into the stored record (creating it), saving only when it changed. */
 int fs_store_join_save(fs_store *st, const fs_state *other, bool *changed, fs_err *err);
 
-/* Projections (project.c): rewrites the per-kind row and FTS row of a record. */
-int fs_store_project(fs_store *st, int64_t rid, const fs_state *state, fs_err *err);
+/* Projections (project.c): rewrites the per-kind row and FTS row of a record;
+ * fresh: rid was just inserted, so there is nothing to replace (every removal
+ * of a records row removes its projections, so a reused rid has none). */
+int fs_store_project(fs_store *st, int64_t rid, const fs_state *state, bool fresh, fs_err *err);
 int fs_store_unproject(fs_store *st, int64_t rid, fs_kind kind, fs_err *err);
 /* Rebuilds every projection from the stored states (migrations use it). */
 int fs_store_reproject_all(fs_store *st, fs_err *err);
