@@ -62,6 +62,13 @@ static int m_status(fs_daemon *d, fs_rpc_session *s, json_t *params, json_t **re
             return -1;
         }
         json_object_set_new(r, "outbox", counts);
+        uint64_t backlog = 0;
+        fs_err err = {0};
+        if (fs_store_search_backlog(d->store, &backlog, &err) != 0) {
+            json_decref(r);
+            return fs_rpc_fail_fs(e, &err);
+        }
+        json_object_set_new(r, "search_backlog", json_integer((json_int_t)backlog));
     }
     *result = r;
     return 0;

@@ -33,6 +33,8 @@
 /* Checkpoint and merge FTS segments once writes have paused this long: answers
  * never wait for either. */
 #define FS_IDLE_MAINTENANCE_MS 1000
+/* Between two maintenance steps while search rows are owed. */
+#define FS_MAINTENANCE_STEP_MS 10
 
 static void notify_systemd(const char *state)
 {
@@ -175,14 +177,36 @@ void fs_server_client_gone(fs_server *s)
     fs_loop_mod(s->loop, s->listen_h, EPOLLIN);
 }
 
+static void on_idle_maintenance(fs_loop *loop, void *arg);
+
+/* (Re)arms the one-shot idle maintenance to run delay_ms from now. */
+static void schedule_maintenance(fs_server *s, uint64_t delay_ms)
+{
+    fs_loop_timer_del(s->loop, s->maintenance_timer);
+    s->maintenance_timer = NULL;
+    fs_err err = {0};
+    if (fs_loop_timer_add(s->loop, fs_loop_now_ms() + delay_ms, on_idle_maintenance, s,
+                          &s->maintenance_timer, &err) != 0)
+        fs_log(FS_LOG_WARN, "cannot schedule store maintenance: %s", err.msg);
+}
+
 static void on_idle_maintenance(fs_loop *loop, void *arg)
 {
     (void)loop;
     fs_server *s = arg;
     s->maintenance_timer = NULL;
     fs_err err = {0};
-    if (s->daemon.store != NULL && fs_store_maintain(s->daemon.store, &err) != 0)
+    uint64_t backlog = 0;
+    if (s->daemon.store == NULL)
+        return;
+    if (fs_store_maintain(s->daemon.store, &err) != 0)
         fs_log(FS_LOG_WARN, "store maintenance: %s", err.msg);
+    else if (fs_store_search_backlog(s->daemon.store, &backlog, &err) == 0 && backlog > 0) {
+        /* pulled records still wait for their search rows: the next step as
+         * soon as the loop has served what came in meanwhile */
+        schedule_maintenance(s, FS_MAINTENANCE_STEP_MS);
+        return;
+    }
 #ifdef __GLIBC__
     /* A sync or a burst of writes leaves megabytes free inside the heap (the
      * page cache's among them, released by the maintenance), which glibc
@@ -197,14 +221,9 @@ static void on_idle_maintenance(fs_loop *loop, void *arg)
 static void on_notify(void *arg, unsigned topic, const char *method, json_t *params)
 {
     fs_server *s = arg;
-    if (topic == FS_TOPIC_RECORD) {
-        fs_loop_timer_del(s->loop, s->maintenance_timer);
-        s->maintenance_timer = NULL;
-        fs_err err = {0};
-        if (fs_loop_timer_add(s->loop, fs_loop_now_ms() + FS_IDLE_MAINTENANCE_MS,
-                              on_idle_maintenance, s, &s->maintenance_timer, &err) != 0)
-            fs_log(FS_LOG_WARN, "cannot schedule store maintenance: %s", err.msg);
-    }
+    /* an unlock arms it too: a store may open with search rows owed */
+    if (topic == FS_TOPIC_RECORD || topic == FS_TOPIC_STATE)
+        schedule_maintenance(s, FS_IDLE_MAINTENANCE_MS);
     fs_conn_broadcast(s, topic, method, params);
 }
 
@@ -251,6 +270,8 @@ int fs_server_start(fs_server *s, fs_err *err)
     if ((rc = fs_listener_open(s->cfg.socket_path, &s->listen_fd, err)) != 0)
         return rc;
     s->socket_bound = true;
+    if (s->daemon.store != NULL) /* it may open with search rows owed */
+        schedule_maintenance(s, FS_IDLE_MAINTENANCE_MS);
     fs_loop_set_before_sleep(s->loop, before_sleep, s);
     return fs_loop_add(s->loop, s->listen_fd, EPOLLIN, on_accept, s, &s->listen_h, err);
 }

@@ -88,8 +88,12 @@ static int simple_call(fs_cli *cli, const char *method, json_t *params, const ch
 
 static void print_status(const json_t *r)
 {
-    char outbox[128] = "", clients[32] = "", uptime[32] = "";
+    char outbox[128] = "", clients[32] = "", uptime[32] = "", search[64] = "up to date";
     const json_t *ob = json_object_get(r, "outbox");
+    const json_t *backlog = json_object_get(r, "search_backlog");
+    if (json_integer_value(backlog) > 0)
+        snprintf(search, sizeof(search), "indexing, %lld records to go",
+                 (long long)json_integer_value(backlog));
     if (ob != NULL)
         snprintf(outbox, sizeof(outbox), "%lld pending, %lld in flight, %lld refused",
                  (long long)json_integer_value(json_object_get(ob, "pending")),
@@ -123,6 +127,7 @@ static void print_status(const json_t *r)
         "key",       pp && !uninit ? (json_is_true(pp) ? "passphrase" : "raw key file") : NULL,
         "replica",   json_string_value(json_object_get(r, "replica")),
         "outbox",    ob ? outbox : NULL,
+        "search",    backlog ? search : NULL,
         "sync",      sync,
         "server",    server,
         "user",      user,

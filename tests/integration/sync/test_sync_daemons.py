@@ -119,8 +119,9 @@ def case_travel(srv, mk):
     a, b = mk("laptop"), mk("tablet")
     a.put("account", "acc-1", {"name": "Alder Foods", "tier": "prospect"})
     a.put("contact", "con-1", {"account_id": "acc-1", "name": "Anna Adler"})
+    a.put("visit", "vis-1", {"account_id": "acc-1", "outcome": "wants a quayside forklift"})
     done = a.sync()
-    check(done["pushed"] == 2, "pushed %r" % done)
+    check(done["pushed"] == 3, "pushed %r" % done)
     b.sync()
     got = b.get("account", "acc-1")
     check(got["record"]["name"] == "Alder Foods" and got["record"]["tier"] == "prospect",
@@ -132,6 +133,14 @@ def case_travel(srv, mk):
     check(n["params"]["kind"] == "account", "remote change note %r" % n)
     st = b.cli("status")
     check("sync:      idle" in st and "user:      rep" in st, "status: %s" % st)
+    # pulled records are listed at once and found by search once the daemon's
+    # idle maintenance has indexed them, with no further write to prompt it
+    visits = b.c.call("record.list", {"kind": "visit"})["items"]
+    check([v["id"] for v in visits] == ["vis-1"], "b lists %r" % visits)
+    wait_for(lambda: [h["id"] for h in b.c.call("search", {"query": "quayside"})["hits"]] ==
+             ["vis-1"], 10, "the pulled visit in b's search")
+    check(b.c.call("status")["search_backlog"] == 0, "b's search backlog is empty")
+    check("search:    up to date" in b.cli("status"), "status: %s" % b.cli("status"))
 
 
 def case_merge(srv, mk):
