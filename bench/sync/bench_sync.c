@@ -169,6 +169,15 @@ int main(int argc, char **argv)
     if (argc >= 6 && strcmp(argv[1], "fleet") == 0)
         return phase_fleet(argv[2], argv[3], argv[4], strtoull(argv[5], NULL, 10));
 
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            printf("usage: bench_sync [--records N] [--devices N] [--push N] [--catchup N]\n"
+                   "Starts fieldsync-server on loopback and measures an initial pull of N\n"
+                   "records (100000) into a fresh encrypted device and the search rows\n"
+                   "after it, a catch-up (100 server changes), an offline push (10000)\n"
+                   "and N devices (200) syncing at once. See docs/sync-client.md.\n");
+            return 0;
+        }
     size_t records = arg_size(argc, argv, "--records", 100000);
     size_t devices = arg_size(argc, argv, "--devices", 200);
     size_t push = arg_size(argc, argv, "--push", 10000);
