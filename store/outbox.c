@@ -120,14 +120,22 @@ static int mark_in_flight(fs_store *st, int64_t batch, const fs_outbox_item *ite
     return finish(st, s, "marking outbox entries in flight", err);
 }
 
-/* One item per record with pending entries, oldest first, holding its latest state. */
+/* One item per record with pending entries, oldest first, holding its latest
+ * state. The walk goes down the pending entries in seq order and stops at max
+ * records: each row is the first pending entry of its record, and the record's
+ * index gives its last one. (A GROUP BY over the whole outbox read every
+ * pending entry for every batch: quadratic in a long offline queue.) */
 static int collect(fs_store *st, size_t max, fs_outbox_batch *batch, fs_err *err)
 {
     sqlite3_stmt *s = NULL;
-    int rc = fs_store_prepare(st,
-                              "SELECT kind, id, MIN(seq), MAX(seq) FROM outbox WHERE status = 0 "
-                              "GROUP BY kind, id ORDER BY MIN(seq) LIMIT ?",
-                              &s, err);
+    int rc = fs_store_prepare(
+        st,
+        "SELECT kind, id, seq, (SELECT MAX(seq) FROM outbox AS l INDEXED BY outbox_by_record "
+        "WHERE l.kind = o.kind AND l.id = o.id AND l.status = 0) "
+        "FROM outbox AS o INDEXED BY outbox_by_status WHERE status = 0 AND NOT EXISTS "
+        "(SELECT 1 FROM outbox AS e INDEXED BY outbox_by_record WHERE e.kind = o.kind AND "
+        "e.id = o.id AND e.seq < o.seq AND e.status = 0) ORDER BY seq LIMIT ?",
+        &s, err);
     if (rc != 0)
         return rc;
     sqlite3_bind_int64(s, 1, (sqlite3_int64)max);
