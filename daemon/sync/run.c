@@ -150,7 +150,9 @@ static bool push_next(fs_sync *s)
     uint8_t *body = NULL;
     size_t len = 0;
     fs_err err;
+    int64_t t0 = fs_loop_now_ms();
     int rc = fs_outbox_take(s->st, s->opts.push_count, &s->batch, &err);
+    s->res.store_ms += (uint64_t)(fs_loop_now_ms() - t0);
     if (rc != 0) {
         fail(s, rc, "push: reading the outbox", &err);
         return true;
