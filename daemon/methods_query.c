@@ -55,10 +55,16 @@ static int m_search(fs_daemon *d, fs_rpc_session *s, json_t *params, json_t **re
         return -1;
     fs_search_hit *hits = NULL;
     size_t n = 0;
+    uint64_t backlog = 0;
     fs_err err = {0};
     if (fs_store_search(st, query, raw ? FS_SEARCH_RAW : 0, (size_t)limit, &hits, &n, &err) != 0) {
         if (err.code == FS_EINVAL)
             return fs_rpc_fail(e, FS_RPC_INVALID_PARAMS, "query", "%s", fs_err_message(&err));
+        return fs_rpc_fail_fs(e, &err);
+    }
+    /* a UI can say the answer may grow: pulled records still being indexed */
+    if (fs_store_search_backlog(st, &backlog, &err) != 0) {
+        fs_search_hits_free(hits, n);
         return fs_rpc_fail_fs(e, &err);
     }
     json_t *arr = json_array();
@@ -67,7 +73,7 @@ static int m_search(fs_daemon *d, fs_rpc_session *s, json_t *params, json_t **re
                                              "id", hits[i].id, "snippet",
                                              hits[i].snippet ? hits[i].snippet : ""));
     fs_search_hits_free(hits, n);
-    *result = json_pack("{s:o}", "hits", arr);
+    *result = json_pack("{s:o,s:I}", "hits", arr, "search_backlog", (json_int_t)backlog);
     return 0;
 }
 

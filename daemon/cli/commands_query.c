@@ -99,7 +99,19 @@ int fs_cmd_search(fs_cli *cli, int argc, char **argv)
     if ((rc = limit_param(cli, &a, params)) != 0)
         return rc;
     static const char *const cols[] = {"KIND", "kind", "ID", "id", "MATCH", "snippet"};
-    return call_and_list(cli, "search", params, "hits", cols, 3);
+    json_t *res;
+    if ((rc = fs_cli_call(cli, "search", params, &res)) != 0)
+        return rc;
+    rc = cli->json ? fs_cli_print_json(cli, res)
+                   : print_items(cli, json_object_get(res, "hits"), cols, 3);
+    long long backlog = json_integer_value(json_object_get(res, "search_backlog"));
+    if (rc == 0 && !cli->json && backlog > 0)
+        fprintf(stderr,
+                "fieldsync: %lld pulled records are still being indexed: more hits may "
+                "come in a few seconds\n",
+                backlog);
+    json_decref(res);
+    return rc;
 }
 
 int fs_cmd_followups(fs_cli *cli, int argc, char **argv)

@@ -139,6 +139,7 @@ def case_travel(srv, mk):
     check([v["id"] for v in visits] == ["vis-1"], "b lists %r" % visits)
     wait_for(lambda: [h["id"] for h in b.c.call("search", {"query": "quayside"})["hits"]] ==
              ["vis-1"], 10, "the pulled visit in b's search")
+    check(b.c.call("search", {"query": "quayside"})["search_backlog"] == 0, "search's backlog")
     check(b.c.call("status")["search_backlog"] == 0, "b's search backlog is empty")
     check("search:    up to date" in b.cli("status"), "status: %s" % b.cli("status"))
 

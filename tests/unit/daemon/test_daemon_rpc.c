@@ -329,6 +329,8 @@ static void query_methods_check_their_parameters(void **state)
     json_decref(r);
     json_t *res = ok(fx, "search", "{\"query\":\"hydrau\"}", &r);
     assert_int_equal(json_array_size(json_object_get(res, "hits")), 1);
+    assert_int_equal(json_integer_value(json_object_get(res, "search_backlog")), 0);
+    assert_true(json_is_integer(json_object_get(res, "search_backlog")));
     json_decref(r);
     res = ok(fx, "followups", "{\"until\":\"2026-01-31\"}", &r);
     assert_int_equal(json_array_size(json_object_get(res, "items")), 1);
