@@ -112,9 +112,9 @@ static bool kind_searchable(fs_kind kind)
 }
 
 /* The FTS row of a visible record of a searchable kind: name and body (*owned,
- * when set, is what to free; body is NULL when out of memory). */
-static void search_text(fs_kind kind, const ProtobufCMessage *m, const char **name,
-                        const char **body, char **owned)
+ * when set, is what to free). */
+static int search_text(fs_kind kind, const ProtobufCMessage *m, const char **name,
+                       const char **body, char **owned, fs_err *err)
 {
     *owned = NULL;
     if (kind == FIELDSYNC__RECORD_KIND__ACCOUNT) {
@@ -126,7 +126,10 @@ static void search_text(fs_kind kind, const ProtobufCMessage *m, const char **na
     } else {
         *name = "";
         *body = *owned = visit_body((const Fieldsync__Visit *)m);
+        if (*owned == NULL)
+            return fs_err_set(err, FS_ENOMEM, "indexing a visit: out of memory");
     }
+    return 0;
 }
 
 /* Writes the record's FTS row now or, while the store defers search indexing
@@ -144,10 +147,9 @@ static int index_search(fs_store *st, int64_t rid, fs_kind kind, const ProtobufC
         int rc = prep(st, "INSERT OR IGNORE INTO search_backlog(rid) VALUES(?)", rid, &s, err);
         return rc != 0 ? rc : run(st, s, err);
     }
-    search_text(kind, m, &name, &body, &owned);
-    if (kind == FIELDSYNC__RECORD_KIND__VISIT && body == NULL)
-        return fs_err_set(err, FS_ENOMEM, "indexing a visit: out of memory");
-    int rc = put_search(st, rid, name, body, err);
+    int rc = search_text(kind, m, &name, &body, &owned, err);
+    if (rc == 0)
+        rc = put_search(st, rid, name, body, err);
     free(owned);
     return rc;
 }
@@ -297,12 +299,10 @@ int fs_store_index_backlog(fs_store *st, size_t limit, fs_err *err)
             rc = fs_store_sqlerr(st, step, err, "reading the search backlog");
         fs_store_finish(st, s);
     }
+    /* defer_search is false here: only a pulled page's apply sets it */
     if (rc == 0 && n > 0 && (rc = fs_store_begin(st, err)) == 0) {
-        bool deferred = st->defer_search;
-        st->defer_search = false;
         for (size_t i = 0; rc == 0 && i < n; i++)
             rc = index_queued(st, rids[i], err);
-        st->defer_search = deferred;
         rc = rc == 0 ? fs_store_commit(st, err) : rc;
         if (rc != 0)
             fs_store_rollback(st);
