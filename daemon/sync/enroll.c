@@ -13,22 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "fieldsync/log.h"
-
-/* Plain HTTP would send the token in the clear: only to this machine. */
-static bool url_acceptable(const char *url)
-{
-    static const char *const loopback[] = {"http://127.", "http://localhost:", "http://localhost/",
-                                           "http://[::1]"};
-    if (strncasecmp(url, "https://", 8) == 0)
-        return url[8] != '\0';
-    for (size_t i = 0; i < sizeof(loopback) / sizeof(loopback[0]); i++)
-        if (strncasecmp(url, loopback[i], strlen(loopback[i])) == 0)
-            return true;
-    return strcasecmp(url, "http://localhost") == 0;
-}
 
 static int save(fs_sync *s, const fs_sync_enrollment *e, bool was_enrolled, fs_err *err)
 {
@@ -118,10 +104,11 @@ int fs_sync_enroll(fs_sync *s, const char *url, const char *code, const char *de
                           "when it is done");
     if (s->url != NULL && s->state != FS_SYNC_REVOKED)
         return fs_err_set(err, FS_EEXIST, "this device is already enrolled with %s", s->url);
-    if (url == NULL || !url_acceptable(url) || strlen(url) > 500)
-        return fs_err_set(err, FS_EINVAL,
-                          "server URL must be https://HOST[:PORT] (plain "
-                          "http:// only to this machine)");
+    if (url == NULL || strlen(url) > 500)
+        return fs_err_set(err, FS_EINVAL, "server URL missing or over 500 bytes");
+    int rc = fs_http_url_check(url, err);
+    if (rc != 0)
+        return rc;
     if (code == NULL || code[0] == '\0' || strlen(code) > 64)
         return fs_err_set(err, FS_EINVAL, "enrollment code missing or too long");
     if (device_name == NULL)
@@ -131,7 +118,7 @@ int fs_sync_enroll(fs_sync *s, const char *url, const char *code, const char *de
     s->enroll_url = strdup(url);
     if (s->enroll_url == NULL)
         return fs_err_set(err, FS_ENOMEM, "enrollment: out of memory");
-    int rc = fs_sync_encode_enroll(code, device_name, &body, &len, err);
+    rc = fs_sync_encode_enroll(code, device_name, &body, &len, err);
     if (rc == 0)
         rc = fs_http_post(s->http, url, "/v1/enroll", body, len, NULL, on_enroll_done, s,
                           &s->enroll_req, err);

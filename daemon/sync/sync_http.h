@@ -48,6 +48,14 @@ typedef struct fs_http_resp {
     int64_t elapsed_ms;     /* from the request's start to its completion */
 } fs_http_resp;
 
+/*
+ * Checks a server base URL as libcurl reads it (url.c): http or https, a host,
+ * no user name, password, query or fragment, and plain http only when the host
+ * is this machine (localhost, 127.0.0.0/8, [::1]). FS_EINVAL with a message
+ * that names the host (never the whole URL) otherwise.
+ */
+int fs_http_url_check(const char *url, fs_err *err);
+
 /* Called once per request from the loop; resp is valid only during the call. */
 typedef void (*fs_http_done_fn)(void *arg, const fs_http_resp *resp);
 

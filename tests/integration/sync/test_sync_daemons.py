@@ -6,7 +6,8 @@ would. The engine-level cases (faults, proxy, kill -9) live in
 test_sync_engine.c / test_sync_faults.c; this file proves the daemon wiring.
 
 usage: test_sync_daemons.py SERVER DAEMON CLI CASE
-Cases: travel, merge, conflict, edit_vs_delete, offline, revoked, resync.
+Cases: travel, merge, conflict, edit_vs_delete, offline, revoked, resync,
+enroll_loopback.
 """
 import json
 import os
@@ -60,14 +61,16 @@ class Server:
 
 
 class Device:
-    """A fieldsyncd with a fresh store, enrolled as the rep."""
+    """A fieldsyncd with a fresh store, enrolled as the rep (unless enroll is False)."""
 
-    def __init__(self, daemon_bin, cli_bin, server, name):
+    def __init__(self, daemon_bin, cli_bin, server, name, enroll=True):
         self.d = Daemon(daemon_bin, {"sync_debounce_ms": "60000"}).start(["--init"])
         self.cli_bin = cli_bin
         self.name = name
         self.c = self.d.client(timeout=SYNC_TIMEOUT)
         self.c.call("subscribe", {"topics": ["sync.progress", "record.changed"]})
+        if not enroll:
+            return
         code = server.admin("enroll-code", "rep")
         # through the CLI, as a rep enrolls a laptop
         out = self.cli("enroll", server.url, code, "--device-name", name)
@@ -258,9 +261,32 @@ def case_resync(srv, mk):
     check(a.get("account", "acc-3")["record"]["name"] == "Iron Tools", "pending change pushed")
 
 
+def case_enroll_loopback(srv, mk):
+    """Plain http:// goes only to this machine, judged on the host libcurl
+    connects to: a loopback address elsewhere in the URL does not count."""
+    dev = mk("laptop", enroll=False)
+    code = srv.admin("enroll-code", "rep")
+    # 0.0.0.0 is no loopback address, yet a connection to it stays on this
+    # machine (Linux): even a failing check sends nothing out
+    p = srv.port
+    for url, says in (("http://127.0.0.1@0.0.0.0:%d" % p, "user name"),
+                      ("http://127.0.0.1:%d@0.0.0.0:%d" % (p, p), "user name"),
+                      ("http://localhost@0.0.0.0:%d" % p, "user name"),
+                      ("http://[::1]@0.0.0.0:%d" % p, "user name"),
+                      ("http://0.0.0.0:%d" % p, "not to 0.0.0.0")):
+        err = dev.c.error("sync.enroll", {"url": url, "code": code})
+        check(err.code == -32602 and says in err.message and "127.0.0.1@" not in err.message,
+              "%s: %r" % (url, err.message))
+    check(dev.c.call("sync.status")["state"] == "unconfigured", "still unconfigured")
+    # the code was never sent: it still enrolls, the host written another way
+    out = dev.cli("enroll", "HTTP://LOCALHOST:%d/" % p, code, "--device-name", "laptop")
+    check("enrolled" in out, "enroll said %r" % out)
+    check(dev.wait_done()["ok"], "first sync")
+
+
 CASES = {"travel": case_travel, "merge": case_merge, "conflict": case_conflict,
          "edit_vs_delete": case_edit_vs_delete, "offline": case_offline,
-         "revoked": case_revoked, "resync": case_resync}
+         "revoked": case_revoked, "resync": case_resync, "enroll_loopback": case_enroll_loopback}
 
 
 def main():
@@ -272,8 +298,8 @@ def main():
     srv = Server(server_bin, root)
     devices = []
 
-    def mk(name):
-        dev = Device(daemon_bin, cli_bin, srv, name)
+    def mk(name, enroll=True):
+        dev = Device(daemon_bin, cli_bin, srv, name, enroll)
         devices.append(dev)
         return dev
 
