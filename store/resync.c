@@ -115,6 +115,8 @@ int fs_store_resync_apply(fs_store *st, fs_state *const *states, size_t nstates,
                           fs_store_resync_report *acc, fs_apply_report *report, fs_err *err)
 {
     resync_page pg = {0};
+    fs_apply_report local = {0};
+    fs_apply_report *r = report != NULL ? report : &local;
     uint64_t active = 0;
     int rc = fs_store_meta_get_u64(st, FS_META_RESYNC_EPOCH, &pg.epoch, err);
     if (rc == 0)
@@ -127,11 +129,14 @@ int fs_store_resync_apply(fs_store *st, fs_state *const *states, size_t nstates,
         return rc;
     }
     rc = fs_store_apply_page(st, "resync", states, nstates, removals, nremovals, cursor,
-                             apply_state, &pg, report, err);
+                             apply_state, &pg, r, err);
     if (rc == 0 && acc != NULL) {
         acc->added += pg.counts.added;
         acc->updated += pg.counts.updated;
+        /* records that left the territory are gone before the sweep looks */
+        acc->removed += r->removed;
     }
+    fs_apply_report_clear(&local);
     return rc;
 }
 

@@ -28,7 +28,7 @@
 typedef struct fs_store_resync_report {
     size_t added;      /* records the device did not have */
     size_t updated;    /* existing records whose state changed */
-    size_t removed;    /* swept: not given by the server, no local changes */
+    size_t removed;    /* removals applied (left the territory) and swept: not given */
     size_t conflicts;  /* records with a field in conflict after the sweep */
     size_t kept_local; /* not given by the server but kept: outbox entries */
 } fs_store_resync_report;
@@ -41,7 +41,8 @@ int fs_store_resync_active(fs_store *st, bool *active, fs_err *err);
 /*
  * fs_store_apply_remote for a resync page: the same joins, removals and cursor in
  * one transaction, and every state is marked seen. acc (optional) accumulates
- * added/updated; report (optional) as fs_store_apply_remote's.
+ * added, updated and removed (the page's removals that deleted a record);
+ * report (optional) as fs_store_apply_remote's.
  */
 int fs_store_resync_apply(fs_store *st, fs_state *const *states, size_t nstates,
                           const fs_ref *removals, size_t nremovals, uint64_t cursor,
@@ -50,7 +51,7 @@ int fs_store_resync_apply(fs_store *st, fs_state *const *states, size_t nstates,
 /*
  * Ends the resync in one transaction: sweeps unmarked records (keeping those with
  * outbox entries), counts conflicts, clears the active flag. acc (optional)
- * receives removed, kept_local and conflicts; removed_refs (optional) which
+ * receives removed (adding the swept), kept_local and conflicts; removed_refs (optional) which
  * records were removed (free with fs_refs_free(*removed_refs, *nremoved)).
  * FS_ESTATE when no resync is active.
  */

@@ -64,7 +64,7 @@ typedef struct fs_sync_opts {
 typedef struct fs_sync_resync_report {
     size_t added;      /* records the device did not have */
     size_t updated;    /* records whose local state changed */
-    size_t removed;    /* local records the server no longer gives this device */
+    size_t removed;    /* local records removed: left the territory, or no longer given */
     size_t conflicts;  /* records with a field in conflict afterwards */
     size_t kept_local; /* not given by the server but kept: unsynced local changes */
 } fs_sync_resync_report;

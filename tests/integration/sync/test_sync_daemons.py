@@ -7,7 +7,7 @@ test_sync_engine.c / test_sync_faults.c; this file proves the daemon wiring.
 
 usage: test_sync_daemons.py SERVER DAEMON CLI CASE
 Cases: travel, merge, conflict, edit_vs_delete, offline, revoked, resync,
-enroll_loopback.
+resync_removed, enroll_loopback.
 """
 import json
 import os
@@ -261,6 +261,24 @@ def case_resync(srv, mk):
     check(a.get("account", "acc-3")["record"]["name"] == "Iron Tools", "pending change pushed")
 
 
+def case_resync_removed(srv, mk):
+    """Records that left the territory count in a resync's report."""
+    srv.admin("user", "add", "other", "--role", "rep")
+    b = mk("laptop")
+    b.put("account", "acc-stay", {"name": "Kestrel Mills"})
+    b.put("account", "acc-away", {"name": "Larch Freight"})
+    b.put("contact", "con-away", {"account_id": "acc-away", "name": "Lena Larch"})
+    b.sync()
+    srv.admin("reassign", "acc-away", "other")
+    out = b.cli("--json", "resync", "--full")
+    done = [json.loads(l) for l in out.splitlines() if l.startswith("{")][-1]["params"]
+    check(done["ok"] and done["removed"] == 2, "resync outcome: %s" % out)
+    check(done["report"]["removed"] == 2, "report counts the removals: %r" % done["report"])
+    accounts = b.c.call("record.list", {"kind": "account"})["items"]
+    check([x["id"] for x in accounts] == ["acc-stay"], "b's accounts: %r" % accounts)
+    check(b.c.call("record.list", {"kind": "contact"})["items"] == [], "the contact left too")
+
+
 def case_enroll_loopback(srv, mk):
     """Plain http:// goes only to this machine, judged on the host libcurl
     connects to: a loopback address elsewhere in the URL does not count."""
@@ -286,7 +304,8 @@ def case_enroll_loopback(srv, mk):
 
 CASES = {"travel": case_travel, "merge": case_merge, "conflict": case_conflict,
          "edit_vs_delete": case_edit_vs_delete, "offline": case_offline,
-         "revoked": case_revoked, "resync": case_resync, "enroll_loopback": case_enroll_loopback}
+         "revoked": case_revoked, "resync": case_resync, "resync_removed": case_resync_removed,
+         "enroll_loopback": case_enroll_loopback}
 
 
 def main():

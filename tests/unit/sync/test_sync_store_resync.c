@@ -4,6 +4,7 @@
  * A sweep removes exactly the records the full pull did not give, keeps
  * those with outbox entries, counts added/updated/conflicts; marks commit with
  * their page, so a resync interrupted by a close resumes and sweeps right;
+ * removals in a resync page count as removed, a kept one once as kept local;
  * nothing is swept without an active resync; schema 3 is in place.
  */
 #include <setjmp.h>
@@ -169,6 +170,33 @@ static void test_nothing_is_applied_or_swept_without_an_active_resync(void **sta
     free(dir);
 }
 
+static void test_removals_in_a_resync_page_count_as_removed(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp();
+    fs_store *st = tu_open_plain(dir);
+    seed_remote(st);
+    tu_put_account(st, "r3", "Edited here", 0, NULL, NULL, NULL); /* unsynced */
+    assert_int_equal(fs_store_resync_begin(st, NULL), 0);
+    /* r2 and r3 left the territory; r9 was never here */
+    fs_state *r1 = server_account("r1", "One", 1);
+    fs_ref gone[3] = {{FIELDSYNC__RECORD_KIND__ACCOUNT, "r2"},
+                      {FIELDSYNC__RECORD_KIND__ACCOUNT, "r3"},
+                      {FIELDSYNC__RECORD_KIND__ACCOUNT, "r9"}};
+    fs_store_resync_report acc = {0};
+    assert_int_equal(fs_store_resync_apply(st, &r1, 1, gone, 3, 5, &acc, NULL, NULL), 0);
+    assert_int_equal(acc.removed, 1);
+    assert_int_equal(fs_store_resync_finish(st, &acc, NULL, NULL, NULL), 0);
+    assert_int_equal(acc.removed, 1);    /* nothing left to sweep */
+    assert_int_equal(acc.kept_local, 1); /* r3, counted once */
+    assert_true(has(st, "r1") && has(st, "r3"));
+    assert_false(has(st, "r2"));
+    fs_state_free(r1);
+    fs_store_close(st);
+    tu_rmdir(dir);
+    free(dir);
+}
+
 static void test_conflicts_are_counted(void **state)
 {
     (void)state;
@@ -197,6 +225,7 @@ int main(void)
         cmocka_unit_test(test_interrupted_resync_resumes_with_its_marks),
         cmocka_unit_test(test_a_second_resync_uses_a_new_epoch),
         cmocka_unit_test(test_nothing_is_applied_or_swept_without_an_active_resync),
+        cmocka_unit_test(test_removals_in_a_resync_page_count_as_removed),
         cmocka_unit_test(test_conflicts_are_counted),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
