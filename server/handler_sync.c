@@ -328,8 +328,9 @@ static int pull_answer(const srv_pull_page *page, bool resync, srv_response *rs)
     return srv_buf_finish(&out, &rs->body, &rs->len);
 }
 
-/* Reads the page (or decides resync) in one read snapshot. */
-static int pull_read(srv_storage *s, const srv_user *user, const srv_pull_query *q,
+/* Reads the page (or decides resync) in one read snapshot. full: the pull is a
+ * resync's, which sweeps what it is not given. */
+static int pull_read(srv_storage *s, const srv_user *user, const srv_pull_query *q, bool full,
                      srv_pull_page *page, bool *resync, fs_err *err)
 {
     uint64_t floor = 0, last = 0;
@@ -339,10 +340,13 @@ static int pull_read(srv_storage *s, const srv_user *user, const srv_pull_query 
     rc = s->ops->floor_get(s, user, &floor, err);
     if (rc == 0)
         rc = s->ops->last_seq(s, &last, err);
-    /* Below the floor, tombstones this device never saw may be gone; above the
-     * last seq, the device saw changes this database does not have (a restore
-     * from backup). Either way only a full resync is correct. */
-    *resync = rc == 0 && q->cursor > 0 && (q->cursor < floor || q->cursor > last);
+    /* Below the floor, tombstones this device never saw may be gone: only a
+     * full resync is correct, and a full pull is one (its later pages start
+     * above 0, often below the floor; the sweep at its end stands in for the
+     * collected tombstones). Above the last seq, the device saw changes this
+     * database does not have (a restore from backup): even a full pull must
+     * start again, since its earlier pages may hold states the server lost. */
+    *resync = rc == 0 && q->cursor > 0 && ((q->cursor < floor && !full) || q->cursor > last);
     if (rc == 0 && !*resync)
         rc = s->ops->pull(s, user, q, page, err);
     if (rc == 0)
@@ -367,17 +371,18 @@ int srv_handle_pull(srv_storage *s, const srv_config *cfg, const srv_request *rq
     if (req == NULL)
         return srv_response_error(rs, 400, "malformed",
                                   "the body is not a valid PullRequest message");
+    bool full = req->has_full && req->full;
     srv_pull_query q = {
         .cursor = req->has_cursor ? req->cursor : 0,
         .limit = req->has_limit && req->limit > 0 ? req->limit : cfg->pull_limit,
         .max_bytes = cfg->pull_max_bytes,
         /* a full (resync) pull sweeps what it is not given: it gets everything */
-        .skip_writer = req->has_full && req->full ? 0 : dev.id,
+        .skip_writer = full ? 0 : dev.id,
     };
     if (q.limit > cfg->pull_limit_max)
         q.limit = cfg->pull_limit_max;
     fieldsync__pull_request__free_unpacked(req, NULL);
-    int rc = pull_read(s, &user, &q, &page, &resync, &err);
+    int rc = pull_read(s, &user, &q, full, &page, &resync, &err);
     if (rc == 0)
         rc = s->ops->device_seen(s, dev.id, srv_config_now(cfg), true, q.cursor, &err);
     if (rc != 0) {

@@ -556,6 +556,42 @@ static void test_tombstone_kept_until_active_devices_pulled_past_it(void **state
     fs_state_free(gone);
 }
 
+/* A resync's later pages start above 0 and often below a floor raised while
+ * the device was away: a full pull is answered there (its sweep stands in for
+ * the collected tombstones), a normal pull is not, and a full pull above the
+ * last change (a restored server) must start again. */
+static void test_full_pull_below_the_floor_is_answered(void **state)
+{
+    fx *f = *state;
+    fs_state *a = tu_account(f->ra, "acc-1", "Brenner");
+    fs_state *b = tu_account(f->ra, "acc-2", "Roth");
+    fs_state *gone = tu_account(f->ra, "acc-3", "Gone");
+    push_one_ok(f, f->anna_a, a);
+    push_one_ok(f, f->anna_a, b);
+    push_one_ok(f, f->anna_a, gone);
+    tu_delete(gone, f->ra);
+    push_one_ok(f, f->anna_a, gone);
+    /* only device A reads on: the floor rises past the tombstone */
+    fieldsync__pull_response__free_unpacked(pull(f, f->anna_a, last_seq(f), 0), NULL);
+    srv_gc_report r;
+    assert_int_equal(srv_admin_gc(f->s, f->now, f->cfg.horizon_s, &r, NULL), 0);
+    assert_int_equal(r.tombstones, 1);
+    Fieldsync__PullResponse *pb = pull(f, f->anna_b, 1, 0);
+    assert_true(pb->resync_required);
+    fieldsync__pull_response__free_unpacked(pb, NULL);
+    pb = pull_full(f, f->anna_b, 1);
+    assert_false(pb->resync_required);
+    assert_int_equal(pb->n_states, 1); /* acc-2; acc-1 came with the page from 0 */
+    assert_int_equal(pb->next_cursor, last_seq(f));
+    fieldsync__pull_response__free_unpacked(pb, NULL);
+    pb = pull_full(f, f->anna_b, last_seq(f) + 1);
+    assert_true(pb->resync_required);
+    fieldsync__pull_response__free_unpacked(pb, NULL);
+    fs_state_free(a);
+    fs_state_free(b);
+    fs_state_free(gone);
+}
+
 static void test_pull_records_cursor_and_last_seen(void **state)
 {
     fx *f = *state;
@@ -595,6 +631,7 @@ int main(void)
         T(test_reassign_moves_records_and_old_rep_gets_removals),
         T(test_pull_leaves_out_the_pullers_own_writes),
         T(test_tombstone_kept_until_active_devices_pulled_past_it),
+        T(test_full_pull_below_the_floor_is_answered),
         T(test_pull_records_cursor_and_last_seen),
 #undef T
     };
