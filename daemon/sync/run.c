@@ -191,6 +191,7 @@ static int begin_resync(fs_sync *s, fs_err *err)
     fs_log(FS_LOG_INFO, "sync: resync: pulling everything from the start");
     memset(&s->rs, 0, sizeof(s->rs));
     s->resync = true;
+    s->resync_begun = true;
     s->cursor = 0;
     return 0;
 }
@@ -255,10 +256,15 @@ static void on_pull_done(void *arg, const fs_http_resp *r)
         return;
     }
     if (p.resync_required) {
-        /* a pull from 0 cannot be too old: a server that says so is broken, and
-         * obeying it would loop */
-        if (s->resync && s->cursor == 0) {
-            fs_err_set(&err, FS_ECORRUPT, "the server asked for a resync of a pull from 0");
+        /* One resync begins per run. A server that asks again during it (of a
+         * pull from 0, or of a later page, as servers before the full flag
+         * was honoured did) would have it start over forever: the run stops
+         * and the next one, after the backoff, resumes the resync. */
+        if (s->resync_begun) {
+            fs_err_set(&err, FS_ECORRUPT,
+                       "the server asked for a resync again, of a pull from cursor %llu during "
+                       "the resync this run began (is fieldsync-server up to date?)",
+                       (unsigned long long)s->cursor);
             fail(s, FS_ECORRUPT, "pull", &err);
             return;
         }
@@ -363,6 +369,7 @@ void fs_sync_run_start(fs_sync *s)
     s->running = true;
     s->rerun = false;
     s->resync = false;
+    s->resync_begun = false;
     s->run_start_ms = fs_loop_now_ms();
     s->phase = FS_PHASE_PUSH;
     int rc = prepare(s, &err);

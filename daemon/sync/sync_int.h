@@ -46,11 +46,12 @@ struct fs_sync {
     /* the current run */
     bool running;
     fs_sync_phase phase;
-    bool resync;      /* pulling from 0 with mark-and-sweep */
-    bool want_resync; /* asked for while a run was going on */
-    bool rerun;       /* a trigger arrived during the run */
-    fs_http_req *req; /* the request in flight */
-    fs_secret *token; /* for the run's length */
+    bool resync;       /* pulling from 0 with mark-and-sweep */
+    bool resync_begun; /* this run began a resync: a second request for one fails it */
+    bool want_resync;  /* asked for while a run was going on */
+    bool rerun;        /* a trigger arrived during the run */
+    fs_http_req *req;  /* the request in flight */
+    fs_secret *token;  /* for the run's length */
     fs_outbox_batch batch;
     size_t nsent;
     bool batch_out;

@@ -7,7 +7,7 @@ test_sync_engine.c / test_sync_faults.c; this file proves the daemon wiring.
 
 usage: test_sync_daemons.py SERVER DAEMON CLI CASE
 Cases: travel, merge, conflict, edit_vs_delete, offline, revoked, resync,
-resync_removed, enroll_loopback.
+resync_pages, resync_removed, enroll_loopback, resync_loop.
 """
 import json
 import os
@@ -19,6 +19,7 @@ import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "daemon"))
 from fsd import Daemon, TestFailure, check, wait_for  # noqa: E402
+from fake_server import FakeServer, pull_page, resync_required  # noqa: E402
 
 SYNC_TIMEOUT = 60
 
@@ -88,6 +89,12 @@ class Device:
     def wait_done(self):
         n = self.c.wait_note(lambda m: m.get("method") == "sync.done", SYNC_TIMEOUT)
         return n["params"]
+
+    def enroll_at(self, url, code="ABCD-EFGH-JKMN-PQRS"):
+        """Enrolls through the socket and waits for the answer (not the first sync)."""
+        self.c.call("sync.enroll", {"url": url, "code": code})
+        n = self.c.wait_note(lambda m: m.get("method") == "sync.enrolled", SYNC_TIMEOUT)
+        check(n["params"]["ok"], "%s: enrollment at %s failed: %r" % (self.name, url, n))
 
     def sync(self):
         """sync.now and its outcome (sync.done)."""
@@ -261,6 +268,36 @@ def case_resync(srv, mk):
     check(a.get("account", "acc-3")["record"]["name"] == "Iron Tools", "pending change pushed")
 
 
+BOOK = 2100  # contacts: with their account, three pull pages of 1000 (the daemon's size)
+
+
+def case_resync_pages(srv, mk):
+    """A device silent past the horizon resyncs a book of several pages."""
+    a = mk("laptop")
+    a.put("account", "acc-1", {"name": "Juniper Works"})
+    a.put("account", "acc-gone", {"name": "Closing down"})
+    a.sync()
+    b = mk("tablet")  # pulls both accounts, then stays silent
+    for i in range(BOOK):
+        a.put("contact", "con-%04d" % i, {"account_id": "acc-1", "name": "Contact %d" % i})
+    a.c.call("record.delete", {"kind": "account", "id": "acc-gone"})
+    a.sync()
+    # b's only pull was from 0, so it holds no tombstone back: gc collects
+    # acc-gone's and raises the floor above b's cursor
+    wait_for(lambda: srv.admin("gc", "--horizon-days", "0").startswith("gc: 1 tombstone"), 10,
+             "gc to collect the tombstone", step=0.2)
+    done = b.sync()
+    check(done["resync"], "the server required a resync: %r" % done)
+    check(done["report"]["added"] == BOOK and done["report"]["removed"] == 1,
+          "resync report: %r" % done)
+    # resync_required, then three pages: no restart
+    check(done["requests"] == 4, "requests of the resync: %r" % done)
+    accounts = b.c.call("record.list", {"kind": "account"})["items"]
+    check([x["id"] for x in accounts] == ["acc-1"], "b's accounts: %r" % accounts)
+    st = b.c.call("sync.status")
+    check(st["state"] == "idle" and not st["resyncing"], "b's status: %r" % st)
+
+
 def case_resync_removed(srv, mk):
     """Records that left the territory count in a resync's report."""
     srv.admin("user", "add", "other", "--role", "rep")
@@ -302,10 +339,31 @@ def case_enroll_loopback(srv, mk):
     check(dev.wait_done()["ok"], "first sync")
 
 
+def case_resync_loop(srv, mk):
+    """A server that asks for a resync again during the resync (as fieldsync-server
+    did for a resync's second page below the floor) gets one restart, then an
+    error and the backoff, not a loop."""
+    fake = FakeServer(lambda cursor, full: resync_required() if cursor > 0 else
+                      pull_page(5, True))
+    try:
+        dev = mk("laptop", enroll=False)
+        dev.enroll_at(fake.url)
+        done = dev.wait_done()
+        check(not done["ok"] and "resync" in done["message"], "failed run: %r" % done)
+        check(fake.pulls[:4] == [(0, False), (5, False), (0, True), (5, True)] and
+              done["requests"] == 4, "pulls %r, run %r" % (fake.pulls[:6], done))
+        st = wait_for(lambda: (lambda s: s if s["state"] == "error" else None)(
+            dev.c.call("sync.status")), 30, "the error state in sync.status")
+        check("resync" in st["reason"] and st["resyncing"], "status %r" % st)
+    finally:
+        fake.stop()
+
+
 CASES = {"travel": case_travel, "merge": case_merge, "conflict": case_conflict,
          "edit_vs_delete": case_edit_vs_delete, "offline": case_offline,
-         "revoked": case_revoked, "resync": case_resync, "resync_removed": case_resync_removed,
-         "enroll_loopback": case_enroll_loopback}
+         "revoked": case_revoked, "resync": case_resync, "resync_pages": case_resync_pages,
+         "resync_removed": case_resync_removed, "enroll_loopback": case_enroll_loopback,
+         "resync_loop": case_resync_loop}
 
 
 def main():
