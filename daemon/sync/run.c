@@ -240,6 +240,32 @@ static int apply_page(fs_sync *s, const fs_sync_pull_page *p, fs_err *err)
     return 0;
 }
 
+/*
+ * One resync begins per run. A server that asks again during it (of the pull
+ * from 0, or of a later page, as servers before the full flag was honoured
+ * below the floor did) would have it start over forever: the run stops, and
+ * the next one, after the backoff, resumes the resync.
+ */
+static void on_resync_required(fs_sync *s)
+{
+    fs_err err;
+    int rc;
+    if (s->resync_begun) {
+        fs_err_set(&err, FS_ECORRUPT,
+                   "the server asked for a resync again, of a pull from cursor %llu during the "
+                   "resync this run began (is fieldsync-server up to date?)",
+                   (unsigned long long)s->cursor);
+        fail(s, FS_ECORRUPT, "pull", &err);
+        return;
+    }
+    if ((rc = begin_resync(s, &err)) != 0) {
+        fail(s, rc, "resync: starting", &err);
+        return;
+    }
+    s->phase = FS_PHASE_PUSH; /* pending changes go first */
+    step(s);
+}
+
 static void on_pull_done(void *arg, const fs_http_resp *r)
 {
     fs_sync *s = arg;
@@ -256,24 +282,7 @@ static void on_pull_done(void *arg, const fs_http_resp *r)
         return;
     }
     if (p.resync_required) {
-        /* One resync begins per run. A server that asks again during it (of a
-         * pull from 0, or of a later page, as servers before the full flag
-         * was honoured did) would have it start over forever: the run stops
-         * and the next one, after the backoff, resumes the resync. */
-        if (s->resync_begun) {
-            fs_err_set(&err, FS_ECORRUPT,
-                       "the server asked for a resync again, of a pull from cursor %llu during "
-                       "the resync this run began (is fieldsync-server up to date?)",
-                       (unsigned long long)s->cursor);
-            fail(s, FS_ECORRUPT, "pull", &err);
-            return;
-        }
-        if ((rc = begin_resync(s, &err)) != 0) {
-            fail(s, rc, "resync: starting", &err);
-            return;
-        }
-        s->phase = FS_PHASE_PUSH; /* pending changes go first */
-        step(s);
+        on_resync_required(s);
         return;
     }
     bool more = p.more;
