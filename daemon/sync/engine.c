@@ -62,6 +62,8 @@ static void apply_defaults(fs_sync_opts *o)
         o->push_bytes = 4u << 20;
     if (o->pull_limit == 0)
         o->pull_limit = 1000;
+    if (o->pull_pages_max == 0)
+        o->pull_pages_max = 1000;
     if (o->max_response == 0)
         o->max_response = 64u << 20;
     if (o->gzip_min == 0)

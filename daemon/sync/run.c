@@ -286,9 +286,11 @@ static void on_pull_done(void *arg, const fs_http_resp *r)
         return;
     }
     bool more = p.more;
+    /* a server that always has more must not hold the run forever */
+    bool capped = more && ++s->pages >= s->opts.pull_pages_max;
     /* ask for the next page before applying this one, so the server prepares it
      * while the store works; a failed apply cancels it (release) */
-    if (more && !pull_at(s, p.next_cursor)) {
+    if (more && !capped && !pull_at(s, p.next_cursor)) {
         fs_sync_pull_page_clear(&p);
         return;
     }
@@ -299,6 +301,14 @@ static void on_pull_done(void *arg, const fs_http_resp *r)
         return;
     }
     progress(s, more);
+    if (capped) {
+        fs_err_set(&err, FS_ETOOBIG,
+                   "stopped after %u pages in one run with the server still saying more (cursor "
+                   "%llu): the next run goes on from there",
+                   s->opts.pull_pages_max, (unsigned long long)s->cursor);
+        fail(s, FS_ETOOBIG, "pull", &err);
+        return;
+    }
     if (more)
         return; /* the next page is on its way */
     if (s->resync) {
@@ -379,6 +389,7 @@ void fs_sync_run_start(fs_sync *s)
     s->rerun = false;
     s->resync = false;
     s->resync_begun = false;
+    s->pages = 0;
     s->run_start_ms = fs_loop_now_ms();
     s->phase = FS_PHASE_PUSH;
     int rc = prepare(s, &err);

@@ -56,6 +56,7 @@ struct fs_sync {
     size_t nsent;
     bool batch_out;
     uint64_t cursor;
+    unsigned pages; /* pull pages answered in this run */
     int64_t run_start_ms;
     fs_sync_result res;
     fs_store_resync_report rs;

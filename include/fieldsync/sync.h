@@ -52,6 +52,7 @@ typedef struct fs_sync_opts {
     size_t push_count;           /* records per push; 0: 1000 */
     size_t push_bytes;           /* encoded bytes per push (at least one record); 0: 4 MiB */
     uint32_t pull_limit;         /* states per pull page; 0: 1000 (server max 5000) */
+    unsigned pull_pages_max;     /* pull pages per run, then an error and the backoff; 0: 1000 */
     size_t max_response;         /* largest (decompressed) response body; 0: 64 MiB */
     size_t gzip_min;             /* gzip request bodies from this size; 0: 1024 */
     unsigned backoff_base_ms;    /* 0: 1000 */

@@ -7,7 +7,7 @@ test_sync_engine.c / test_sync_faults.c; this file proves the daemon wiring.
 
 usage: test_sync_daemons.py SERVER DAEMON CLI CASE
 Cases: travel, merge, conflict, edit_vs_delete, offline, revoked, resync,
-resync_pages, resync_removed, enroll_loopback, resync_loop.
+resync_pages, resync_removed, enroll_loopback, endless_pages, resync_loop.
 """
 import json
 import os
@@ -339,6 +339,31 @@ def case_enroll_loopback(srv, mk):
     check(dev.wait_done()["ok"], "first sync")
 
 
+def case_endless_pages(srv, mk):
+    """A server that always has one more page cannot hold a run forever."""
+    fake = FakeServer(lambda cursor, full: pull_page(cursor + 1, True))
+    try:
+        dev = mk("laptop", enroll=False)
+        dev.enroll_at(fake.url)
+        first = dev.wait_done()  # the first sync starts by itself
+        check(not first["ok"] and "1000 pages" in first["message"], "capped run: %r" % first)
+        check(first["requests"] == 1000, "stopped at the cap: %r" % first)
+        n = dev.c.wait_note(lambda m: m.get("method") == "sync.state" and
+                            m["params"]["state"] == "error")
+        check("1000 pages" in n["params"]["reason"] and "retry in" in n["params"]["reason"],
+              "error state with a retry: %r" % n)
+        # between runs the status says so; a run starts only after the backoff
+        st = wait_for(lambda: (lambda s: s if s["state"] == "error" else None)(
+            dev.c.call("sync.status")), 30, "the error state in sync.status")
+        check("1000 pages" in st["reason"] and st["next_attempt"] > 0, "status %r" % st)
+        # the next run (after the backoff) goes on from the cursor the first reached
+        second = dev.wait_done()
+        check(not second["ok"] and second["requests"] == 1000, "second run: %r" % second)
+        check(fake.pulls[1000][0] == 1000, "resumed at %r" % (fake.pulls[1000],))
+    finally:
+        fake.stop()
+
+
 def case_resync_loop(srv, mk):
     """A server that asks for a resync again during the resync (as fieldsync-server
     did for a resync's second page below the floor) gets one restart, then an
@@ -363,7 +388,7 @@ CASES = {"travel": case_travel, "merge": case_merge, "conflict": case_conflict,
          "edit_vs_delete": case_edit_vs_delete, "offline": case_offline,
          "revoked": case_revoked, "resync": case_resync, "resync_pages": case_resync_pages,
          "resync_removed": case_resync_removed, "enroll_loopback": case_enroll_loopback,
-         "resync_loop": case_resync_loop}
+         "endless_pages": case_endless_pages, "resync_loop": case_resync_loop}
 
 
 def main():
