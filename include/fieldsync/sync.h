@@ -134,10 +134,11 @@ typedef void (*fs_sync_enroll_fn)(void *arg, int code, const fs_err *err);
  * becomes the minted one, the engine is idle and a first sync starts (a device
  * enrolled before resyncs fully, so records of the old enrollment that the new
  * one does not give are dropped, unsynced ones kept). url must be https://, or
- * http:// to a loopback address. When this returns 0, done is called exactly
- * once, later, from the loop; on an error return it is not called. FS_EBUSY when
- * an enrollment or a run is in progress; FS_EEXIST when enrolled and not revoked
- * (fs_sync_forget first).
+ * http:// to a loopback address, judged on the host libcurl connects to, with
+ * no user name, password, query or fragment (FS_EINVAL otherwise). When this
+ * returns 0, done is called exactly once, later, from the loop; on an error
+ * return it is not called. FS_EBUSY when an enrollment or a run is in progress;
+ * FS_EEXIST when enrolled and not revoked (fs_sync_forget first).
  */
 int fs_sync_enroll(fs_sync *s, const char *url, const char *code, const char *device_name,
                    fs_sync_enroll_fn done, void *arg, fs_err *err);
