@@ -7,7 +7,8 @@
  * delete keeps the record; 1,000 offline changes reach the server after it
  * comes back; reassignment moves records; a revoked device stops; a forced
  * resync keeps unsynced changes and removes what the server no longer gives,
- * and so does a resync the server requires; the engine never arms a timer
+ * and so does a resync the server requires; a book bigger than a run's page
+ * cap arrives over several runs; the engine never arms a timer
  * while unconfigured; debounce and network-change triggers start runs.
  */
 #include <setjmp.h>
@@ -376,6 +377,40 @@ static void test_resync_required_by_the_server_is_handled(void **state)
     assert_int_equal(hd_pending(&f->b), 0);
 }
 
+/* A book bigger than a run's page cap arrives over several runs, each of which
+ * stops with an error that says so. */
+static void test_a_run_stops_at_its_page_cap_and_the_next_goes_on(void **state)
+{
+    fx *f = *state;
+    hd_enroll(&f->a, &f->sv, "ann");
+    char ids[5][8];
+    for (int i = 0; i < 5; i++) {
+        snprintf(ids[i], sizeof(ids[i]), "p%d", i);
+        hd_put_account(&f->a, ids[i], "Paged", NULL);
+    }
+    assert_int_equal(hd_sync(&f->a), 0);
+    hd_close(&f->b);
+    f->b.opts.pull_limit = 1;
+    f->b.opts.pull_pages_max = 2;
+    hd_reopen(&f->b);
+    hd_enroll(&f->b, &f->sv, "ann"); /* its first run pulls two pages of one */
+    assert_int_equal(f->b.last.code, FS_ETOOBIG);
+    assert_int_equal(f->b.last.requests, 2);
+    assert_int_equal(f->b.last.pulled, 2);
+    assert_non_null(strstr(f->b.last_msg, "after 2 pages"));
+    fs_sync_status s;
+    assert_int_equal(fs_sync_get_status(f->b.sync, &s, NULL), 0);
+    assert_int_equal(s.state, FS_SYNC_ERROR);
+    assert_non_null(strstr(s.reason, "after 2 pages"));
+    assert_true(s.next_attempt > 0);
+    assert_int_equal(s.cursor, 2);
+    assert_int_equal(hd_sync(&f->b), FS_ETOOBIG);
+    assert_int_equal(hd_sync(&f->b), 0);
+    for (int i = 0; i < 5; i++)
+        assert_true(hd_has(&f->b, ACCOUNT, ids[i]));
+    assert_int_equal(fs_sync_get_state(f->b.sync), FS_SYNC_IDLE);
+}
+
 static void test_local_change_is_debounced_into_a_run(void **state)
 {
     fx *f = *state;
@@ -454,6 +489,7 @@ int main(void)
         T(test_revoked_device_stops),
         T(test_forced_resync_keeps_local_changes_and_drops_the_rest),
         T(test_resync_required_by_the_server_is_handled),
+        T(test_a_run_stops_at_its_page_cap_and_the_next_goes_on),
         T(test_local_change_is_debounced_into_a_run),
         T(test_network_change_retries_an_offline_engine_soon),
         T(test_https_needs_a_trusted_certificate),
