@@ -51,8 +51,9 @@ int fs_store_resync_apply(fs_store *st, fs_state *const *states, size_t nstates,
 /*
  * Ends the resync in one transaction: sweeps unmarked records (keeping those with
  * outbox entries), counts conflicts, clears the active flag. acc (optional)
- * receives removed (adding the swept), kept_local and conflicts; removed_refs (optional) which
- * records were removed (free with fs_refs_free(*removed_refs, *nremoved)).
+ * receives removed (adding the swept), kept_local and conflicts; removed_refs
+ * (optional) which records were swept (free with fs_refs_free(*removed_refs,
+ * *nremoved)).
  * FS_ESTATE when no resync is active.
  */
 int fs_store_resync_finish(fs_store *st, fs_store_resync_report *acc, fs_ref **removed_refs,

@@ -118,6 +118,14 @@ class Device:
         self.d.cleanup()
 
 
+def wait_state(dev, state):
+    """dev's sync.status once it shows state (runs come and go with the backoff)."""
+    def shown():
+        st = dev.c.call("sync.status")
+        return st if st["state"] == state else None
+    return wait_for(shown, 30, "%s in %s's sync.status" % (state, dev.name))
+
+
 def converge(*devices):
     """Two rounds of syncs: every device sees every other's pushed state."""
     for _ in range(2):
@@ -353,8 +361,7 @@ def case_endless_pages(srv, mk):
         check("1000 pages" in n["params"]["reason"] and "retry in" in n["params"]["reason"],
               "error state with a retry: %r" % n)
         # between runs the status says so; a run starts only after the backoff
-        st = wait_for(lambda: (lambda s: s if s["state"] == "error" else None)(
-            dev.c.call("sync.status")), 30, "the error state in sync.status")
+        st = wait_state(dev, "error")
         check("1000 pages" in st["reason"] and st["next_attempt"] > 0, "status %r" % st)
         # the next run (after the backoff) goes on from the cursor the first reached
         second = dev.wait_done()
@@ -377,8 +384,7 @@ def case_resync_loop(srv, mk):
         check(not done["ok"] and "resync" in done["message"], "failed run: %r" % done)
         check(fake.pulls[:4] == [(0, False), (5, False), (0, True), (5, True)] and
               done["requests"] == 4, "pulls %r, run %r" % (fake.pulls[:6], done))
-        st = wait_for(lambda: (lambda s: s if s["state"] == "error" else None)(
-            dev.c.call("sync.status")), 30, "the error state in sync.status")
+        st = wait_state(dev, "error")
         check("resync" in st["reason"] and st["resyncing"], "status %r" % st)
     finally:
         fake.stop()
