@@ -47,22 +47,54 @@ static int encode_change(const fs_state *state, uint8_t **out, size_t *len, fs_e
     return rc;
 }
 
+/* Binds (kind, id) as ?1, ?2 and the encoded change (if any) as ?3, and runs sql. */
+static int run_on_record(fs_store *st, const char *sql, const fs_state *state, const uint8_t *blob,
+                         size_t len, fs_err *err)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = fs_store_prepare(st, sql, &s, err);
+    if (rc != 0)
+        return rc;
+    sqlite3_bind_int(s, 1, (int)state->kind);
+    sqlite3_bind_text(s, 2, state->id, -1, SQLITE_STATIC);
+    if (blob != NULL)
+        sqlite3_bind_blob(s, 3, blob, (int)len, SQLITE_STATIC);
+    return finish(st, s, "queueing a change", err);
+}
+
+/* The record's oldest pending entry: pending entries of one record coalesce into it. */
+#define OLDEST_PENDING                                                                             \
+    "(SELECT MIN(seq) FROM outbox INDEXED BY outbox_by_record "                                    \
+    "WHERE kind = ?1 AND id = ?2 AND status = 0)"
+
+/*
+ * Only whole record states travel, so a newer pending entry of a record covers
+ * every older pending one: the record keeps one pending entry, at the position
+ * of its oldest (a record edited all day is not pushed behind everything queued
+ * since), holding the newest state. Entries in flight or refused are never
+ * touched: a change queued while a batch is out gets an entry of its own, which
+ * the batch's acknowledgement leaves alone. Several pending entries of one
+ * record only arise when a batch goes back to pending; the next change of the
+ * record folds them into the oldest.
+ */
 int fs_outbox_append(fs_store *st, const fs_state *state, fs_err *err)
 {
     uint8_t *buf = NULL;
     size_t len = 0;
-    sqlite3_stmt *s = NULL;
     int rc = encode_change(state, &buf, &len, err);
     if (rc == 0)
-        rc = fs_store_prepare(
-            st, "INSERT INTO outbox(kind, id, change, queued_at) VALUES(?, ?, ?, ?)", &s, err);
-    if (rc == 0) {
-        sqlite3_bind_int(s, 1, (int)state->kind);
-        sqlite3_bind_text(s, 2, state->id, -1, SQLITE_STATIC);
-        sqlite3_bind_blob(s, 3, buf, (int)len, SQLITE_STATIC);
-        sqlite3_bind_int64(s, 4, (sqlite3_int64)time(NULL));
-        rc = finish(st, s, "queueing a change", err);
-    }
+        rc = run_on_record(st, "UPDATE outbox SET change = ?3 WHERE seq = " OLDEST_PENDING, state,
+                           buf, len, err);
+    if (rc == 0 && sqlite3_changes(st->db) == 0)
+        rc = run_on_record(st,
+                           "INSERT INTO outbox(kind, id, change, queued_at) "
+                           "VALUES(?1, ?2, ?3, CAST(strftime('%s', 'now') AS INTEGER))",
+                           state, buf, len, err);
+    else if (rc == 0)
+        rc = run_on_record(st,
+                           "DELETE FROM outbox INDEXED BY outbox_by_record WHERE kind = ?1 AND "
+                           "id = ?2 AND status = 0 AND seq > " OLDEST_PENDING,
+                           state, NULL, 0, err);
     free(buf);
     return rc;
 }

@@ -89,7 +89,8 @@ int fs_store_tick(fs_store *st, uint64_t *hlc, fs_err *err);
 void fs_store_observe(fs_store *st, const fs_state *state);
 int fs_store_save_hlc(fs_store *st, fs_err *err);
 
-/* Appends the outbox entry for a local change (outbox.c); inside a transaction. */
+/* Queues a local change (outbox.c), inside the caller's transaction: the record's
+ * pending entry takes the new state, or a new entry goes to the end. */
 int fs_outbox_append(fs_store *st, const fs_state *state, fs_err *err);
 /* Whether the record has any outbox entry (unsynced local changes). */
 int fs_outbox_has(fs_store *st, fs_kind kind, const char *id, bool *has, fs_err *err);

@@ -1,16 +1,21 @@
 /*
  * outbox.h: the store's queue of local changes waiting for the server (store/outbox.c).
  *
- * Every local put or delete appends one entry (a protobuf Change holding the
- * record's new state) in the same transaction as the change itself. Entries are
- * FIFO by sequence number and move through these states:
+ * Every local put or delete queues the record's new state (a protobuf Change) in
+ * the same transaction as the change itself. A record has at most one pending
+ * entry: a change of a record that has one replaces its state there, keeping its
+ * place in the queue (only whole states travel, so the newer state covers the
+ * older); otherwise the change is appended. Entries are FIFO by sequence number
+ * and move through these states:
  *
  *   pending --take--> in flight --ack--> (removed)
  *                        |  \--refuse--> refused (kept, listed with its reason)
  *                        \--fail / restart--> pending
  *
- * Taking a batch coalesces: all pending entries of one record travel as one
- * state, the record's latest. Acknowledging removes exactly the entries that
+ * Entries in flight or refused are never replaced: a change queued while its
+ * record is in flight gets an entry of its own. Taking a batch coalesces: all
+ * pending entries of one record (several after a batch went back to pending)
+ * travel as one state, the record's latest. Acknowledging removes exactly the entries that
  * were taken, never ones queued after the batch was taken, and joins the
  * server's answer into the local state in the same transaction. A refused entry
  * does not hold back the entries behind it.

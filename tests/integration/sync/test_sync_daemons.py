@@ -6,8 +6,8 @@ would. The engine-level cases (faults, proxy, kill -9) live in
 test_sync_engine.c / test_sync_faults.c; this file proves the daemon wiring.
 
 usage: test_sync_daemons.py SERVER DAEMON CLI CASE
-Cases: travel, merge, conflict, edit_vs_delete, offline, revoked, resync,
-resync_pages, resync_removed, enroll_loopback, endless_pages, resync_loop.
+Cases: travel, merge, conflict, edit_vs_delete, offline, offline_edits, revoked,
+resync, resync_pages, resync_removed, enroll_loopback, endless_pages, resync_loop.
 """
 import json
 import os
@@ -236,6 +236,34 @@ def case_offline(srv, mk):
     check(len(page["items"]) == 999 and page["next_cursor"] is None, "b has all 999 visits")
 
 
+def case_offline_edits(srv, mk):
+    a, b = mk("laptop"), mk("tablet")
+    srv.stop()  # a week offline, editing the same few accounts all day
+    for rid in ("acc-1", "acc-2", "acc-3"):
+        a.put("account", rid, {"name": "%s v0" % rid})
+    for i in range(1, 301):
+        a.put("account", "acc-1", {"name": "acc-1 v%d" % i})
+        if i % 3 == 0:
+            a.put("account", "acc-2", {"name": "acc-2 v%d" % i})
+    # one entry per record, not per change: the outbox does not grow with edits,
+    # and the most edited record keeps its place at the head of the queue
+    out = a.c.call("outbox.list")
+    check([(e["id"], e["status"]) for e in out["entries"]] ==
+          [("acc-1", "pending"), ("acc-2", "pending"), ("acc-3", "pending")],
+          "outbox after 403 changes to 3 records: %r, first %r" %
+          (out["counts"], [e["id"] for e in out["entries"][:5]]))
+    check("3 pending, 0 in flight" in a.cli("status"),
+          "status: %s" % a.cli("status"))
+    srv.start()
+    done = a.sync()
+    check(done["pushed"] == 3 and done["refused"] == 0, "pushed %r" % done)
+    check(a.c.call("sync.status")["pending"] == 0, "outbox empty after the push")
+    b.sync()
+    for rid, last in (("acc-1", 300), ("acc-2", 300), ("acc-3", 0)):
+        name = b.get("account", rid)["record"]["name"]
+        check(name == "%s v%d" % (rid, last), "b has the latest %s: %r" % (rid, name))
+
+
 def case_revoked(srv, mk):
     a, b = mk("laptop"), mk("tablet")
     devices = srv.admin("device", "list", "rep")
@@ -392,9 +420,10 @@ def case_resync_loop(srv, mk):
 
 CASES = {"travel": case_travel, "merge": case_merge, "conflict": case_conflict,
          "edit_vs_delete": case_edit_vs_delete, "offline": case_offline,
-         "revoked": case_revoked, "resync": case_resync, "resync_pages": case_resync_pages,
-         "resync_removed": case_resync_removed, "enroll_loopback": case_enroll_loopback,
-         "endless_pages": case_endless_pages, "resync_loop": case_resync_loop}
+         "offline_edits": case_offline_edits, "revoked": case_revoked, "resync": case_resync,
+         "resync_pages": case_resync_pages, "resync_removed": case_resync_removed,
+         "enroll_loopback": case_enroll_loopback, "endless_pages": case_endless_pages,
+         "resync_loop": case_resync_loop}
 
 
 def main():

@@ -171,33 +171,50 @@ static int check_change(fs_store *st, const ack *a, uint64_t seed, int round)
     return superseded;
 }
 
+/* The state inside an outbox entry's Change. */
+static fs_state *change_state(sqlite3_stmt *s, int col)
+{
+    Fieldsync__Change *ch = fieldsync__change__unpack(NULL, (size_t)sqlite3_column_bytes(s, col),
+                                                      sqlite3_column_blob(s, col));
+    fs_state *state = NULL;
+    assert_non_null(ch);
+    assert_int_equal(fs_state_from_pb(&state, ch->state, NULL), 0);
+    fieldsync__change__free_unpacked(ch, NULL);
+    return state;
+}
+
 /*
- * Every local change bumps the record's counter for this replica by one and
- * queues one outbox entry in the same transaction, and nothing is acknowledged
- * here: so for every record (acknowledged or not, e.g. the one in progress at
- * the kill) entries == vv[replica]. prefix limits the check to one round.
+ * Every local change queues the record's new state in the same transaction, a
+ * record keeps one pending entry, and nothing is acknowledged here: so every
+ * record (acknowledged or not, e.g. the one in progress at the kill) has exactly
+ * one entry, holding the state committed with it. prefix limits the check to
+ * one round.
  */
 static void check_outbox_matches_states(fs_store *st, const char *prefix, uint64_t seed)
 {
     sqlite3_stmt *s = NULL;
     assert_int_equal(sqlite3_prepare_v2(st->db,
                                         "SELECT r.id, r.state, (SELECT count(*) FROM outbox o "
-                                        "WHERE o.kind = r.kind AND o.id = r.id) FROM records r "
-                                        "WHERE r.id LIKE ?",
+                                        "WHERE o.kind = r.kind AND o.id = r.id), (SELECT change "
+                                        "FROM outbox o WHERE o.kind = r.kind AND o.id = r.id) "
+                                        "FROM records r WHERE r.id LIKE ?",
                                         -1, &s, NULL),
                      SQLITE_OK);
     sqlite3_bind_text(s, 1, prefix, -1, SQLITE_STATIC);
     while (sqlite3_step(s) == SQLITE_ROW) {
-        fs_state *state = NULL;
+        const char *id = (const char *)sqlite3_column_text(s, 0);
+        if (sqlite3_column_int64(s, 2) != 1)
+            fail_msg("seed %llu: %s has %lld outbox entries, not one", (unsigned long long)seed, id,
+                     (long long)sqlite3_column_int64(s, 2));
+        fs_state *state = NULL, *queued = change_state(s, 3);
         assert_int_equal(fs_state_decode(&state, sqlite3_column_blob(s, 1),
                                          (size_t)sqlite3_column_bytes(s, 1), NULL),
                          0);
-        uint64_t writes = fs_vv_get(&state->vv, fs_store_replica(st));
-        if ((uint64_t)sqlite3_column_int64(s, 2) != writes)
-            fail_msg("seed %llu: %s has %lld outbox entries for %llu committed changes",
-                     (unsigned long long)seed, (const char *)sqlite3_column_text(s, 0),
-                     (long long)sqlite3_column_int64(s, 2), (unsigned long long)writes);
+        if (fs_vv_compare(&state->vv, &queued->vv) != FS_VV_EQUAL)
+            fail_msg("seed %llu: %s's outbox entry does not hold its committed state",
+                     (unsigned long long)seed, id);
         fs_state_free(state);
+        fs_state_free(queued);
     }
     sqlite3_finalize(s);
 }

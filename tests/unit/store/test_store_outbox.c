@@ -1,6 +1,7 @@
 /*
  * test_store_outbox.c: the outbox as the sync client drives it: FIFO order,
- * coalescing of a record's pending changes, acknowledgement that removes exactly
+ * one pending entry per record (at its oldest place, with its newest state;
+ * entries in flight or refused untouched), acknowledgement that removes exactly
  * the entries sent (not ones queued meanwhile) and joins the server's answer,
  * refusals that neither block the queue nor vanish, and in-flight entries coming
  * back after a failed send or a restart.
@@ -64,23 +65,116 @@ static void take_returns_records_oldest_first(void **state)
     fs_outbox_batch_clear(&b);
 }
 
-static void pending_changes_of_one_record_travel_as_its_latest_state(void **state)
+/* Seq, status and the name in the change of every outbox entry, in order. */
+typedef struct row {
+    int64_t seq;
+    int status;
+    char name[32];
+} row;
+
+static size_t rows(fs_store *st, row *out, size_t max)
+{
+    sqlite3_stmt *s = NULL;
+    size_t n = 0;
+    assert_int_equal(sqlite3_prepare_v2(st->db,
+                                        "SELECT seq, status, change FROM outbox ORDER BY seq", -1,
+                                        &s, NULL),
+                     SQLITE_OK);
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        assert_true(n < max);
+        Fieldsync__Change *ch = fieldsync__change__unpack(NULL, (size_t)sqlite3_column_bytes(s, 2),
+                                                          sqlite3_column_blob(s, 2));
+        assert_non_null(ch);
+        fs_state *cs = NULL;
+        assert_int_equal(fs_state_from_pb(&cs, ch->state, NULL), 0);
+        out[n].seq = sqlite3_column_int64(s, 0);
+        out[n].status = sqlite3_column_int(s, 1);
+        snprintf(out[n].name, sizeof(out[n].name), "%s", visible_name(cs));
+        fs_state_free(cs);
+        fieldsync__change__free_unpacked(ch, NULL);
+        n++;
+    }
+    sqlite3_finalize(s);
+    return n;
+}
+
+static void pending_changes_of_one_record_coalesce_at_its_oldest_place(void **state)
 {
     fixture *f = *state;
     put_name(f->st, "a", "A1");
     put_name(f->st, "b", "B1");
     put_name(f->st, "a", "A2");
     put_name(f->st, "a", "A3");
-    assert_int_equal(count(f->st, FS_OUTBOX_PENDING), 4);
+    row r[8];
+    assert_int_equal(rows(f->st, r, 8), 2); /* one entry per record, not per change */
+    assert_string_equal(r[0].name, "A3");   /* a's newest state, at a's first place */
+    assert_string_equal(r[1].name, "B1");
     fs_outbox_batch b;
     assert_int_equal(fs_outbox_take(f->st, 10, &b, NULL), 0);
     assert_int_equal(b.n, 2);
-    assert_string_equal(b.items[0].state->id, "a");
+    assert_string_equal(b.items[0].state->id, "a"); /* edited since, still first in line */
     assert_string_equal(visible_name(b.items[0].state), "A3");
-    assert_true(b.items[0].first_seq < b.items[1].first_seq);
-    assert_true(b.items[0].last_seq > b.items[1].last_seq);
-    assert_int_equal(count(f->st, FS_OUTBOX_IN_FLIGHT), 4);
+    assert_int_equal(b.items[0].first_seq, r[0].seq);
+    assert_int_equal(count(f->st, FS_OUTBOX_IN_FLIGHT), 2);
     fs_outbox_batch_clear(&b);
+}
+
+static void changes_while_in_flight_coalesce_beside_the_batch_and_outlive_its_ack(void **state)
+{
+    fixture *f = *state;
+    put_name(f->st, "a", "A1");
+    fs_outbox_batch b;
+    assert_int_equal(fs_outbox_take(f->st, 10, &b, NULL), 0);
+    put_name(f->st, "a", "A2");
+    put_name(f->st, "a", "A3");
+    row r[8];
+    assert_int_equal(rows(f->st, r, 8), 2);
+    assert_int_equal(r[0].status, FS_OUTBOX_IN_FLIGHT); /* what was sent stays as sent */
+    assert_string_equal(r[0].name, "A1");
+    assert_int_equal(r[1].status, FS_OUTBOX_PENDING);
+    assert_string_equal(r[1].name, "A3");
+    fs_outbox_result res = {.joined = b.items[0].state};
+    assert_int_equal(fs_outbox_complete(f->st, &b, &res, 1, NULL), 0);
+    fs_outbox_batch_clear(&b);
+    assert_int_equal(rows(f->st, r, 8), 1); /* the ack took only the entry it answered */
+    assert_int_equal(r[0].status, FS_OUTBOX_PENDING);
+    assert_string_equal(r[0].name, "A3");
+}
+
+static void batch_back_to_pending_folds_into_the_oldest_at_the_next_change(void **state)
+{
+    fixture *f = *state;
+    put_name(f->st, "a", "A1");
+    fs_outbox_batch b;
+    assert_int_equal(fs_outbox_take(f->st, 10, &b, NULL), 0);
+    put_name(f->st, "a", "A2");
+    assert_int_equal(fs_outbox_fail(f->st, &b, NULL), 0);
+    fs_outbox_batch_clear(&b);
+    assert_int_equal(count(f->st, FS_OUTBOX_PENDING), 2);
+    put_name(f->st, "a", "A3");
+    row r[8];
+    assert_int_equal(rows(f->st, r, 8), 1);
+    assert_int_equal(r[0].status, FS_OUTBOX_PENDING);
+    assert_string_equal(r[0].name, "A3");
+}
+
+static void refused_entry_is_not_replaced_by_a_later_change(void **state)
+{
+    fixture *f = *state;
+    put_name(f->st, "a", "A1");
+    fs_outbox_batch b;
+    assert_int_equal(fs_outbox_take(f->st, 10, &b, NULL), 0);
+    fs_outbox_result res = {.reason = FIELDSYNC__REFUSAL__REASON__INVALID, .message = "bad"};
+    assert_int_equal(fs_outbox_complete(f->st, &b, &res, 1, NULL), 0);
+    fs_outbox_batch_clear(&b);
+    put_name(f->st, "a", "A2");
+    put_name(f->st, "a", "A3");
+    row r[8];
+    assert_int_equal(rows(f->st, r, 8), 2);
+    assert_int_equal(r[0].status, FS_OUTBOX_REFUSED); /* still listed with its reason */
+    assert_string_equal(r[0].name, "A1");
+    assert_int_equal(r[1].status, FS_OUTBOX_PENDING);
+    assert_string_equal(r[1].name, "A3");
 }
 
 static void take_honours_the_batch_size(void **state)
@@ -261,25 +355,21 @@ static void outbox_entry_holds_the_change_as_committed(void **state)
 {
     fixture *f = *state;
     put_name(f->st, "a", "First");
-    put_name(f->st, "a", "Second");
     sqlite3_stmt *s = NULL;
-    assert_int_equal(
-        sqlite3_prepare_v2(f->st->db, "SELECT change FROM outbox ORDER BY seq", -1, &s, NULL),
-        SQLITE_OK);
-    const char *want[] = {"First", "Second"};
-    for (int i = 0; i < 2; i++) {
-        assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-        Fieldsync__Change *ch = fieldsync__change__unpack(NULL, (size_t)sqlite3_column_bytes(s, 0),
-                                                          sqlite3_column_blob(s, 0));
-        assert_non_null(ch);
-        assert_true(ch->has_queued_at && ch->queued_at > 0);
-        fs_state *st = NULL;
-        assert_int_equal(fs_state_from_pb(&st, ch->state, NULL), 0);
-        assert_string_equal(visible_name(st), want[i]);
-        assert_int_equal(fs_vv_get(&st->vv, fs_store_replica(f->st)), (uint64_t)i + 1);
-        fs_state_free(st);
-        fieldsync__change__free_unpacked(ch, NULL);
-    }
+    assert_int_equal(sqlite3_prepare_v2(f->st->db, "SELECT change FROM outbox", -1, &s, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    Fieldsync__Change *ch = fieldsync__change__unpack(NULL, (size_t)sqlite3_column_bytes(s, 0),
+                                                      sqlite3_column_blob(s, 0));
+    assert_non_null(ch);
+    assert_true(ch->has_queued_at && ch->queued_at > 0);
+    fs_state *st = NULL;
+    assert_int_equal(fs_state_from_pb(&st, ch->state, NULL), 0);
+    assert_string_equal(visible_name(st), "First");
+    assert_int_equal(fs_vv_get(&st->vv, fs_store_replica(f->st)), 1);
+    fs_state_free(st);
+    fieldsync__change__free_unpacked(ch, NULL);
+    assert_int_equal(sqlite3_step(s), SQLITE_DONE);
     sqlite3_finalize(s);
 }
 
@@ -288,7 +378,10 @@ int main(void)
 #define T(name) cmocka_unit_test_setup_teardown(name, tu_store_setup, tu_store_teardown)
     const struct CMUnitTest tests[] = {
         T(take_returns_records_oldest_first),
-        T(pending_changes_of_one_record_travel_as_its_latest_state),
+        T(pending_changes_of_one_record_coalesce_at_its_oldest_place),
+        T(changes_while_in_flight_coalesce_beside_the_batch_and_outlive_its_ack),
+        T(batch_back_to_pending_folds_into_the_oldest_at_the_next_change),
+        T(refused_entry_is_not_replaced_by_a_later_change),
         T(take_honours_the_batch_size),
         T(ack_removes_only_the_entries_that_were_sent),
         T(ack_joins_the_servers_state_without_queueing_it),
