@@ -101,10 +101,28 @@ static int migrate_v4(fs_store *st, fs_err *err)
     return fs_store_exec(st, "CREATE TABLE search_backlog(rid INTEGER PRIMARY KEY)", err);
 }
 
+/* Version 5: a record keeps one pending outbox entry (outbox.c). Earlier builds
+ * queued a whole state per change; each record's pending entries fold into its
+ * oldest, which takes the newest state. Entries in flight or refused stay. */
+static int migrate_v5(fs_store *st, fs_err *err)
+{
+    return fs_store_exec(
+        st,
+        "UPDATE outbox SET change = (SELECT n.change FROM outbox AS n WHERE n.kind = outbox.kind "
+        "  AND n.id = outbox.id AND n.status = 0 ORDER BY n.seq DESC LIMIT 1) "
+        "WHERE status = 0 AND NOT EXISTS (SELECT 1 FROM outbox AS o WHERE o.kind = outbox.kind "
+        "  AND o.id = outbox.id AND o.status = 0 AND o.seq < outbox.seq);"
+        "DELETE FROM outbox WHERE status = 0 AND EXISTS (SELECT 1 FROM outbox AS o "
+        "  WHERE o.kind = outbox.kind AND o.id = outbox.id AND o.status = 0 "
+        "  AND o.seq < outbox.seq);",
+        err);
+}
+
 typedef int (*migration_fn)(fs_store *st, fs_err *err);
 
 /* migrations[i] brings the schema to version i + 1. Append only. */
-static const migration_fn migrations[] = {migrate_v1, migrate_v2, migrate_v3, migrate_v4};
+static const migration_fn migrations[] = {migrate_v1, migrate_v2, migrate_v3, migrate_v4,
+                                          migrate_v5};
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == FS_STORE_SCHEMA_VERSION,
                "one migration per schema version");

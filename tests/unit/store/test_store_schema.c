@@ -131,6 +131,39 @@ static void old_database_is_migrated_once_and_keeps_its_records(void **state)
     free(dir);
 }
 
+/* Outbox rows of a version-1 store, one whole state per change as it queued them
+ * (the change blobs are stand-ins: the migration moves them, never reads them). */
+static const char v1_outbox[] =
+    "INSERT INTO outbox(seq, kind, id, change, status, queued_at) VALUES"
+    " (1, 1, 'a', x'a1', 0, 100), (2, 1, 'b', x'b1', 0, 200), (3, 1, 'a', x'a2', 0, 300),"
+    " (4, 1, 'b', x'b2', 2, 400), (5, 1, 'a', x'a3', 0, 500), (6, 1, 'b', x'b3', 0, 600),"
+    " (7, 1, 'c', x'c1', 1, 700), (8, 1, 'c', x'c2', 0, 800);";
+
+static void migration_5_keeps_one_pending_outbox_entry_per_record(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp();
+    char *path = tu_path(dir, "store.db");
+    make_v1_fixture(path, v1_outbox);
+    fs_store_close(tu_open_plain(dir));
+    sqlite3 *db = raw_open(path);
+    /* a: its oldest place, its newest change, its first queued_at */
+    assert_int_equal(raw_int(db, "SELECT count(*) FROM outbox WHERE id = 'a'"), 1);
+    assert_int_equal(raw_int(db, "SELECT seq FROM outbox WHERE id = 'a'"), 1);
+    assert_int_equal(raw_int(db, "SELECT hex(change) = 'A3' FROM outbox WHERE id = 'a'"), 1);
+    assert_int_equal(raw_int(db, "SELECT queued_at FROM outbox WHERE id = 'a'"), 100);
+    /* b: the refused entry is left as it was */
+    assert_int_equal(raw_int(db, "SELECT group_concat(seq || ':' || status || ':' || hex(change)) "
+                                 "= '2:0:B3,4:2:B2' FROM outbox WHERE id = 'b' ORDER BY seq"),
+                     1);
+    /* c: in flight at the migration, back to pending at open, not folded */
+    assert_int_equal(raw_int(db, "SELECT count(*) FROM outbox WHERE id = 'c' AND status = 0"), 2);
+    sqlite3_close(db);
+    free(path);
+    tu_rmdir(dir);
+    free(dir);
+}
+
 static void failing_migration_leaves_the_old_version_intact(void **state)
 {
     (void)state;
@@ -287,6 +320,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(new_store_runs_every_migration_once),
         cmocka_unit_test(old_database_is_migrated_once_and_keeps_its_records),
+        cmocka_unit_test(migration_5_keeps_one_pending_outbox_entry_per_record),
         cmocka_unit_test(failing_migration_leaves_the_old_version_intact),
         cmocka_unit_test(newer_database_is_refused_with_upgrade_message),
         cmocka_unit_test(missing_database_without_create_is_not_found),
