@@ -48,6 +48,13 @@ int fs_event_set_values(fs_event *ev, const ProtobufCMessageDescriptor *desc, co
                         size_t fields_len, const uint32_t *cleared, size_t ncleared, unsigned flags,
                         const char **why);
 
+/* Longest dotted field path in a limit's message ("purchase_plan.budget."). */
+#define FS_RECORD_PATH_MAX 128
+/* The limits of record.h on the values of one write (wire format of desc): 0, or
+ * FS_EINVAL with the field and the reason in why (validate.c). */
+int fs_values_check(const ProtobufCMessageDescriptor *desc, const uint8_t *fields, size_t len,
+                    char *why, size_t whylen);
+
 void fs_events_free(fs_event *ev, size_t n);
 /* Frees dst's contents and moves src's into it; src is left empty. */
 void fs_state_move(fs_state *dst, fs_state *src);

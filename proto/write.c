@@ -119,13 +119,20 @@ int fs_record_write(fs_state *st, uint64_t replica, uint64_t hlc, const uint8_t 
     int rc = new_event(&ne, st, replica, hlc, FS_ALIVE_TRUE, err);
     if (rc != 0)
         return rc;
-    rc = fs_event_set_values(&ne, fs_kind_descriptor(st->kind), fields, fields_len, cleared,
-                             ncleared, FS_WIRE_STRIP_ID, &why);
+    const ProtobufCMessageDescriptor *desc = fs_kind_descriptor(st->kind);
+    rc = fs_event_set_values(&ne, desc, fields, fields_len, cleared, ncleared, FS_WIRE_STRIP_ID,
+                             &why);
     if (rc == FS_ENOMEM)
         return fs_err_set(err, rc, "out of memory writing %s %s", fs_kind_name(st->kind), st->id);
     if (rc != 0)
         return fs_err_set(err, FS_EINVAL, "cannot write %s %s: %s", fs_kind_name(st->kind), st->id,
                           why);
+    char limit[FS_ERR_MSG_MAX - 128];
+    if (fs_values_check(desc, ne.fields, ne.fields_len, limit, sizeof(limit)) != 0) {
+        fs_event_clear(&ne);
+        return fs_err_set(err, FS_EINVAL, "cannot write %s %s: %s", fs_kind_name(st->kind), st->id,
+                          limit);
+    }
     return apply(st, &ne, err);
 }
 

@@ -47,6 +47,14 @@ fs_kind fs_kind_from_name(const char *name);
 #define FS_FIELD_ID 1
 
 /* ------------------------------------------------------------------------- */
+/* Limits (docs/record-model.md "Limits") */
+
+/* Longest string value, in bytes (each element of a repeated field counts alone). */
+#define FS_RECORD_TEXT_MAX (64u << 10)
+/* Most bytes the values one write sets may take, encoded. */
+#define FS_RECORD_WRITE_MAX (1u << 20)
+
+/* ------------------------------------------------------------------------- */
 /* Hybrid logical clock: Unix milliseconds << 16 | a 16-bit logical counter. */
 
 typedef struct fs_hlc {
@@ -161,8 +169,9 @@ void fs_state_pb_storage_free(Fieldsync__VersionVectorEntry *vv_storage,
  * and `alive` = true, superseding every sibling of those fields the state held.
  * A write of no field still revives the record (alive = true).
  * FS_EINVAL, with st unchanged, for malformed wire format, a value that does not
- * parse as the kind's field type, a field both set and cleared, a cleared number
- * outside 2 .. 2^29-1, replica 0, or an exhausted counter. hlc comes from the
+ * parse as the kind's field type, values outside the limits (above), a field
+ * both set and cleared, a cleared number outside 2 .. 2^29-1, replica 0, or an
+ * exhausted counter. hlc comes from the
  * caller's fs_hlc (fs_hlc_now after observing the HLCs of joined states).
  */
 int fs_record_write(fs_state *st, uint64_t replica, uint64_t hlc, const uint8_t *fields,
@@ -187,6 +196,18 @@ int fs_record_delete(fs_state *st, uint64_t replica, uint64_t hlc, fs_err *err);
 int fs_record_join(fs_state **out, const fs_state *a, const fs_state *b, fs_err *err);
 /* In place: into = join(into, other). */
 int fs_record_join_into(fs_state *into, const fs_state *other, fs_err *err);
+
+/*
+ * Whether st keeps the limits: its id and every string value of every sibling
+ * (nested messages included) valid UTF-8 without NUL, each string value at most
+ * FS_RECORD_TEXT_MAX bytes, the values of each event at most FS_RECORD_WRITE_MAX.
+ * FS_EINVAL naming the record and the field otherwise. Local writes never make
+ * a state that fails (fs_record_write refuses such values) and a join of states
+ * that keep the limits keeps them: check states where they arrive from
+ * elsewhere (a push, a pull page, a push's answer). fs_state_decode does not:
+ * states stored before the limits existed must still load.
+ */
+int fs_record_validate(const fs_state *st, fs_err *err);
 
 /* True if any sibling of `alive` is true. */
 bool fs_record_alive(const fs_state *st);

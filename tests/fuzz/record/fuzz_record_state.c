@@ -136,6 +136,15 @@ static void fuzz_visible(const fs_state *x)
     fuzz_conflicts_well_formed(x);
 }
 
+/* The limits hold or are refused with a reason, whatever a decoded state holds. */
+static void fuzz_limits(const fs_state *x)
+{
+    fs_err err;
+    fs_err_clear(&err);
+    int rc = fs_record_validate(x, &err);
+    FUZZ_CHECK(rc == 0 || (rc == FS_EINVAL && err.msg[0] != '\0'));
+}
+
 /* A write at a new replica supersedes every sibling of field 2 and of alive. */
 static void fuzz_write_supersedes(const fs_state *x)
 {
@@ -175,6 +184,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fuzz_canonical(x);
     fuzz_joins(x);
     fuzz_visible(x);
+    fuzz_limits(x);
     fuzz_write_supersedes(x);
     fs_state_free(x);
     return 0;

@@ -6,6 +6,8 @@
 #   noncanonical-order.pb: a Visit state with vv entries, events and cleared
 #   numbers out of order, a delete, and field 1000 unknown to every kind; the
 #   decoder must accept it and return the canonical form.
+#   bad-text.pb: an Account state that decodes but breaks the limits: its
+#   address.city is not UTF-8 (fs_record_validate must refuse it).
 import os
 import struct
 import sys
@@ -47,7 +49,13 @@ state += ev(9, 2, HLC + 1, True, ld(12, b'Demo booked'), [13, 9])
 state += ev(3, 1, HLC + 2, False)
 state += ev(9, 1, HLC, None, ld(2, b'acc-0042') + ld(1000, b'\x01\x02'))
 
+ACCOUNT = 1
+bad = vi(1, ACCOUNT) + ld(2, b'acc-0001') + vv(9, 1)
+bad += ev(9, 1, HLC, True, ld(2, b'Alder Foods') + ld(5, ld(3, b'Bre\xc3men')))
+
 out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(
     os.path.dirname(__file__), '..', 'corpus', 'fuzz_record_state')
 with open(os.path.join(out, 'noncanonical-order.pb'), 'wb') as f:
     f.write(state)
+with open(os.path.join(out, 'bad-text.pb'), 'wb') as f:
+    f.write(bad)

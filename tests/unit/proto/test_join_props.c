@@ -254,6 +254,7 @@ static void check_algebra(world *w, uint64_t *seed, long rounds)
         assert_same_state(aa, a);
         assert_same_state(abb, ab);
         fs_state *rt = roundtrip(ab_c);
+        assert_int_equal(fs_record_validate(ab_c, NULL), 0); /* joins keep the limits */
         fs_state *all[] = {ab, ba, ab_c, bc, a_bc, aa, abb, rt};
         for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
             fs_state_free(all[i]);
