@@ -201,7 +201,9 @@ static int push_state(srv_storage *s, const srv_device *dev, const srv_user *use
     if (fs_state_from_pb(&st, pb, &why) != 0)
         return refuse(o, FIELDSYNC__REFUSAL__REASON__INVALID, "%s", fs_err_message(&why));
     int rc = 0;
-    if (strlen(st->id) > SRV_ID_MAX)
+    if (fs_record_validate(st, &why) != 0)
+        rc = refuse(o, FIELDSYNC__REFUSAL__REASON__INVALID, "%s", fs_err_message(&why));
+    else if (strlen(st->id) > SRV_ID_MAX)
         rc = refuse(o, FIELDSYNC__REFUSAL__REASON__INVALID, "record id longer than %d bytes",
                     SRV_ID_MAX);
     else if (user->role != SRV_ROLE_REP)

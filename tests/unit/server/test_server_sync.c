@@ -302,6 +302,28 @@ static void test_invalid_state_is_refused_without_failing_the_batch(void **state
     fs_state_free(a);
 }
 
+static void test_state_outside_the_record_limits_is_refused_alone(void **state)
+{
+    fx *f = *state;
+    fs_state *st[2] = {tu_account(f->ra, "acc-1", "Brenner"), tu_account(f->ra, "acc-2", "Alder")};
+    /* a client that does not check: the name's first byte is no UTF-8 */
+    uint8_t *name = memmem(st[0]->events[0].fields, st[0]->events[0].fields_len, "Brenner", 7);
+    assert_non_null(name);
+    *name = 0xff;
+    Fieldsync__PushResponse *pr = push(f, f->anna_a, st, 2);
+    assert_int_equal(reason_of(pr->results[0]), FIELDSYNC__REFUSAL__REASON__INVALID);
+    assert_string_equal(pr->results[0]->refused->message,
+                        "account acc-1: name is not valid UTF-8 text");
+    assert_int_equal(reason_of(pr->results[1]), 0);
+    fieldsync__push_response__free_unpacked(pr, NULL);
+    Fieldsync__PullResponse *pl = pull(f, f->anna_b, 0, 0);
+    assert_int_equal(pl->n_states, 1); /* nothing of the refused state was kept */
+    assert_string_equal(pl->states[0]->id, "acc-2");
+    fieldsync__pull_response__free_unpacked(pl, NULL);
+    fs_state_free(st[0]);
+    fs_state_free(st[1]);
+}
+
 static void test_malformed_push_body_is_400_and_changes_nothing(void **state)
 {
     fx *f = *state;
@@ -621,6 +643,7 @@ int main(void)
         T(test_moving_contact_to_another_reps_account_is_refused),
         T(test_manager_reads_team_and_writes_nothing),
         T(test_invalid_state_is_refused_without_failing_the_batch),
+        T(test_state_outside_the_record_limits_is_refused_alone),
         T(test_malformed_push_body_is_400_and_changes_nothing),
         T(test_protocol_header_missing_or_other_version_is_400),
         T(test_bad_or_unknown_token_is_401_unauthenticated),
