@@ -36,7 +36,6 @@ static const list_spec specs[] = {
 
 #define LIST_LIMIT_DEFAULT 100
 #define LIST_LIMIT_MAX 1000
-#define CURSOR_MAX 512
 
 static unsigned used_filters(const fs_list_query *q)
 {
@@ -71,40 +70,57 @@ int fs_store_list_sql(const fs_list_query *q, char *sql, size_t size, fs_err *er
     return 0;
 }
 
-/* Cursor: hex of "<type><sort key>\x1f<id>", type 'i' (integer) or 's' (text). */
+/* Cursor: hex of "<type><sort key>\0<id>", type 'i' (integer) or 's' (text), as
+ * long as the key and id are (a name may take up to FS_RECORD_TEXT_MAX bytes).
+ * Neither holds a NUL (ids are refused with one, text projects as C strings), so
+ * the NUL splits them whatever else they contain. */
 static char *cursor_make(sqlite3_stmt *s, bool text_sort)
 {
-    char raw[CURSOR_MAX];
-    const char *id = (const char *)sqlite3_column_text(s, 0);
-    int n =
-        text_sort
-            ? snprintf(raw, sizeof(raw), "s%s\x1f%s", (const char *)sqlite3_column_text(s, 2), id)
-            : snprintf(raw, sizeof(raw), "i%lld\x1f%s", (long long)sqlite3_column_int64(s, 2), id);
-    if (n < 0 || (size_t)n >= sizeof(raw))
-        return NULL;
-    char *hex = malloc(2 * (size_t)n + 1);
-    if (hex != NULL)
-        sodium_bin2hex(hex, 2 * (size_t)n + 1, (const unsigned char *)raw, (size_t)n);
+    char num[24];
+    const char *key = num, *id = (const char *)sqlite3_column_text(s, 0);
+    size_t keylen;
+    if (text_sort) {
+        key = (const char *)sqlite3_column_text(s, 2);
+        keylen = (size_t)sqlite3_column_bytes(s, 2);
+    } else {
+        keylen = (size_t)snprintf(num, sizeof(num), "%lld", (long long)sqlite3_column_int64(s, 2));
+    }
+    size_t idlen = (size_t)sqlite3_column_bytes(s, 0), n = keylen + idlen + 2;
+    char *raw = malloc(n), *hex = malloc(2 * n + 1);
+    if (raw != NULL && hex != NULL && key != NULL && id != NULL) {
+        raw[0] = text_sort ? 's' : 'i';
+        memcpy(raw + 1, key, keylen);
+        raw[1 + keylen] = '\0';
+        memcpy(raw + 2 + keylen, id, idlen);
+        sodium_bin2hex(hex, 2 * n + 1, (const unsigned char *)raw, n);
+    } else {
+        free(hex);
+        hex = NULL;
+    }
+    free(raw);
     return hex;
 }
 
-/* Binds a cursor's sort key and id as ?7 and ?8; raw must outlive the statement. */
-static int cursor_bind(sqlite3_stmt *s, const char *cursor, bool text_sort, char *raw, fs_err *err)
+/* Binds a cursor's sort key and id as ?7 and ?8; *raw (malloc'd, the caller frees
+ * it) must outlive the statement. */
+static int cursor_bind(sqlite3_stmt *s, const char *cursor, bool text_sort, char **raw, fs_err *err)
 {
-    size_t len = 0;
-    if (sodium_hex2bin((unsigned char *)raw, CURSOR_MAX - 1, cursor, strlen(cursor), NULL, &len,
-                       NULL) != 0)
+    size_t len = 0, hexlen = strlen(cursor);
+    char *r = *raw = malloc(hexlen / 2 + 1);
+    if (r == NULL)
+        return fs_err_set(err, FS_ENOMEM, "listing records: out of memory");
+    if (sodium_hex2bin((unsigned char *)r, hexlen / 2, cursor, hexlen, NULL, &len, NULL) != 0)
         goto bad;
-    raw[len] = '\0';
-    char *sep = memchr(raw, '\x1f', len);
-    if (sep == NULL || raw[0] != (text_sort ? 's' : 'i') || strlen(raw) != len)
+    r[len] = '\0';
+    char *sep = r + strnlen(r, len);
+    if (sep == r + len || r[0] != (text_sort ? 's' : 'i') ||
+        strlen(sep + 1) != len - (size_t)(sep + 1 - r))
         goto bad;
-    *sep = '\0';
     if (text_sort) {
-        sqlite3_bind_text(s, 7, raw + 1, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 7, r + 1, -1, SQLITE_STATIC);
     } else {
         char *end = NULL;
-        long long v = strtoll(raw + 1, &end, 10);
+        long long v = strtoll(r + 1, &end, 10);
         if (end != sep)
             goto bad;
         sqlite3_bind_int64(s, 7, v);
@@ -125,18 +141,25 @@ static void bind_filters(sqlite3_stmt *s, const fs_list_query *q, size_t limit)
     sqlite3_bind_int64(s, 6, (sqlite3_int64)limit + 1); /* one more: is there a next page? */
 }
 
+/* One row of a page. A state that does not read (a damaged row) makes an item
+ * that says why, not a failed page: the rest of the list stays reachable. */
 static int read_item(sqlite3_stmt *s, fs_list_item *item, fs_err *err)
 {
     fs_state *state = NULL;
+    fs_err why = {0};
     item->id = fs_store_strdup((const char *)sqlite3_column_text(s, 0));
     if (item->id == NULL)
         return fs_err_set(err, FS_ENOMEM, "listing records: out of memory");
-    int rc =
-        fs_state_decode(&state, sqlite3_column_blob(s, 1), (size_t)sqlite3_column_bytes(s, 1), err);
+    int rc = fs_state_decode(&state, sqlite3_column_blob(s, 1), (size_t)sqlite3_column_bytes(s, 1),
+                             &why);
     if (rc == 0)
-        rc = fs_record_visible(state, &item->msg, err);
+        rc = fs_record_visible(state, &item->msg, &why);
     fs_state_free(state);
-    return rc;
+    if (rc == FS_ENOMEM)
+        return fs_err_set(err, rc, "listing records: out of memory");
+    if (rc != 0 && (item->damaged = fs_store_strdup(fs_err_message(&why))) == NULL)
+        return fs_err_set(err, FS_ENOMEM, "listing records: out of memory");
+    return 0;
 }
 
 void fs_list_page_clear(fs_list_page *page)
@@ -145,6 +168,7 @@ void fs_list_page_clear(fs_list_page *page)
         return;
     for (size_t i = 0; i < page->n; i++) {
         free(page->items[i].id);
+        free(page->items[i].damaged);
         if (page->items[i].msg != NULL)
             protobuf_c_message_free_unpacked(page->items[i].msg, NULL);
     }
@@ -179,7 +203,7 @@ static int list_rows(sqlite3_stmt *s, const fs_list_query *q, size_t limit, fs_l
 
 int fs_store_list(fs_store *st, const fs_list_query *q, fs_list_page *page, fs_err *err)
 {
-    char sql[1024], raw[CURSOR_MAX];
+    char sql[1024], *raw = NULL;
     sqlite3_stmt *s = NULL;
     memset(page, 0, sizeof(*page));
     size_t limit = q->limit == 0 ? LIST_LIMIT_DEFAULT : q->limit;
@@ -192,10 +216,11 @@ int fs_store_list(fs_store *st, const fs_list_query *q, fs_list_page *page, fs_e
         return rc;
     bind_filters(s, q, limit);
     if (q->cursor != NULL)
-        rc = cursor_bind(s, q->cursor, specs[q->kind].text_sort, raw, err);
+        rc = cursor_bind(s, q->cursor, specs[q->kind].text_sort, &raw, err);
     if (rc == 0 && (rc = list_rows(s, q, limit, page, err)) == FS_EIO)
         rc = fs_store_sqlerr(st, sqlite3_errcode(st->db), err, "listing records");
     fs_store_finish(st, s);
+    free(raw);
     if (rc != 0)
         fs_list_page_clear(page);
     return rc;

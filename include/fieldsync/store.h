@@ -156,7 +156,8 @@ typedef struct fs_list_query {
 
 typedef struct fs_list_item {
     char *id;
-    ProtobufCMessage *msg; /* visible value */
+    ProtobufCMessage *msg; /* visible value (NULL when damaged) */
+    char *damaged;         /* NULL, or why the stored state could not be read */
 } fs_list_item;
 
 typedef struct fs_list_page {

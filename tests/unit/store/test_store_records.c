@@ -219,6 +219,62 @@ static void list_pages_through_every_match_once_in_order(void **state)
         free((char *)seen[i]);
 }
 
+static void list_pages_past_long_names_and_any_bytes_in_keys(void **state)
+{
+    fixture *f = *state;
+    char *longest = malloc(FS_RECORD_TEXT_MAX + 1);
+    assert_non_null(longest);
+    memset(longest, 'M', FS_RECORD_TEXT_MAX);
+    longest[FS_RECORD_TEXT_MAX] = '\0';
+    char mid[601];
+    memset(mid, 'K', 600);
+    mid[600] = '\0';
+    tu_put_account(f->st,
+                   "a\x1f"
+                   "1",
+                   "A\x1f"
+                   "first",
+                   1, NULL, NULL, NULL);
+    tu_put_account(f->st, "a2", mid, 1, NULL, NULL, NULL); /* a cursor once held 512 bytes */
+    tu_put_account(f->st, "a3", longest, 1, NULL, NULL, NULL);
+    tu_put_account(f->st, "a4", "Zeta", 1, NULL, NULL, NULL);
+    const char *seen[4];
+    fs_list_query q = {.kind = ACCOUNT};
+    assert_int_equal(walk_pages(f->st, q, 1, seen), 4);
+    assert_string_equal(seen[0], "A\x1f"
+                                 "first");
+    assert_string_equal(seen[3], "Zeta");
+    for (size_t i = 0; i < 4; i++)
+        free((char *)seen[i]);
+    q.descending = true;
+    assert_int_equal(walk_pages(f->st, q, 1, seen), 4);
+    for (size_t i = 0; i < 4; i++)
+        free((char *)seen[i]);
+    free(longest);
+}
+
+static void damaged_record_is_marked_not_a_failed_page(void **state)
+{
+    fixture *f = *state;
+    tu_put_account(f->st, "a1", "Alpen Bau", 1, NULL, NULL, NULL);
+    tu_put_account(f->st, "a2", "Berg Bau", 1, NULL, NULL, NULL);
+    tu_put_account(f->st, "a3", "Carl Cranes", 1, NULL, NULL, NULL);
+    assert_int_equal(sqlite3_exec(f->st->db, "UPDATE records SET state = x'ff' WHERE id = 'a2'",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    fs_list_query q = {.kind = ACCOUNT};
+    fs_list_page page;
+    assert_int_equal(fs_store_list(f->st, &q, &page, NULL), 0);
+    assert_int_equal(page.n, 3);
+    assert_non_null(page.items[0].msg);
+    assert_null(page.items[0].damaged);
+    assert_string_equal(page.items[1].id, "a2");
+    assert_null(page.items[1].msg);
+    assert_non_null(page.items[1].damaged);
+    assert_non_null(page.items[2].msg);
+    fs_list_page_clear(&page);
+}
+
 static void list_refuses_bad_cursor_and_foreign_filters(void **state)
 {
     fixture *f = *state;
@@ -497,6 +553,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(delete_hides_record_but_keeps_its_state, setup, teardown),
         cmocka_unit_test_setup_teardown(bad_puts_are_refused_and_leave_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(list_pages_through_every_match_once_in_order, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(list_pages_past_long_names_and_any_bytes_in_keys, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(damaged_record_is_marked_not_a_failed_page, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(list_refuses_bad_cursor_and_foreign_filters, setup,
                                         teardown),
