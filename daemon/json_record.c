@@ -6,6 +6,10 @@
  *
  * Messages built here are allocated with malloc throughout, so that
  * protobuf_c_message_free_unpacked(msg, NULL) frees them like unpacked ones.
+ *
+ * Text leaves as valid UTF-8 whatever the store holds (fs_json_text): a record
+ * stored before the record limits existed must not make an answer that cannot
+ * be encoded.
  */
 #include "json_record.h"
 
@@ -15,6 +19,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "fieldsync/utf8.h"
 
 #define FS_JSON_MAX_DEPTH 8
 
@@ -123,6 +129,17 @@ static bool field_present(const ProtobufCMessage *m, const ProtobufCFieldDescrip
 /* ------------------------------------------------------------------------- */
 /* Message -> JSON */
 
+json_t *fs_json_text(const char *s)
+{
+    size_t n = strlen(s);
+    if (fs_utf8_valid(s, n))
+        return json_stringn_nocheck(s, n);
+    char *fixed = fs_utf8_repair(s, n, &n);
+    json_t *j = fixed != NULL ? json_stringn_nocheck(fixed, n) : NULL;
+    free(fixed);
+    return j;
+}
+
 static json_t *scalar_to_json(const ProtobufCFieldDescriptor *f, const void *p)
 {
     char buf[64];
@@ -159,7 +176,7 @@ static json_t *scalar_to_json(const ProtobufCFieldDescriptor *f, const void *p)
     }
     case PROTOBUF_C_TYPE_STRING: {
         const char *s = *(char *const *)p;
-        return json_stringn_nocheck(s != NULL ? s : "", s != NULL ? strlen(s) : 0);
+        return fs_json_text(s != NULL ? s : "");
     }
     case PROTOBUF_C_TYPE_BYTES: {
         const ProtobufCBinaryData *b = p;

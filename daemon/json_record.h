@@ -18,6 +18,10 @@
 /* Longest dotted field path reported for a bad field ("purchase_plan.budget.currency"). */
 #define FS_JSON_FIELD_MAX 128
 
+/* A JSON string of the text s (NUL-terminated) in which bytes that are not
+ * valid UTF-8 are replaced by U+FFFD. NULL only when out of memory. */
+json_t *fs_json_text(const char *s);
+
 /* The JSON object of msg's present fields. NULL only when out of memory. */
 json_t *fs_json_from_msg(const ProtobufCMessage *msg);
 /* One present field's JSON value (NULL when absent or out of memory). */

@@ -115,8 +115,8 @@ static int m_list(fs_daemon *d, fs_rpc_session *s, json_t *params, json_t **resu
         for (size_t j = 0; fields != NULL && j < n; j++)
             json_array_append_new(fields, conflict_json(refs[i].kind, &c[j]));
         json_array_append_new(records,
-                              json_pack("{s:s,s:s,s:o}", "kind", fs_kind_name(refs[i].kind), "id",
-                                        refs[i].id, "fields", fields));
+                              json_pack("{s:s,s:o,s:o}", "kind", fs_kind_name(refs[i].kind), "id",
+                                        fs_json_text(refs[i].id), "fields", fields));
         fs_conflicts_free(c, n);
         fs_state_free(state);
     }

@@ -69,12 +69,25 @@ static int m_search(fs_daemon *d, fs_rpc_session *s, json_t *params, json_t **re
     }
     json_t *arr = json_array();
     for (size_t i = 0; arr != NULL && i < n; i++)
-        json_array_append_new(arr, json_pack("{s:s,s:s,s:s}", "kind", fs_kind_name(hits[i].kind),
-                                             "id", hits[i].id, "snippet",
-                                             hits[i].snippet ? hits[i].snippet : ""));
+        json_array_append_new(arr, json_pack("{s:s,s:o,s:o}", "kind", fs_kind_name(hits[i].kind),
+                                             "id", fs_json_text(hits[i].id), "snippet",
+                                             fs_json_text(hits[i].snippet ? hits[i].snippet : "")));
     fs_search_hits_free(hits, n);
     *result = json_pack("{s:o,s:I}", "hits", arr, "search_backlog", (json_int_t)backlog);
     return 0;
+}
+
+static json_t *text_or_null(const char *s)
+{
+    return s != NULL ? fs_json_text(s) : json_null();
+}
+
+static json_t *followup_json(const fs_followup *f)
+{
+    return json_pack("{s:o,s:o,s:o,s:o,s:o}", "visit_id", fs_json_text(f->visit_id), "account_id",
+                     text_or_null(f->account_id), "account_name", text_or_null(f->account_name),
+                     "next_step", text_or_null(f->next_step), "next_step_date",
+                     text_or_null(f->next_step_date));
 }
 
 static int m_followups(fs_daemon *d, fs_rpc_session *s, json_t *params, json_t **result,
@@ -97,10 +110,7 @@ static int m_followups(fs_daemon *d, fs_rpc_session *s, json_t *params, json_t *
         return fs_rpc_fail_fs(e, &err);
     json_t *arr = json_array();
     for (size_t i = 0; arr != NULL && i < n; i++)
-        json_array_append_new(arr, json_pack("{s:s,s:s?,s:s?,s:s?,s:s?}", "visit_id", f[i].visit_id,
-                                             "account_id", f[i].account_id, "account_name",
-                                             f[i].account_name, "next_step", f[i].next_step,
-                                             "next_step_date", f[i].next_step_date));
+        json_array_append_new(arr, followup_json(&f[i]));
     fs_followups_free(f, n);
     *result = json_pack("{s:s,s:o}", "until", until, "items", arr);
     return 0;

@@ -61,9 +61,9 @@ int fs_rpc_record_view(fs_store *st, fs_kind kind, const char *id, json_t **out,
     }
     json_t *rec = vis != NULL ? fs_json_from_msg(vis) : json_null();
     if (vis != NULL && rec != NULL)
-        json_object_set_new(rec, "id", json_string(id));
-    *out = json_pack("{s:s,s:s,s:b,s:o,s:o}", "kind", fs_kind_name(kind), "id", id, "deleted",
-                     vis == NULL, "record", rec, "conflicts", conflict_names(state));
+        json_object_set_new(rec, "id", fs_json_text(id));
+    *out = json_pack("{s:s,s:o,s:b,s:o,s:o}", "kind", fs_kind_name(kind), "id", fs_json_text(id),
+                     "deleted", vis == NULL, "record", rec, "conflicts", conflict_names(state));
     if (vis != NULL)
         protobuf_c_message_free_unpacked(vis, NULL);
     fs_state_free(state);
@@ -239,6 +239,16 @@ static int list_query(json_t *params, fs_list_query *q, fs_rpc_err *e)
     return 0;
 }
 
+/* A listed record; a stored state that could not be read says so in "damaged". */
+static json_t *list_item(const fs_list_item *it)
+{
+    json_t *o = it->msg != NULL ? fs_json_from_msg(it->msg)
+                                : json_pack("{s:o}", "damaged", fs_json_text(it->damaged));
+    if (o != NULL)
+        json_object_set_new(o, "id", fs_json_text(it->id));
+    return o;
+}
+
 static int m_list(fs_daemon *d, fs_rpc_session *s, json_t *params, json_t **result, fs_rpc_err *e)
 {
     (void)s;
@@ -259,12 +269,8 @@ static int m_list(fs_daemon *d, fs_rpc_session *s, json_t *params, json_t **resu
         return fs_rpc_fail_fs(e, &err);
     }
     json_t *items = json_array();
-    for (size_t i = 0; items != NULL && i < page.n; i++) {
-        json_t *o = fs_json_from_msg(page.items[i].msg);
-        if (o != NULL)
-            json_object_set_new(o, "id", json_string(page.items[i].id));
-        json_array_append_new(items, o);
-    }
+    for (size_t i = 0; items != NULL && i < page.n; i++)
+        json_array_append_new(items, list_item(&page.items[i]));
     *result = json_pack("{s:o,s:s?}", "items", items, "next_cursor", page.next_cursor);
     if (*result != NULL && page.next_cursor == NULL)
         json_object_set_new(*result, "next_cursor", json_null());

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "fieldsync/log.h"
+#include "json_record.h"
 
 const char *fs_rpc_code_name(int code)
 {
@@ -117,13 +118,16 @@ static json_t *envelope(json_t *id)
     return r;
 }
 
+/* Messages and field names may quote what a client or the store sent, cut at
+ * any byte: they go out through fs_json_text. */
 json_t *fs_rpc_error_response(json_t *id, const fs_rpc_err *e)
 {
     json_t *r = envelope(id);
     json_t *data = json_pack("{s:s}", "name", fs_rpc_code_name(e->code));
     if (data != NULL && e->field[0] != '\0')
-        json_object_set_new(data, "field", json_string(e->field));
-    json_t *err = json_pack("{s:i,s:s,s:o*}", "code", e->code, "message", e->msg, "data", data);
+        json_object_set_new(data, "field", fs_json_text(e->field));
+    json_t *err =
+        json_pack("{s:i,s:o,s:o*}", "code", e->code, "message", fs_json_text(e->msg), "data", data);
     if (r == NULL || err == NULL) {
         json_decref(r);
         json_decref(err);

@@ -2,7 +2,8 @@
  * test_daemon_json.c: the generic record <-> JSON mapping: every field shape
  * (scalars, enums, nested messages, Money, repeated, int64) round-trips; partial
  * updates report cleared fields; every malformed input is refused with the
- * dotted path of the field at fault, never half-applied or crashed on.
+ * dotted path of the field at fault, never half-applied or crashed on; text the
+ * store holds that is not UTF-8 leaves as valid JSON (U+FFFD).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -217,6 +218,31 @@ static void absent_fields_are_absent_and_zero_values_present(void **state)
     json_decref(j);
 }
 
+static void stored_text_that_is_not_utf8_leaves_as_valid_json(void **state)
+{
+    (void)state;
+    Fieldsync__Address addr = FIELDSYNC__ADDRESS__INIT;
+    char *tags[] = {"ok", "\xc0\xaf"};
+    Fieldsync__Account a = FIELDSYNC__ACCOUNT__INIT;
+    a.name = "Bad \xff\xfe name";
+    addr.city = "Bre\xc3men";
+    a.address = &addr;
+    a.n_tags = 2;
+    a.tags = tags;
+    json_t *o = fs_json_from_msg(&a.base);
+    assert_non_null(o);
+    char *line = json_dumps(o, JSON_COMPACT); /* fails on invalid UTF-8 */
+    assert_non_null(line);
+    assert_string_equal(json_string_value(json_object_get(o, "name")),
+                        "Bad \xef\xbf\xbd\xef\xbf\xbd name");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(o, "address"), "city")),
+                        "Bre\xef\xbf\xbdmen");
+    assert_string_equal(json_string_value(json_array_get(json_object_get(o, "tags"), 1)),
+                        "\xef\xbf\xbd\xef\xbf\xbd");
+    free(line);
+    json_decref(o);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -227,6 +253,7 @@ int main(void)
         cmocka_unit_test(dates_must_be_real_calendar_days),
         cmocka_unit_test(enums_are_lower_case_names_and_unknown_values_numbers),
         cmocka_unit_test(absent_fields_are_absent_and_zero_values_present),
+        cmocka_unit_test(stored_text_that_is_not_utf8_leaves_as_valid_json),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -294,6 +294,40 @@ static void record_errors_name_the_parameter(void **state)
                  FS_RPC_INVALID_PARAMS);
 }
 
+static void text_outside_the_record_limits_is_refused_naming_the_field(void **state)
+{
+    fixture *fx = *state;
+    size_t n = FS_RECORD_TEXT_MAX + 1;
+    char *line = malloc(n + 200);
+    int len = snprintf(line, n + 200,
+                       "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"record.put\",\"params\":"
+                       "{\"kind\":\"account\",\"record\":{\"notes\":\"");
+    memset(line + len, 'n', n);
+    snprintf(line + len + n, 100, "\"}}}");
+    json_t *r = call_line(fx, line);
+    assert_int_equal(error_code(r), FS_RPC_INVALID_RECORD);
+    const char *msg = json_string_value(json_object_get(json_object_get(r, "error"), "message"));
+    assert_non_null(strstr(msg, "notes is 65537 bytes long, over the limit of 65536"));
+    json_decref(r);
+    free(line);
+}
+
+static void error_messages_that_cut_text_still_encode(void **state)
+{
+    fixture *fx = *state;
+    char method[128] = "x";
+    for (int i = 0; i < 33; i++) /* 67 bytes: the message quotes 64, cutting an é in two */
+        strcat(method, "\xc3\xa9");
+    json_t *r = call(fx, method, "{}");
+    assert_int_equal(error_code(r), FS_RPC_METHOD_NOT_FOUND);
+    size_t n = 0;
+    char *line = fs_rpc_dump_line(r, &n);
+    assert_non_null(line); /* an answer that encodes: the connection is not dropped */
+    assert_non_null(memmem(line, n, "\xef\xbf\xbd", 3)); /* the cut é, replaced */
+    free(line);
+    json_decref(r);
+}
+
 static void query_methods_check_their_parameters(void **state)
 {
     fixture *fx = *state;
@@ -593,6 +627,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(paging_through_a_list_returns_every_record_once, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(record_errors_name_the_parameter, setup, teardown),
+        cmocka_unit_test_setup_teardown(text_outside_the_record_limits_is_refused_naming_the_field,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(error_messages_that_cut_text_still_encode, setup, teardown),
         cmocka_unit_test_setup_teardown(query_methods_check_their_parameters, setup, teardown),
         cmocka_unit_test_setup_teardown(locked_store_refuses_record_calls_until_unlocked, setup,
                                         teardown),
