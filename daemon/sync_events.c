@@ -57,12 +57,12 @@ static void on_record(void *arg, fs_kind kind, const char *id, bool removed)
 static void on_done(void *arg, const fs_sync_result *r)
 {
     fs_daemon *d = arg;
-    json_t *p =
-        json_pack("{s:b,s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "ok", r->code == 0, "resync",
-                  r->resync, "pushed", (json_int_t)r->pushed, "refused", (json_int_t)r->refused,
-                  "pulled", (json_int_t)r->pulled, "changed", (json_int_t)r->changed, "removed",
-                  (json_int_t)r->removed, "requests", (json_int_t)r->requests, "bytes_up",
-                  (json_int_t)r->bytes_up, "bytes_down", (json_int_t)r->bytes_down);
+    json_t *p = json_pack("{s:b,s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "ok", r->code == 0,
+                          "resync", r->resync, "pushed", (json_int_t)r->pushed, "refused",
+                          (json_int_t)r->refused, "pulled", (json_int_t)r->pulled, "changed",
+                          (json_int_t)r->changed, "removed", (json_int_t)r->removed, "skipped",
+                          (json_int_t)r->skipped, "requests", (json_int_t)r->requests, "bytes_up",
+                          (json_int_t)r->bytes_up, "bytes_down", (json_int_t)r->bytes_down);
     if (p != NULL && r->code != 0)
         json_object_set_new(p, "message", json_string(r->message ? r->message : ""));
     if (p != NULL && r->resync)

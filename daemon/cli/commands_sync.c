@@ -116,6 +116,11 @@ static void print_outcome(const json_t *o)
            (long long)json_integer_value(json_object_get(o, "requests")),
            (double)json_integer_value(json_object_get(o, "bytes_up")) / 1e3,
            (double)json_integer_value(json_object_get(o, "bytes_down")) / 1e3);
+    json_int_t skipped = json_integer_value(json_object_get(o, "skipped"));
+    if (skipped > 0)
+        printf("skipped %lld record(s) from the server this device cannot store (see the "
+               "daemon's log)\n",
+               (long long)skipped);
     const json_t *r = json_object_get(o, "report");
     if (r != NULL)
         printf("resync: %lld added, %lld updated, %lld removed, %lld in conflict, %lld kept "

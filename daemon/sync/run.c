@@ -102,7 +102,8 @@ static void notify_joined(fs_sync *s, const fs_sync_push_answer *a)
     for (size_t i = 0; i < a->n; i++) {
         const fs_state *sent = s->batch.items[i].state;
         /* the server knew events the device did not: the local state changed */
-        if (a->joined[i] != NULL && fs_vv_compare(&a->joined[i]->vv, &sent->vv) != FS_VV_EQUAL)
+        const fs_state *joined = a->results[i].joined; /* the state sent when not applied */
+        if (joined != NULL && fs_vv_compare(&joined->vv, &sent->vv) != FS_VV_EQUAL)
             s->cb.record_changed(s->cb.arg, sent->kind, sent->id, false);
     }
 }
@@ -131,6 +132,12 @@ static void on_push_done(void *arg, const fs_http_resp *r)
         return;
     }
     s->batch_out = false;
+    if (a.skipped > 0)
+        fs_log(FS_LOG_WARN,
+               "sync: the server acknowledged %zu change(s) with a state outside the record "
+               "limits; kept the local state (the first: %s)",
+               a.skipped, a.skip_why);
+    s->res.skipped += a.skipped;
     notify_joined(s, &a);
     s->res.pushed += a.n - a.refused;
     s->res.refused += a.refused;
@@ -231,6 +238,12 @@ static int apply_page(fs_sync *s, const fs_sync_pull_page *p, fs_err *err)
     if (rc != 0)
         return rc;
     s->cursor = p->next_cursor;
+    if (p->skipped > 0)
+        fs_log(FS_LOG_WARN,
+               "sync: skipped %zu pulled record(s) this device cannot store; the rest of the page "
+               "is applied (the first: %s)",
+               p->skipped, p->skip_why);
+    s->res.skipped += p->skipped;
     s->res.pulled += rep.applied;
     s->res.changed += rep.changed;
     s->res.removed += rep.removed;

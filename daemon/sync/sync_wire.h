@@ -58,13 +58,18 @@ typedef struct fs_sync_push_answer {
     char **messages;           /* refusal messages */
     size_t n;
     size_t refused;
+    size_t skipped;                /* joined states outside the record limits */
+    char skip_why[FS_ERR_MSG_MAX]; /* the first one's reason */
 } fs_sync_push_answer;
 
 /*
  * Decodes a PushResponse and checks it answers exactly the first nsent items of
  * batch: one result per item, in order, each naming the item's record, each
  * either a joined state of that record (validated as fs_state_from_pb does) or
- * a refusal. Anything else is FS_ECORRUPT and nothing of it may be applied.
+ * a refusal. Anything else is FS_ECORRUPT and nothing of it may be applied. A
+ * joined state outside the record limits (fs_record_validate) acknowledges the
+ * item without being applied: results[i].joined is then the state sent, and
+ * the item is counted in skipped.
  */
 int fs_sync_decode_push(const uint8_t *buf, size_t len, const fs_outbox_batch *batch, size_t nsent,
                         fs_sync_push_answer *out, fs_err *err);
@@ -78,14 +83,18 @@ typedef struct fs_sync_pull_page {
     uint64_t next_cursor;
     bool more;
     bool resync_required;
+    size_t skipped;                /* states left out: malformed or outside the limits */
+    char skip_why[FS_ERR_MSG_MAX]; /* the first one's reason */
 } fs_sync_pull_page;
 
 /*
- * Decodes a PullResponse to the page asked for at cursor: states validated,
- * removals with a known kind and an id, at most FS_STORE_APPLY_MAX of each,
- * next_cursor present and not behind cursor, and a page that says `more` must
- * move the cursor (else the client would ask for it forever). resync_required
- * needs nothing else.
+ * Decodes a PullResponse to the page asked for at cursor: removals with a known
+ * kind and an id, at most FS_STORE_APPLY_MAX states and removals, next_cursor
+ * present and not behind cursor, and a page that says `more` must move the
+ * cursor (else the client would ask for it forever); otherwise the page is
+ * FS_ECORRUPT. Each state is checked alone: one that does not decode or is
+ * outside the record limits is left out of states and counted in skipped.
+ * resync_required needs nothing else.
  */
 int fs_sync_decode_pull(const uint8_t *buf, size_t len, uint64_t cursor, fs_sync_pull_page *out,
                         fs_err *err);

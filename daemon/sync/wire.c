@@ -6,16 +6,32 @@
  * fs_state_from_pb) before the engine hands any of it to the store, so a
  * truncated, hostile or buggy answer is refused as a unit and the batch or page
  * is simply asked for again.
+ *
+ * One record is not worth a page: a pulled state that does not decode or is
+ * outside the record limits (fs_record_validate: text that is not UTF-8, say,
+ * stored by an older server) is skipped, counted and reported, and the rest of
+ * the page applies. A push answer's joined state outside the limits is the
+ * server's acknowledgement all the same: the item counts as joined with the
+ * state that was sent, so the change leaves the outbox and the local state
+ * stays as it is.
  */
 #include "sync_wire.h"
 
 #include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 static int nomem(fs_err *err, const char *what)
 {
     return fs_err_set(err, FS_ENOMEM, "%s: out of memory", what);
+}
+
+/* Counts a state left out for reason, keeping the first reason in why. */
+static void skip(size_t *skipped, char why[FS_ERR_MSG_MAX], const fs_err *reason)
+{
+    if ((*skipped)++ == 0)
+        snprintf(why, FS_ERR_MSG_MAX, "%s", fs_err_message(reason));
 }
 
 static int pack_buffer(size_t size, uint8_t **out, size_t *len, fs_err *err, const char *what)
@@ -206,12 +222,17 @@ static int push_result(const Fieldsync__PushResult *r, const fs_state *sent, siz
                           "push answer %zu does not name the %s %s that was pushed there", i,
                           fs_kind_name(sent->kind), sent->id);
     if (r->outcome_case == FIELDSYNC__PUSH_RESULT__OUTCOME_JOINED) {
+        fs_err why;
         int rc = fs_state_from_pb(&a->joined[i], r->joined, err);
         if (rc != 0)
             return rc;
         if (a->joined[i]->kind != sent->kind || strcmp(a->joined[i]->id, sent->id) != 0)
             return fs_err_set(err, FS_ECORRUPT, "push answer %zu joins another record", i);
         a->results[i].joined = a->joined[i];
+        if (fs_record_validate(a->joined[i], &why) != 0) {
+            skip(&a->skipped, a->skip_why, &why);
+            a->results[i].joined = sent;
+        }
         return 0;
     }
     if (r->outcome_case != FIELDSYNC__PUSH_RESULT__OUTCOME_REFUSED || r->refused == NULL)
@@ -303,24 +324,41 @@ static int check_pull(const Fieldsync__PullResponse *m, uint64_t cursor, fs_err 
     return 0;
 }
 
+/* The states of a page that decode and keep the limits; the others are skipped. */
+static int pull_states(const Fieldsync__PullResponse *m, fs_sync_pull_page *out, fs_err *err)
+{
+    for (size_t i = 0; i < m->n_states; i++) {
+        fs_state *st = NULL;
+        fs_err why;
+        int rc = fs_state_from_pb(&st, m->states[i], &why);
+        if (rc == 0)
+            rc = fs_record_validate(st, &why);
+        if (rc == FS_ENOMEM) {
+            fs_state_free(st);
+            return nomem(err, "reading a pull page");
+        }
+        if (rc != 0) {
+            fs_state_free(st);
+            skip(&out->skipped, out->skip_why, &why);
+            continue;
+        }
+        out->states[out->nstates++] = st;
+    }
+    return 0;
+}
+
 static int pull_fill(const Fieldsync__PullResponse *m, fs_sync_pull_page *out, fs_err *err)
 {
     out->states = calloc(m->n_states + 1, sizeof(*out->states));
     out->removals = calloc(m->n_removals + 1, sizeof(*out->removals));
     if (out->states == NULL || out->removals == NULL)
         return nomem(err, "reading a pull page");
-    for (size_t i = 0; i < m->n_states; i++) {
-        int rc = fs_state_from_pb(&out->states[i], m->states[i], err);
-        if (rc != 0)
-            return rc;
-        out->nstates++;
-    }
-    for (size_t i = 0; i < m->n_removals; i++) {
-        int rc = pull_removal(m->removals[i], i, &out->removals[i], err);
-        if (rc != 0)
-            return rc;
-        out->nremovals++;
-    }
+    int rc = pull_states(m, out, err);
+    for (size_t i = 0; rc == 0 && i < m->n_removals; i++)
+        if ((rc = pull_removal(m->removals[i], i, &out->removals[i], err)) == 0)
+            out->nremovals++;
+    if (rc != 0)
+        return rc;
     out->next_cursor = m->next_cursor;
     out->more = m->has_more && m->more;
     return 0;

@@ -92,6 +92,8 @@ typedef struct fs_sync_result {
     uint64_t pulled;          /* states applied */
     uint64_t changed;         /* ... of which changed the local state */
     uint64_t removed;         /* removals applied */
+    uint64_t skipped;         /* states from the server not applied: malformed or outside
+                                 the record limits (logged) */
     uint64_t requests;        /* HTTP requests made */
     uint64_t bytes_up;        /* request bodies as sent (compressed) */
     uint64_t bytes_down;      /* response bodies as received (compressed) */

@@ -1,9 +1,11 @@
 /*
  * test_sync_wire.c: every answer the sync client decodes is validated whole
  * before it reaches the store. Push answers with the wrong count, order,
- * record, a joined state of another record or an invalid state are refused;
+ * record, a joined state of another record or an invalid state are refused; a
+ * joined state outside the record limits acknowledges without being applied;
  * pull pages without a cursor, moving it back, claiming more without moving,
- * over the size limit or with bad removals are refused; enrollment answers
+ * over the size limit or with bad removals are refused, while a page's states
+ * that do not decode or break the limits are left out alone; enrollment answers
  * without a replica id, with a short token or without a user are refused;
  * error bodies are sanitised; push bodies respect the byte limit; gzip round
  * trips and a decompression bomb stops at the limit.
@@ -209,6 +211,37 @@ static void test_push_answer_with_invalid_state_is_refused(void **state)
     free(buf);
 }
 
+/* Makes the first byte of the record's name, the value its first write set,
+ * something UTF-8 never holds: a state as an older server may have stored it. */
+static void break_text(fs_state *st)
+{
+    uint8_t *fields = st->events[0].fields;
+    assert_true(st->events[0].fields_len > 2 && fields[0] == 0x12); /* field 2, length-delimited */
+    fields[2] = 0xff;
+}
+
+static void test_push_answer_outside_the_limits_acknowledges_without_applying(void **state)
+{
+    fixture *f = *state;
+    fs_outbox_batch served = {.n = 2, .items = calloc(2, sizeof(fs_outbox_item))};
+    served.items[0].state = account_state("a1", 7, "Alpha");
+    served.items[1].state = account_state("a2", 9, "Beta from elsewhere");
+    break_text(served.items[1].state);
+    int order[] = {0, 1};
+    size_t len;
+    uint8_t *buf = push_response(&served, order, NULL, 2, &len);
+    fs_sync_push_answer a;
+    assert_int_equal(fs_sync_decode_push(buf, len, &f->batch, 2, &a, NULL), 0);
+    assert_int_equal(a.refused, 0);
+    assert_int_equal(a.skipped, 1);
+    assert_non_null(strstr(a.skip_why, "account a2: name is not valid UTF-8"));
+    assert_ptr_equal(a.results[0].joined, a.joined[0]);
+    assert_ptr_equal(a.results[1].joined, f->batch.items[1].state); /* the state sent */
+    fs_sync_push_answer_clear(&a);
+    fs_outbox_batch_clear(&served);
+    free(buf);
+}
+
 static void test_push_body_respects_the_byte_limit(void **state)
 {
     fixture *f = *state;
@@ -298,6 +331,44 @@ static void test_pull_page_is_decoded_and_validated(void **state)
     assert_int_equal(fs_sync_decode_pull(buf, len, 0, &p, &err), FS_ECORRUPT);
     free(buf);
     fs_state_pb_storage_free(vv, ev, 0);
+}
+
+static void test_pull_page_leaves_out_bad_states_and_keeps_the_rest(void **state)
+{
+    fixture *f = *state;
+    fs_state *bad_text = account_state("b1", 9, "Bad text");
+    break_text(bad_text);
+    const fs_state *sts[] = {f->batch.items[0].state, bad_text, f->batch.items[1].state,
+                             f->batch.items[2].state};
+    Fieldsync__RecordState pbs[4], *pbp[4];
+    Fieldsync__VersionVectorEntry *vv[4] = {0};
+    Fieldsync__Event *ev[4] = {0};
+    for (size_t i = 0; i < 4; i++) {
+        fieldsync__record_state__init(&pbs[i]);
+        assert_int_equal(fs_state_to_pb(sts[i], &pbs[i], &vv[i], &ev[i], NULL), 0);
+        pbp[i] = &pbs[i];
+    }
+    pbs[2].vv[0]->counter = 0; /* a2: an event its own vv does not cover */
+    Fieldsync__PullResponse m = FIELDSYNC__PULL_RESPONSE__INIT;
+    m.n_states = 4;
+    m.states = pbp;
+    m.has_next_cursor = 1;
+    m.next_cursor = 40;
+    size_t len;
+    uint8_t *buf = pull_response(&m, &len);
+    fs_sync_pull_page p;
+    assert_int_equal(fs_sync_decode_pull(buf, len, 0, &p, NULL), 0);
+    assert_int_equal(p.nstates, 2);
+    assert_string_equal(p.states[0]->id, "a1");
+    assert_string_equal(p.states[1]->id, "a3");
+    assert_int_equal(p.skipped, 2);
+    assert_non_null(strstr(p.skip_why, "account b1: name is not valid UTF-8")); /* the first */
+    assert_int_equal(p.next_cursor, 40); /* the page moves on past what it left out */
+    fs_sync_pull_page_clear(&p);
+    free(buf);
+    for (size_t i = 0; i < 4; i++)
+        fs_state_pb_storage_free(vv[i], ev[i], 0);
+    fs_state_free(bad_text);
 }
 
 static void test_pull_resync_required_needs_nothing_else(void **state)
@@ -446,8 +517,12 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_push_answer_with_invalid_state_is_refused, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(
+            test_push_answer_outside_the_limits_acknowledges_without_applying, setup, teardown),
         cmocka_unit_test_setup_teardown(test_push_body_respects_the_byte_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pull_page_is_decoded_and_validated, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pull_page_leaves_out_bad_states_and_keeps_the_rest,
+                                        setup, teardown),
         cmocka_unit_test(test_pull_resync_required_needs_nothing_else),
         cmocka_unit_test(test_pull_page_over_the_limit_is_refused),
         cmocka_unit_test(test_enroll_answer_is_validated),
