@@ -18,6 +18,7 @@
 #include "cli.h"
 #include "csv.h"
 #include "fields.h"
+#include "fieldsync/utf8.h"
 
 #define NOPTS(o) (sizeof(o) / sizeof((o)[0]))
 #define IMPORT_MAX_BYTES (256u << 20)
@@ -111,9 +112,20 @@ static int map_header(importer *im, const fs_csv_row *h, bool ignore_unknown)
     return 0;
 }
 
-/* The record of one row; -1 (reported) when a cell does not fit its field. */
+/* The record of one row; -1 (reported) when a cell does not fit its field. Text
+ * must be UTF-8 before anything else is read from it (the id column included:
+ * an id that cannot travel would otherwise create a record instead). */
 static int build_row(importer *im, const fs_csv_row *row, json_t **record)
 {
+    for (size_t c = 0; c < row->n; c++) {
+        bool used = im->col[c] != NULL || (int)c == im->id_col;
+        if (used && !fs_utf8_valid(row->fields[c], strlen(row->fields[c]))) {
+            char why[64];
+            snprintf(why, sizeof(why), "column %zu is not UTF-8 text", c + 1);
+            row_error(im, row->line, "%s: save the file as UTF-8", why);
+            return -1;
+        }
+    }
     *record = json_object();
     for (size_t c = 0; c < row->n; c++) {
         const char *cell = row->fields[c];
