@@ -89,7 +89,7 @@ class Harness:
             e.pop("FIELDSYNC_SOCKET", None)
         e.update(env or {})
         p = subprocess.run([self.cli] + list(args), input=stdin, capture_output=True,
-                           text=True, env=e, pass_fds=pass_fds, timeout=60,
+                           text=True, errors="replace", env=e, pass_fds=pass_fds, timeout=60,
                            start_new_session=True)  # no controlling terminal
         return p.returncode, p.stdout, p.stderr
 
@@ -596,13 +596,34 @@ def test_import_with_bad_rows(h):
     h.expect_run("export csv needs a kind", ["export", "--format", "csv"], EXIT_USAGE)
 
 
+def test_import_text_outside_the_limits(h):
+    path = os.path.join(h.tmp, "limits.csv")
+    with open(path, "wb") as f:
+        f.write(b"id,name,notes\n"
+                b"imp-1,Long Notes Ltd," + b"n" * 70000 + b"\n"  # line 2: notes over 64 KiB
+                b"imp-\xff,Bad Id Ltd,\n"                       # line 3: an id not in UTF-8
+                b"imp-3,Caf\xe9 Latin-1,\n"                     # line 4: a Latin-1 name
+                b"imp-4," + b"N" * 600 + b",\n")                # line 5: a long name, fine
+    out, err = h.expect_run("import text outside the limits", ["import", "accounts", path],
+                            EXIT_PARTIAL, out_has="imported 1 account, 3 rows rejected")
+    for line, words in ((2, "notes is 70000 bytes long, over the limit of 65536"),
+                        (3, "column 1 is not UTF-8"), (4, "column 2 is not UTF-8")):
+        h.expect("line %d: " % line in err and words in err,
+                 "row %d rejected with %r" % (line, words), err)
+    # every account, one per page: the cursor of a 600-byte name works
+    pages = h.json("accounts", "list", "--all", "--limit", "1")
+    names = [i.get("name", "") for i in (pages or {}).get("items", [])]
+    h.expect("N" * 600 in names and "Long Notes Ltd" not in names and
+             "Bad Id Ltd" not in names, "only the good row is in, and listed", names[:3])
+
+
 TESTS = [test_help_on_every_subcommand, test_unreachable_daemon_exits_3,
          test_uninitialized_store, test_init_and_status_via_xdg_socket,
          test_records_add_show_edit_rm, test_other_kinds_and_lists,
          test_search_followups_report, test_conflicts_outbox_sync, test_lock_unlock_passwd,
          test_terminal_prompts_without_echo_and_tables_fit,
          test_watch_sees_another_clients_changes, test_export_import_round_trip,
-         test_import_with_bad_rows]
+         test_import_with_bad_rows, test_import_text_outside_the_limits]
 
 
 def main():

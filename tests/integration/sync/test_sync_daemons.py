@@ -6,20 +6,24 @@ would. The engine-level cases (faults, proxy, kill -9) live in
 test_sync_engine.c / test_sync_faults.c; this file proves the daemon wiring.
 
 usage: test_sync_daemons.py SERVER DAEMON CLI CASE
-Cases: travel, merge, conflict, edit_vs_delete, offline, offline_edits, revoked,
-resync, resync_pages, resync_removed, enroll_loopback, endless_pages, resync_loop.
+Cases: travel, merge, conflict, edit_vs_delete, offline, offline_edits, bad_text,
+bad_pull, revoked, resync, resync_pages, resync_removed, enroll_loopback,
+endless_pages, resync_loop.
 """
 import json
 import os
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "daemon"))
 from fsd import Daemon, TestFailure, check, wait_for  # noqa: E402
 from fake_server import FakeServer, pull_page, resync_required  # noqa: E402
+import wire  # noqa: E402
 
 SYNC_TIMEOUT = 60
 
@@ -76,7 +80,7 @@ class Device:
         # through the CLI, as a rep enrolls a laptop
         out = self.cli("enroll", server.url, code, "--device-name", name)
         check("enrolled" in out, "%s: enroll said %r" % (name, out))
-        self.wait_done()  # the first sync starts by itself
+        self.first_sync = self.wait_done()  # the first sync starts by itself
 
     def cli(self, *args, expect=0):
         p = subprocess.run([self.cli_bin, "--socket", self.d.socket] + list(args),
@@ -264,6 +268,95 @@ def case_offline_edits(srv, mk):
         check(name == "%s v%d" % (rid, last), "b has the latest %s: %r" % (rid, name))
 
 
+def now_hlc():
+    return int(time.time() * 1000) << 16
+
+
+def list_accounts(dev):
+    """Every account through the socket and through the CLI, one per page."""
+    got = dev.c.call("record.list", {"kind": "account", "limit": 1000})["items"]
+    out = dev.cli("--json", "accounts", "list", "--all", "--limit", "1")
+    return got, json.loads(out)["items"]
+
+
+def case_bad_text(srv, mk):
+    a = mk("laptop")
+    client = wire.Device(srv.url, srv.admin("enroll-code", "rep"))  # a client that does not check
+    hlc = now_hlc()
+    results = client.push([
+        client.state("account", "acc-good", wire.text(2, "Good Name"), hlc),
+        client.state("account", "acc-bad", wire.text(2, b"Bad \xff\xfe name"), hlc),
+        client.state("account", "acc-long", wire.text(15, "n" * 70000), hlc),
+        client.state("account", "acc-nested", wire.text(2, "Nested") +
+                     wire.field(5, wire.LEN, wire.text(3, b"Bre\xc3men")), hlc),
+    ])
+    # refused one by one, with the reason; the good state is joined
+    check(results[0][1] == 0, "good state joined: %r" % (results[0],))
+    for (joined, reason, message), words in zip(results[1:], (
+            "acc-bad: name is not valid UTF-8", "notes is 70000 bytes long, over the limit",
+            "address.city is not valid UTF-8")):
+        check(joined is None and reason == 2 and words in message,
+              "refused INVALID with %r: %r" % (words, (reason, message)))
+    done = a.sync()
+    check(done["pulled"] == 1 and done["skipped"] == 0, "a pulled the good one only: %r" % done)
+    items, cli_items = list_accounts(a)
+    check([i["id"] for i in items] == ["acc-good"] and
+          [i["id"] for i in cli_items] == ["acc-good"], "a lists %r / %r" % (items, cli_items))
+    # a name over ~510 bytes once broke the list cursor on every device
+    a.put("account", "acc-wide", {"name": "W" * 600})
+    check(a.c.error("record.put", {"kind": "account", "record": {"name": "W" * 70000}}).name ==
+          "invalid_record", "a name over 64 KiB is refused")
+    a.sync()
+    b = mk("tablet")
+    for dev in (a, b):
+        items, cli_items = list_accounts(dev)
+        check(sorted(i["id"] for i in cli_items) == ["acc-good", "acc-wide"],
+              "%s lists every account page by page: %r" % (dev.name, cli_items))
+
+
+def plant(srv, kind, rid, state):
+    """Replaces a record's state in the server's database, as an older server that
+    did not check text may have stored it."""
+    srv.stop()
+    db = sqlite3.connect(srv.db)
+    with db:
+        n = db.execute("UPDATE records SET state = ? WHERE kind = ? AND id = ?",
+                       (state, wire.KINDS[kind], rid)).rowcount
+    db.close()
+    check(n == 1, "planted %s %s" % (kind, rid))
+    srv.start()
+
+
+def case_bad_pull(srv, mk):
+    a = mk("laptop")
+    for rid, name in (("acc-1", "Alder Foods"), ("acc-2", "Brook Logistics"),
+                      ("acc-3", "Cedar Plastics")):
+        a.put("account", rid, {"name": name})
+    a.sync()
+    bad = wire.record_state("account", "acc-2", 0x5eed, 1, now_hlc(), wire.text(2, b"Br\xffok"))
+    plant(srv, "account", "acc-2", bad)
+    b = mk("tablet")  # its first sync pulls the page holding the bad state
+    done = b.first_sync
+    check(done["ok"] and done["pulled"] == 2 and done["skipped"] == 1,
+          "b's first sync applied two states and skipped one: %r" % done)
+    out = b.cli("sync")
+    items, cli_items = list_accounts(b)
+    check(sorted(i["id"] for i in items) == ["acc-1", "acc-3"] and len(cli_items) == 2,
+          "b applied the good states of the page: %r" % items)
+    check("skipped 1 pulled record(s) this device cannot store" in b.d.log_text() and
+          "acc-2: name is not valid UTF-8" in b.d.log_text(), "b says what it skipped")
+    check("skipped" not in out, "a later sync skips nothing more: %s" % out)
+    # a's own edit of acc-2 is acknowledged; the server's answer, which holds the
+    # bad sibling, is not applied, and a keeps what it has
+    a.put("account", "acc-2", {"tier": "quoted"})
+    done = a.sync()
+    check(done["pushed"] == 1 and done["skipped"] == 1 and
+          a.c.call("sync.status")["pending"] == 0, "a's change acknowledged: %r" % done)
+    rec = a.get("account", "acc-2")["record"]
+    check(rec["name"] == "Brook Logistics" and rec["tier"] == "quoted", "a kept its state %r" % rec)
+    check(len(list_accounts(a)[1]) == 3, "a lists its three accounts")
+
+
 def case_revoked(srv, mk):
     a, b = mk("laptop"), mk("tablet")
     devices = srv.admin("device", "list", "rep")
@@ -420,7 +513,8 @@ def case_resync_loop(srv, mk):
 
 CASES = {"travel": case_travel, "merge": case_merge, "conflict": case_conflict,
          "edit_vs_delete": case_edit_vs_delete, "offline": case_offline,
-         "offline_edits": case_offline_edits, "revoked": case_revoked, "resync": case_resync,
+         "offline_edits": case_offline_edits, "bad_text": case_bad_text,
+         "bad_pull": case_bad_pull, "revoked": case_revoked, "resync": case_resync,
          "resync_pages": case_resync_pages, "resync_removed": case_resync_removed,
          "enroll_loopback": case_enroll_loopback, "endless_pages": case_endless_pages,
          "resync_loop": case_resync_loop}
