@@ -41,10 +41,22 @@ static size_t sequence(const unsigned char *p, size_t n)
     return len;
 }
 
+static bool ascii8(const unsigned char *p)
+{
+    uint64_t word;
+    memcpy(&word, p, sizeof(word));
+    return (word & 0x8080808080808080ull) == 0;
+}
+
 bool fs_utf8_valid(const char *s, size_t n)
 {
     const unsigned char *p = (const unsigned char *)s;
     for (size_t i = 0; i < n;) {
+        /* ASCII eight bytes at a time: pulled pages check every note they carry */
+        if (i + 8 <= n && ascii8(p + i)) {
+            i += 8;
+            continue;
+        }
         size_t len = sequence(p + i, n - i);
         if (len == 0)
             return false;

@@ -27,6 +27,7 @@ static void accepts_every_length_up_to_the_last_code_point(void **state)
     assert_true(valid("\xe0\xa0\x80\xed\x9f\xbf\xee\x80\x80"));        /* U+0800, U+D7FF, U+E000 */
     assert_true(valid("\xf0\x90\x80\x80\xf4\x8f\xbf\xbf"));            /* U+10000, U+10FFFF */
     assert_true(fs_utf8_valid("a\0b", 3));
+    assert_true(valid("1234567\xc3\xa9 across an eight-byte step"));
 }
 
 static void refuses_each_kind_of_bad_byte(void **state)
@@ -43,6 +44,8 @@ static void refuses_each_kind_of_bad_byte(void **state)
     assert_false(valid("ok \xc3"));                 /* cut at the end */
     assert_false(fs_utf8_valid("\xe2\x82\xac", 2)); /* cut by the length */
     assert_false(valid("\xe2\x28\xa1"));            /* a bad continuation */
+    assert_false(valid("sixteen ascii by\xff"));    /* after whole ASCII words */
+    assert_false(valid("12345678\xc3"));            /* cut after a whole word */
 }
 
 static void repair_replaces_only_the_bad_bytes(void **state)
