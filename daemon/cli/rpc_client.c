@@ -124,6 +124,12 @@ void fs_rpcc_set_notify(fs_rpcc *c, fs_rpcc_notify_fn fn, void *arg)
     c->notify_arg = arg;
 }
 
+void fs_rpcc_shutdown(fs_rpcc *c)
+{
+    /* shutdown, not close: the fd stays valid for the thread still polling it */
+    shutdown(c->fd, SHUT_RDWR);
+}
+
 static int wait_fd(fs_rpcc *c, short events, int timeout_ms, fs_err *err)
 {
     struct pollfd p = {.fd = c->fd, .events = events};

@@ -55,6 +55,11 @@ int fs_rpcc_call(fs_rpcc *c, const char *method, json_t *params, json_t **result
  * negative on error or end of stream. timeout_ms < 0 waits forever. */
 int fs_rpcc_wait_notification(fs_rpcc *c, int timeout_ms, fs_err *err);
 
+/* Ends a wait on c from another thread (the UI bridge stopping): the waiting
+ * call returns FS_EIO as if the daemon had hung up. c stays to be freed by the
+ * thread that uses it. */
+void fs_rpcc_shutdown(fs_rpcc *c);
+
 /* Makes jansson wipe freed memory (call once, before any JSON is made). */
 void fs_rpcc_wipe_alloc(void);
 
