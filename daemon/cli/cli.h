@@ -74,6 +74,9 @@ int fs_cli_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2,
 /* A usage error: the message and a pointer to --help; returns FS_EXIT_USAGE. */
 int fs_cli_usage(fs_cli *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* 0 when the daemon's socket path is known, else the exit code after saying
+ * how to give it. */
+int fs_cli_check_socket(const fs_cli *cli);
 /*
  * Calls method on the daemon (connecting first if needed); params is stolen.
  * 0 with *result, or an exit code after printing the error sentence (locked,
@@ -119,5 +122,6 @@ int fs_cmd_report(fs_cli *cli, int argc, char **argv);
 int fs_cmd_export(fs_cli *cli, int argc, char **argv);
 int fs_cmd_import(fs_cli *cli, int argc, char **argv);
 int fs_cmd_watch(fs_cli *cli, int argc, char **argv);
+int fs_cmd_ui(fs_cli *cli, int argc, char **argv);
 
 #endif

@@ -41,6 +41,7 @@ static const command commands[] = {
     {"export", fs_cmd_export, "write all records as JSON lines or CSV"},
     {"import", fs_cmd_import, "import records from a CSV file (e.g. a list of accounts)"},
     {"watch", fs_cmd_watch, "print record changes and sync progress as they happen"},
+    {"ui", fs_cmd_ui, "serve the web UI on 127.0.0.1 and print its URL"},
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 

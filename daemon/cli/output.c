@@ -102,14 +102,22 @@ int fs_cli_report_rpc_error(const fs_rpcc_error *e)
     return fs_cli_fail(code, "%s", msg);
 }
 
-static int connect_daemon(fs_cli *cli)
+int fs_cli_check_socket(const fs_cli *cli)
 {
-    if (cli->rpc != NULL)
-        return 0;
     if (cli->socket_path == NULL)
         return fs_cli_fail(FS_EXIT_UNREACHABLE,
                            "cannot find fieldsyncd's socket: XDG_RUNTIME_DIR is not set; give "
                            "--socket PATH or set FIELDSYNC_SOCKET");
+    return 0;
+}
+
+static int connect_daemon(fs_cli *cli)
+{
+    if (cli->rpc != NULL)
+        return 0;
+    int rc = fs_cli_check_socket(cli);
+    if (rc != 0)
+        return rc;
     fs_err err = {0};
     if (fs_rpcc_connect(&cli->rpc, cli->socket_path, cli->timeout_ms, &err) != 0)
         return fs_cli_fail(FS_EXIT_UNREACHABLE, "%s", fs_err_message(&err));
