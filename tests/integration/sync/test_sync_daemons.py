@@ -66,12 +66,23 @@ class Server:
 
 
 class Device:
-    """A fieldsyncd with a fresh store, enrolled as the rep (unless enroll is False)."""
+    """A fieldsyncd with a fresh store, enrolled as the rep (unless enroll is
+    False). The store has a raw key file, or is protected by passphrase when
+    one is given."""
 
-    def __init__(self, daemon_bin, cli_bin, server, name, enroll=True):
-        self.d = Daemon(daemon_bin, {"sync_debounce_ms": "60000"}).start(["--init"])
+    def __init__(self, daemon_bin, cli_bin, server, name, enroll=True, passphrase=None):
+        self.d = Daemon(daemon_bin, {"sync_debounce_ms": "60000"})
         self.cli_bin = cli_bin
         self.name = name
+        if passphrase is None:
+            self.d.start(["--init"])
+        else:
+            self.d.start()
+            pfile = os.path.join(self.d.root, "passphrase")
+            with open(os.open(pfile, os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
+                f.write(passphrase + "\n")
+            self.cli("init", "--passphrase-file", pfile)
+            os.unlink(pfile)
         self.c = self.d.client(timeout=SYNC_TIMEOUT)
         self.c.call("subscribe", {"topics": ["sync.progress", "record.changed"]})
         if not enroll:
