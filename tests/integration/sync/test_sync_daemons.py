@@ -113,7 +113,10 @@ class Device:
 
     def sync(self):
         """sync.now and its outcome (sync.done)."""
-        # outcomes of earlier runs (a retry while the server was down) are stale
+        # outcomes of earlier runs (a retry while the server was down, a run
+        # another client started) are stale; a round trip first reads in those
+        # still on their way
+        self.c.call("status")
         self.c.notes = [n for n in self.c.notes if n.get("method") != "sync.done"]
         self.c.call("sync.now")
         done = self.wait_done()

@@ -177,6 +177,30 @@ def step_sync_to_tablet(page, b_dev, visit):
     check(got["record"]["objective"] == visit["objective"], "the tablet has the visit: %r" % got)
 
 
+def step_edit_visit(page, a, b_dev, acc, visit):
+    """The tablet changes the visit's outcome while the laptop's form is open:
+    the form says so, and saving it sends only what the rep changed there, so
+    both edits stand, with no conflict."""
+    b = page.b
+    b.js("location.hash = arguments[0]", "#/visit/" + visit["id"])
+    page.view("Visit")
+    b_dev.put("visit", visit["id"], {"outcome": "UITEST tablet: they want it on Friday"})
+    b_dev.sync()
+    a.sync()
+    b.wait(lambda: "changed on another device" in b.find(".notice").text(), 15,
+           "the form's notice of the remote change")
+    b.find("#f-next_step_done").click()
+    b.find("#visit-form button[type='submit']").click()
+    page.view(acc["name"])
+    a.sync()
+    b_dev.sync()
+    for dev in (a, b_dev):
+        rec = dev.get("visit", visit["id"])
+        check(rec["conflicts"] == [] and rec["record"].get("next_step_done") is True and
+              rec["record"].get("outcome") == "UITEST tablet: they want it on Friday",
+              "%s: both edits kept: %r" % (dev.name, rec))
+
+
 def step_live(page, a, b_dev, acc):
     """A change made on the tablet appears on the laptop's open page."""
     b = page.b
@@ -261,6 +285,7 @@ def run(bins, root, passphrase):
         step_accounts(page, acc)
         visit = step_add_visit(page, a, acc)
         step_sync_to_tablet(page, tablet, visit)
+        step_edit_visit(page, a, tablet, acc, visit)
         step_live(page, a, tablet, acc)
         step_conflict(page, a, tablet, acc)
         page.nav("pipeline", "Pipeline")
