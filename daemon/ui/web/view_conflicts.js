@@ -56,14 +56,6 @@ function fieldBlock(rec, f, ctx) {
     })));
 }
 
-// The fields to ask about: `alive` with only "kept" siblings is what any
-// concurrent pair of edits leaves; resolving another field settles it too.
-function fieldsToAsk(rec) {
-  const real = rec.fields.filter(f => f.field !== 'alive' ||
-    f.siblings.some(s => s.value === false));
-  return real.length > 0 ? real : rec.fields;
-}
-
 async function recordCard(rec, ctx) {
   let name = rec.id;
   try {
@@ -78,7 +70,7 @@ async function recordCard(rec, ctx) {
   const link = rec.kind === 'account' ?
     h('a', {href: `#/account/${encodeURIComponent(rec.id)}`}, name) : name;
   return h('section', {class: 'card', dataset: {kind: rec.kind, id: rec.id}},
-    h('h2', null, `${label(rec.kind)}: `, link), fieldsToAsk(rec).map(f => fieldBlock(rec, f, ctx)));
+    h('h2', null, `${label(rec.kind)}: `, link), rec.fields.map(f => fieldBlock(rec, f, ctx)));
 }
 
 export async function render(root, route, ctx) {

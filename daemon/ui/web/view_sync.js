@@ -24,10 +24,10 @@ function progressBox(shell) {
 function lastRun(d) {
   if (!d) return null;
   return section('Last sync seen here', facts([
-    ['Outcome', d.ok ? pill('ok', 'idle') : pill('failed', 'lost')],
+    ['Outcome', d.ok ? pill('ok', 'ok') : pill('failed', 'bad')],
     ['When', ago(d.at)],
     ['Message', d.message],
-    ['Sent', d.ok ? `${d.pushed} changes` : null],
+    ['Sent', d.ok ? `${d.pushed} change${d.pushed === 1 ? '' : 's'}` : null],
     ['Received', d.ok ? `${d.pulled} records (${d.changed} changed, ${d.removed} removed)` : null],
     ['Refused by the server', d.refused ? String(d.refused) : null],
     ['Traffic', d.ok ? `${d.requests} requests, ${bytes(d.bytes_up)} up, ` +
@@ -55,7 +55,7 @@ function outbox(res, ctx) {
   return section('Outbox', note, table([
     {label: '#', num: true, cell: e => String(e.seq)},
     {label: 'Record', cell: e => `${label(e.kind)} ${e.id}`},
-    {label: 'Status', cell: e => pill(label(e.status), e.status === 'refused' ? 'lost' : null)},
+    {label: 'Status', cell: e => pill(label(e.status), e.status === 'refused' ? 'bad' : null)},
     {label: 'Queued', cell: e => fmtTime(e.queued_at)},
     {label: 'Why refused', cell: e => e.reason ? [label(e.reason),
       h('div', {class: 'small'}, e.message || '')] : ''},
