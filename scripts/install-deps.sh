@@ -6,10 +6,11 @@
 #                                        .deb packages (tests/packaging)
 set -eu
 
+# chromium, chromium-driver: the web UI's browser test (tests/integration/ui).
 PACKAGES="build-essential cmake pkg-config clang-format
 libsqlite3-dev libsodium-dev libprotobuf-c-dev protobuf-c-compiler
 libcurl4-openssl-dev libjansson-dev libmicrohttpd-dev libcmocka-dev libsystemd-dev zlib1g-dev
-sqlite3 python3 openssl"
+sqlite3 python3 openssl chromium chromium-driver"
 
 # debhelper/dpkg-dev/fakeroot: dpkg-buildpackage; lintian: package checks;
 # systemd: systemd-analyze verify of the units; adduser: the server's postinst;

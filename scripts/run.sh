@@ -103,6 +103,8 @@ cat <<EOF
 fieldsync-server (pid $(cat "$dir/server.pid")) and fieldsyncd (pid $(cat "$dir/daemon.pid"))
 keep running. Talk to the daemon with:
     $cli --socket $sock status
+Open the book in the web UI (prints the URL; Ctrl-C stops it) with:
+    $cli --socket $sock ui
 Stop both with:
     scripts/run.sh --stop $dir
 EOF
