@@ -49,16 +49,30 @@ function values(form) {
   };
 }
 
-const same = (a, b) => JSON.stringify(a === undefined ? null : a) ===
-  JSON.stringify(b === undefined ? null : b);
+// The stored value as the form would read it back (trimmed text, minutes,
+// no empty lines), so what the rep did not touch compares equal.
+function asForm(k, v) {
+  if (v === undefined || v === null) return k === 'next_step_done' ? false : null;
+  if (k === 'planned_at') return toLocalInput(v);
+  if (typeof v === 'string') return v.trim() || null;
+  if (k === 'contact_ids') return [...v].sort(); // who came, in no order
+  if (Array.isArray(v)) return v.map(x => String(x).trim()).filter(Boolean);
+  return v;
+}
+
+function same(k, a, b) {
+  let x = asForm(k, a), y = asForm(k, b);
+  if (Array.isArray(x) && y === null) y = []; // absent list = empty list
+  if (Array.isArray(y) && x === null) x = [];
+  return JSON.stringify(x) === JSON.stringify(y);
+}
 
 // What to send: for a new visit every value given, for an edit what changed.
 function changes(now, before, isNew) {
   const out = {};
   for (const [k, v] of Object.entries(now)) {
-    const old = before[k] === undefined ? (Array.isArray(v) ? [] : k === 'next_step_done' ?
-      false : null) : before[k];
-    if (isNew ? v !== null && !(Array.isArray(v) && v.length === 0) : !same(v, old)) out[k] = v;
+    const given = v !== null && !(Array.isArray(v) && v.length === 0);
+    if (isNew ? given : !same(k, v, before[k])) out[k] = v;
   }
   return out;
 }
@@ -80,6 +94,9 @@ function buildForm(v, contacts) {
   const fields = TEXT_FIELDS.map(([name, text, tag]) => field(name, text,
     h(tag, {id: 'f-' + name, name, type: tag === 'input' ? 'text' : null, value: v[name] || ''})));
   const chosen = new Set(v.contact_ids || []);
+  // people the visit names who are not (or no longer) at this account stay listed
+  const known = new Set(contacts.map(c => c.id));
+  const others = [...chosen].filter(id => !known.has(id)).map(id => ({id}));
   return [
     field('kind', 'Kind', select('kind', VISIT_KINDS, v.kind)),
     field('status', 'Status', select('status', VISIT_STATUSES, v.status)),
@@ -87,10 +104,12 @@ function buildForm(v, contacts) {
       name: 'planned_at', value: toLocalInput(v.planned_at)})),
     fields[0],
     h('div', {class: 'wide'}, h('fieldset', null, h('legend', null, 'Who'),
-      contacts.length === 0 ? h('p', {class: 'note'}, 'No contacts at this account yet.') :
-        contacts.map(c => h('label', null, h('input', {type: 'checkbox', name: 'contact_ids',
-          value: c.id, checked: chosen.has(c.id)}), `${c.name || c.id}` +
-          (c.buying_role ? ` (${label(c.buying_role)})` : ''))))),
+      contacts.length + others.length === 0 ?
+        h('p', {class: 'note'}, 'No contacts at this account yet.') :
+        contacts.concat(others).map(c => h('label', null,
+          h('input', {type: 'checkbox', name: 'contact_ids', value: c.id,
+            checked: chosen.has(c.id)}),
+          (c.name || c.id) + (c.buying_role ? ` (${label(c.buying_role)})` : ''))))),
     fields.slice(1),
     field('commitments', 'Commitments obtained (one a line)', h('textarea', {id: 'f-commitments',
       name: 'commitments', value: (v.commitments || []).join('\n')})),
