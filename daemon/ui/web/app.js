@@ -45,21 +45,32 @@ let handlers = {}; // event name -> [fn], registered by the view on screen
 let refreshPending = false;
 let refreshTimer = null;
 
-const ctx = {
-  shell,
-  on(name, fn) {
-    (handlers[name] = handlers[name] || []).push(fn);
-  },
-  toast,
-  refresh: () => render(true),
-};
+// What a view gets to work with; its event handlers count once it is shown.
+function viewContext(own) {
+  return {
+    shell,
+    on(name, fn) {
+      (own[name] = own[name] || []).push(fn);
+    },
+    toast,
+    refresh: () => render(true),
+  };
+}
+
+function decode(s) {
+  try {
+    return decodeURIComponent(s);
+  } catch (e) {
+    return s; // a hand-typed "%" is just a character
+  }
+}
 
 function route() {
   const raw = location.hash.replace(/^#\/?/, '');
   const [path, qs] = raw.split('?');
-  const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
-  return {name: VIEWS[parts[0]] ? parts[0] : 'today', args: parts.slice(1),
-    query: new URLSearchParams(qs || '')};
+  const parts = path.split('/').filter(Boolean).map(decode);
+  return {name: Object.hasOwn(VIEWS, parts[0] || '') ? parts[0] : 'today',
+    args: parts.slice(1), query: new URLSearchParams(qs || '')};
 }
 
 // The shell's own screen for the daemon's state, or null for the route's view.
@@ -78,7 +89,6 @@ async function render(keep = false) {
   const own = shellScreen();
   const screen = own ? own[0] : r.name;
   if (keep && own && screen === lastScreen) return; // e.g. the passphrase being typed
-  handlers = {};
   refreshPending = false;
   for (const a of document.querySelectorAll('[data-nav]')) {
     if (a.dataset.nav === r.name) a.setAttribute('aria-current', 'page');
@@ -86,14 +96,16 @@ async function render(keep = false) {
   }
   main.setAttribute('aria-busy', 'true');
   let node = own ? own[1]() : h('div', {class: 'view view-' + r.name});
+  const viewHandlers = {};
   if (!own) {
     try {
-      await VIEWS[r.name].render(node, r, ctx);
+      await VIEWS[r.name].render(node, r, viewContext(viewHandlers));
     } catch (e) {
       node = errorView(e);
     }
   }
   if (seq !== renderSeq) return; // a newer render took over
+  handlers = viewHandlers;
   const y = window.scrollY;
   const focused = main.contains(document.activeElement) ? document.activeElement.id : '';
   clear(main).append(node);
