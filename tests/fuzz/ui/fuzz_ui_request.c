@@ -2,7 +2,8 @@
  * fuzz_ui_request.c: bytes -> the UI bridge's request checks and body decoder
  * (daemon/ui/ui_guard.c, ui_api.c). The input's lines are the method, path,
  * Host, Origin, Sec-Fetch-Site, Cookie, X-Fieldsync-Token and ?token= of a
- * request (a missing line: header absent); the whole input is also a body.
+ * request (a line "-" or a missing line: header absent); the whole input is
+ * also a body.
  * Beyond not crashing: a request is only let through when it names this
  * bridge as its Host and carries the token where the verdict says.
  */
@@ -10,6 +11,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "ui_api.h"
 #include "ui_guard.h"
@@ -25,7 +27,7 @@ static void check_verdict(const fs_ui_request *r, fs_ui_verdict v)
     if (v != FS_UI_ALLOW && v != FS_UI_ENTRY)
         return;
     if (r->host == NULL ||
-        (strcmp(r->host, "127.0.0.1:8080") != 0 && strcmp(r->host, "localhost:8080") != 0))
+        (strcasecmp(r->host, "127.0.0.1:8080") != 0 && strcasecmp(r->host, "localhost:8080") != 0))
         abort();
     if (v == FS_UI_ENTRY && (r->token_query == NULL || strcmp(r->token_query, guard.token) != 0))
         abort();
@@ -51,7 +53,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         char *nl = strchr(p, '\n');
         if (nl != NULL)
             *nl = '\0';
-        fields[i] = strcmp(p, "@TOKEN@") == 0 ? guard.token : p;
+        fields[i] = strcmp(p, "@TOKEN@") == 0 ? guard.token : strcmp(p, "-") == 0 ? NULL : p;
         p = nl != NULL ? nl + 1 : NULL;
     }
     fs_ui_request r = {fields[0], fields[1], fields[2], fields[3],
