@@ -128,3 +128,11 @@ void fs_log(fs_log_level level, const char *fmt, ...)
     fwrite(line, 1, (size_t)n, out);
     fflush(out);
 }
+
+void fs_log_lib(fs_log_level level, const char *prefix, const char *fmt, va_list ap)
+{
+    char line[FS_LOG_LINE_MAX];
+    vsnprintf(line, sizeof(line), fmt, ap);
+    line[strcspn(line, "\n")] = '\0';
+    fs_log(level, "%s: %s", prefix, line);
+}

@@ -325,10 +325,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
     (void)cls;
-    char line[512];
-    vsnprintf(line, sizeof(line), fmt, ap);
-    line[strcspn(line, "\n")] = '\0';
-    fs_log(FS_LOG_WARN, "http: %s", line);
+    fs_log_lib(FS_LOG_WARN, "http", fmt, ap);
 }
 
 /* ------------------------------------------------------------------------- */

@@ -9,6 +9,7 @@
 #ifndef FIELDSYNC_LOG_H
 #define FIELDSYNC_LOG_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 
@@ -41,5 +42,9 @@ bool fs_log_journal_available(void);
 void fs_log_set_stream(FILE *stream);
 
 void fs_log(fs_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A library's own message (its printf-style logger, e.g. libmicrohttpd's) as
+ * one line "PREFIX: text", cut at its first newline. */
+void fs_log_lib(fs_log_level level, const char *prefix, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
 
 #endif

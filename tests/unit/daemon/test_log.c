@@ -1,6 +1,6 @@
 /*
  * test_log.c: the leveled logger drops what is above its level and writes one
- * whole line per message with its level.
+ * whole line per message with its level, libraries' messages included.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -67,12 +67,37 @@ static void long_messages_are_truncated_not_overflowed(void **state)
     assert_int_equal(buf[n - 1], '\n');
 }
 
+static void lib_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void lib_log(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fs_log_lib(FS_LOG_WARN, "http", fmt, ap);
+    va_end(ap);
+}
+
+static void library_messages_become_one_prefixed_line(void **state)
+{
+    (void)state;
+    char buf[4096] = {0};
+    FILE *f = fmemopen(buf, sizeof(buf) - 1, "w");
+    fs_log_set_stream(f);
+    fs_log_set_level(FS_LOG_INFO);
+    lib_log("Failed to bind to port %u: %s\nmore detail\n", 8080u, "in use");
+    fclose(f);
+    fs_log_set_stream(NULL);
+    assert_non_null(strstr(buf, "warn: http: Failed to bind to port 8080: in use\n"));
+    assert_null(strstr(buf, "more detail"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(messages_above_level_are_dropped),
         cmocka_unit_test(level_names_round_trip_and_bad_names_fail),
         cmocka_unit_test(long_messages_are_truncated_not_overflowed),
+        cmocka_unit_test(library_messages_become_one_prefixed_line),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
