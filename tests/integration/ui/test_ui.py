@@ -170,10 +170,17 @@ def check_daemon_gone(ui, d, ev):
 
 def case_guard(bins, root):
     d = Daemon(bins["daemon"], root=os.path.join(root, "d")).start()
-    c = d.client()
-    c.call("init", {"passphrase": PASSPHRASE})
-    c.call("record.put", {"kind": "account", "id": "acc-1", "record": {"name": "Alder"}})
-    c.call("lock")
+    try:
+        c = d.client()
+        c.call("init", {"passphrase": PASSPHRASE})
+        c.call("record.put", {"kind": "account", "id": "acc-1", "record": {"name": "Alder"}})
+        c.call("lock")
+        check_guard(bins, root, d)
+    finally:
+        d.cleanup()
+
+
+def check_guard(bins, root, d):
     ui = Ui(bins["cli"], d.socket, root)
     try:
         check_token(ui)
@@ -190,11 +197,17 @@ def case_guard(bins, root):
         check(ev.ended(5), "the stream ends when the UI stops")
     finally:
         ui.stop()
-        d.cleanup()
 
 
 def case_open(bins, root):
     d = Daemon(bins["daemon"], root=os.path.join(root, "d")).start(["--init"])
+    try:
+        check_open(bins, root, d)
+    finally:
+        d.cleanup()
+
+
+def check_open(bins, root, d):
     fake = os.path.join(root, "bin")
     os.makedirs(fake)
     seen = os.path.join(root, "xdg-open.args")
@@ -226,7 +239,6 @@ def case_open(bins, root):
                        capture_output=True, text=True, timeout=30)
     check(p.returncode == 1 and "XDG_RUNTIME_DIR" in p.stderr, "--open without a runtime dir: "
           "%s %s" % (p.returncode, p.stderr))
-    d.cleanup()
 
 
 def main():
