@@ -242,9 +242,9 @@ static int open_db(cli *c, bool create, srv_storage **s, fs_err *err)
     const char *db = opt(c, O_DB);
     if (db == NULL)
         return fs_err_set(err, FS_EINVAL,
-                          "no database: give --db PATH (or db = PATH in the "
-                          "config file)");
-    return srv_sqlite_open(s, db, create, err);
+                          "no database: give --db PATH or --db postgresql://... (or db = ... "
+                          "in the config file)");
+    return srv_storage_open(s, db, create, err);
 }
 
 /* ------------------------------------------------------------------------- */

@@ -45,7 +45,7 @@ int srv_serve(const char *db_path, const srv_http_opts *opts, const char *port_f
     sigset_t set;
     int sig = 0;
     /* Creates the database and schema once, before the pool opens it N times. */
-    int rc = srv_sqlite_open(&s, db_path, true, err);
+    int rc = srv_storage_open(&s, db_path, true, err);
     srv_storage_close(s);
     if (rc != 0)
         return rc;

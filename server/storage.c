@@ -1,17 +1,79 @@
 /*
- * storage.c: what every backend shares: closing, and the pool of connections
- * the HTTP worker threads borrow one at a time (a connection is never used by
- * two threads at once).
+ * storage.c: what every backend shares: picking the backend from --db,
+ * closing, the records' and pull pages' memory, the merge of a pull's two
+ * streams, and the pool of connections the HTTP worker threads borrow one at
+ * a time (a connection is never used by two threads at once).
  */
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "storage.h"
+
+bool srv_storage_is_pg(const char *db)
+{
+    return strncmp(db, "postgresql://", 13) == 0 || strncmp(db, "postgres://", 11) == 0;
+}
+
+int srv_storage_open(srv_storage **out, const char *db, bool create, fs_err *err)
+{
+    return srv_storage_is_pg(db) ? srv_pg_open(out, db, create, err)
+                                 : srv_sqlite_open(out, db, create, err);
+}
 
 void srv_storage_close(srv_storage *s)
 {
     if (s != NULL)
         s->ops->close(s);
+}
+
+void srv_record_clear(srv_record *r)
+{
+    if (r == NULL)
+        return;
+    free(r->id);
+    free(r->account_id);
+    free(r->state);
+    memset(r, 0, sizeof(*r));
+}
+
+void srv_pull_items_free(srv_pull_item *items, size_t n)
+{
+    for (size_t i = 0; items != NULL && i < n; i++) {
+        free(items[i].id);
+        free(items[i].state);
+    }
+    free(items);
+}
+
+void srv_pull_page_clear(srv_pull_page *p)
+{
+    if (p == NULL)
+        return;
+    srv_pull_items_free(p->items, p->n);
+    memset(p, 0, sizeof(*p));
+}
+
+int srv_pull_merge(srv_pull_item *recs, size_t nr, srv_pull_item *rems, size_t nm, size_t limit,
+                   size_t max_bytes, srv_pull_page *page)
+{
+    size_t i = 0, j = 0, bytes = 0;
+    page->items = calloc(limit ? limit : 1, sizeof(*page->items));
+    if (page->items == NULL)
+        return FS_ENOMEM;
+    while (page->n < limit && (i < nr || j < nm)) {
+        /* a removal goes first at an equal seq: it never has one, but be total */
+        bool take_rem = j < nm && (i == nr || rems[j].seq <= recs[i].seq);
+        srv_pull_item *src = take_rem ? &rems[j] : &recs[i];
+        if (page->n > 0 && bytes + src->state_len > max_bytes)
+            break;
+        bytes += src->state_len;
+        page->items[page->n++] = *src;
+        memset(src, 0, sizeof(*src));
+        take_rem ? j++ : i++;
+    }
+    page->more = i < nr || j < nm;
+    return 0;
 }
 
 struct srv_pool {
@@ -22,7 +84,7 @@ struct srv_pool {
     size_t n;
 };
 
-int srv_pool_new(srv_pool **out, const char *path, size_t n, fs_err *err)
+int srv_pool_new(srv_pool **out, const char *db, size_t n, fs_err *err)
 {
     *out = NULL;
     srv_pool *p = calloc(1, sizeof(*p));
@@ -33,7 +95,7 @@ int srv_pool_new(srv_pool **out, const char *path, size_t n, fs_err *err)
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->freed, NULL);
     for (size_t i = 0; i < n; i++) {
-        int rc = srv_sqlite_open(&p->conns[i], path, false, err);
+        int rc = srv_storage_open(&p->conns[i], db, false, err);
         if (rc != 0) {
             p->nfree = i;
             srv_pool_free(p);

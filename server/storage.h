@@ -4,6 +4,10 @@
  * the SQLite one (storage_sqlite.c) without touching them. No SQL outside the
  * backends.
  *
+ * Two backends: SQLite (storage_sqlite*.c, one file, the embedded default) and
+ * PostgreSQL (storage_pg*.c, `--db postgresql://...`, several server processes
+ * on one database). srv_storage_open picks one by the --db value.
+ *
  * One srv_storage is one connection: it is used by one thread at a time (the
  * HTTP layer keeps a pool, srv_pool). Every call except begin/commit/rollback
  * runs inside the caller's transaction when one is open.
@@ -21,7 +25,11 @@
  *   change sequence number of its last change and the device whose push made
  *   that change (0 after a reassignment).
  * - removals: (seq, kind, id, old owner, new owner) written by reassign.
- * - change sequence: one global counter; records and removals draw from it.
+ * - change sequence: records and removals draw increasing numbers from it, and
+ *   a pull never sees a number before every smaller one it will ever see is
+ *   visible (SQLite: one counter under the write lock; PostgreSQL: numbers
+ *   derived from transaction ids, read up to the oldest running transaction;
+ *   docs/server.md, "Change numbers on PostgreSQL"). Numbers may have gaps.
  * - floors: per rep, the sequence number below which tombstones and removals of
  *   their territory may have been collected.
  */
@@ -117,6 +125,31 @@ typedef struct srv_gc_report {
     size_t reps;       /* territories whose floor was raised */
 } srv_gc_report;
 
+/* Merges a pull's two ascending streams (records, removals) into page: up to
+ * limit items and about max_bytes of states (at least one item); more when
+ * either stream has an item left. Items are moved out of the streams. */
+int srv_pull_merge(srv_pull_item *recs, size_t nr, srv_pull_item *rems, size_t nm, size_t limit,
+                   size_t max_bytes, srv_pull_page *page);
+void srv_pull_items_free(srv_pull_item *items, size_t n);
+
+/*
+ * Every row of a database, for `migrate`: meta first, then users (managers
+ * before their reps), devices, codes, territory, records, removals, finish.
+ * Strings and buffers are borrowed for the call.
+ */
+typedef struct srv_dump_sink {
+    void *arg;
+    int (*meta)(void *arg, const char *server_id, uint64_t last_seq, fs_err *err);
+    int (*user)(void *arg, const srv_user *u, fs_err *err);
+    int (*device)(void *arg, const srv_device *d, const uint8_t *token_hash, fs_err *err);
+    int (*code)(void *arg, const uint8_t *hash, const srv_code *c, fs_err *err);
+    int (*territory)(void *arg, const char *account_id, int64_t owner, fs_err *err);
+    int (*record)(void *arg, const srv_record *r, fs_err *err);
+    int (*removal)(void *arg, uint64_t seq, fs_kind kind, const char *id, int64_t old_owner,
+                   int64_t new_owner, fs_err *err);
+    int (*finish)(void *arg, fs_err *err);
+} srv_dump_sink;
+
 typedef struct srv_storage srv_storage;
 
 typedef struct srv_storage_ops {
@@ -141,6 +174,11 @@ typedef struct srv_storage_ops {
     int (*user_get)(srv_storage *s, const char *name, srv_user *out, fs_err *err);
     int (*user_get_id)(srv_storage *s, int64_t id, srv_user *out, fs_err *err);
     int (*user_list)(srv_storage *s, srv_user **out, size_t *n, fs_err *err);
+    /* Puts user id under manager_id (0: no manager). FS_ENOTFOUND for an
+     * unknown user. */
+    int (*user_set_manager)(srv_storage *s, int64_t id, int64_t manager_id, fs_err *err);
+    /* Raises user id's floor to floor (never lowers it). */
+    int (*user_raise_floor)(srv_storage *s, int64_t id, uint64_t floor, fs_err *err);
 
     /* FS_EEXIST when the replica id was ever used. token_hash: SRV_HASH_LEN. */
     int (*device_add)(srv_storage *s, const srv_device *d, const uint8_t *token_hash, int64_t *id,
@@ -198,6 +236,13 @@ typedef struct srv_storage_ops {
      * tombstones and removals at or below the floor are deleted.
      */
     int (*gc)(srv_storage *s, int64_t now, int64_t horizon_s, srv_gc_report *report, fs_err *err);
+
+    /* migrate: dump feeds every row of s to sink (run it in a read
+     * transaction); load fills sink with writers into s, an empty database
+     * (run them and finish in a write transaction). NULL where a backend is
+     * not a source (PostgreSQL) or a destination (SQLite). */
+    int (*dump)(srv_storage *s, const srv_dump_sink *sink, fs_err *err);
+    int (*load)(srv_storage *s, srv_dump_sink *sink, fs_err *err);
 } srv_storage_ops;
 
 struct srv_storage {
@@ -208,6 +253,16 @@ struct srv_storage {
  * mode with a busy timeout. */
 int srv_sqlite_open(srv_storage **out, const char *path, bool create, fs_err *err);
 
+/* The PostgreSQL backend: connects with a libpq URI (postgresql://...) and
+ * creates the schema when create (the database itself must exist). Without
+ * create, a database with no schema is FS_ENOTFOUND. */
+int srv_pg_open(srv_storage **out, const char *uri, bool create, fs_err *err);
+
+/* Whether db names a PostgreSQL database (postgresql:// or postgres://). */
+bool srv_storage_is_pg(const char *db);
+/* Opens db with the backend it names. */
+int srv_storage_open(srv_storage **out, const char *db, bool create, fs_err *err);
+
 void srv_storage_close(srv_storage *s);
 
 /* ------------------------------------------------------------------------- */
@@ -215,7 +270,7 @@ void srv_storage_close(srv_storage *s);
 
 typedef struct srv_pool srv_pool;
 
-int srv_pool_new(srv_pool **out, const char *path, size_t n, fs_err *err);
+int srv_pool_new(srv_pool **out, const char *db, size_t n, fs_err *err);
 void srv_pool_free(srv_pool *p);
 /* Blocks until a connection is free. */
 srv_storage *srv_pool_acquire(srv_pool *p);

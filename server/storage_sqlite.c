@@ -79,6 +79,7 @@ static const char *const sq_sql[SQ_COUNT] = {
                        " WHERE id = ?1",
     [SQ_USER_LIST] = "SELECT id, name, role, coalesce(manager_id, 0), floor FROM users"
                      " ORDER BY name",
+    [SQ_USER_SET_MANAGER] = "UPDATE users SET manager_id = ?2 WHERE id = ?1",
     [SQ_DEVICE_ADD] = "INSERT INTO devices(user_id, replica, name, token_hash, created_at,"
                       " last_seen_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
     [SQ_DEVICE_BY_TOKEN] = "SELECT id, user_id, replica, name, created_at, last_seen_at,"
@@ -131,7 +132,7 @@ static const char *const sq_sql[SQ_COUNT] = {
                          " AND revoked_at = 0 AND last_seen_at >= ?3 AND cursor > 0",
     [SQ_GC_TOMBSTONES] = "DELETE FROM records WHERE owner = ?1 AND seq <= ?2 AND alive = 0",
     [SQ_GC_REMOVALS] = "DELETE FROM removals WHERE old_owner = ?1 AND seq <= ?2",
-    [SQ_GC_FLOOR] = "UPDATE users SET floor = ?2 WHERE id = ?1",
+    [SQ_RAISE_FLOOR] = "UPDATE users SET floor = max(floor, ?2) WHERE id = ?1",
 };
 
 int sq_fail(sq_storage *s, const char *what, fs_err *err)
@@ -403,6 +404,32 @@ static int sq_user_list(srv_storage *base, srv_user **out, size_t *n, fs_err *er
     return sq_collect(sq(base), st, sizeof(srv_user), sq_read_user_v, (void **)out, n, err);
 }
 
+static int sq_user_set_manager(srv_storage *base, int64_t id, int64_t manager_id, fs_err *err)
+{
+    sq_storage *s = sq(base);
+    sqlite3_stmt *st = sq_stmt(s, SQ_USER_SET_MANAGER, err);
+    if (st == NULL)
+        return FS_EIO;
+    sqlite3_bind_int64(st, 1, id);
+    if (manager_id != 0)
+        sqlite3_bind_int64(st, 2, manager_id);
+    int rc = sq_exec_stmt(s, st, "changing a user's manager", err);
+    if (rc == 0 && sqlite3_changes(s->db) == 0)
+        return fs_err_set(err, FS_ENOTFOUND, "no user with id %lld", (long long)id);
+    return rc;
+}
+
+int sq_raise_floor(srv_storage *base, int64_t id, uint64_t floor, fs_err *err)
+{
+    sq_storage *s = sq(base);
+    sqlite3_stmt *st = sq_stmt(s, SQ_RAISE_FLOOR, err);
+    if (st == NULL)
+        return FS_EIO;
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int64(st, 2, (int64_t)floor);
+    return sq_exec_stmt(s, st, "raising a tombstone floor", err);
+}
+
 /* ------------------------------------------------------------------------- */
 /* Devices */
 
@@ -585,6 +612,8 @@ static const srv_storage_ops sq_ops = {
     .user_get = sq_user_get,
     .user_get_id = sq_user_get_id,
     .user_list = sq_user_list,
+    .user_set_manager = sq_user_set_manager,
+    .user_raise_floor = sq_raise_floor,
     .device_add = sq_device_add,
     .device_by_token = sq_device_by_token,
     .device_list = sq_device_list,
@@ -601,6 +630,7 @@ static const srv_storage_ops sq_ops = {
     .floor_get = sq_floor_get,
     .reassign = sq_reassign,
     .gc = sq_gc,
+    .dump = sq_dump,
 };
 
 static int sq_user_version(sq_storage *s, int *version, fs_err *err)

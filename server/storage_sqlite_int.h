@@ -1,7 +1,8 @@
 /*
  * storage_sqlite_int.h: what the two halves of the SQLite backend share
  * (storage_sqlite.c: connection, schema, users, devices, codes;
- * storage_sqlite_records.c: territory, records, pull, reassign, gc).
+ * storage_sqlite_records.c: territory, records, pull, reassign, gc;
+ * storage_sqlite_dump.c: every row, for migrate).
  */
 #ifndef SRV_STORAGE_SQLITE_INT_H
 #define SRV_STORAGE_SQLITE_INT_H
@@ -20,6 +21,7 @@ enum sq_stmt {
     SQ_USER_GET,
     SQ_USER_GET_ID,
     SQ_USER_LIST,
+    SQ_USER_SET_MANAGER,
     SQ_DEVICE_ADD,
     SQ_DEVICE_BY_TOKEN,
     SQ_DEVICE_LIST,
@@ -47,7 +49,7 @@ enum sq_stmt {
     SQ_GC_MIN_CURSOR,
     SQ_GC_TOMBSTONES,
     SQ_GC_REMOVALS,
-    SQ_GC_FLOOR,
+    SQ_RAISE_FLOOR,
     SQ_COUNT
 };
 
@@ -86,5 +88,7 @@ int sq_floor_get(srv_storage *base, const srv_user *user, uint64_t *floor, fs_er
 int sq_reassign(srv_storage *base, const char *account_id, int64_t new_owner, size_t *moved,
                 fs_err *err);
 int sq_gc(srv_storage *base, int64_t now, int64_t horizon_s, srv_gc_report *report, fs_err *err);
+int sq_raise_floor(srv_storage *base, int64_t id, uint64_t floor, fs_err *err);
+int sq_dump(srv_storage *base, const srv_dump_sink *sink, fs_err *err);
 
 #endif

@@ -17,28 +17,6 @@ static sq_storage *sq(srv_storage *base)
     return (sq_storage *)base;
 }
 
-void srv_record_clear(srv_record *r)
-{
-    if (r == NULL)
-        return;
-    free(r->id);
-    free(r->account_id);
-    free(r->state);
-    memset(r, 0, sizeof(*r));
-}
-
-void srv_pull_page_clear(srv_pull_page *p)
-{
-    if (p == NULL)
-        return;
-    for (size_t i = 0; i < p->n; i++) {
-        free(p->items[i].id);
-        free(p->items[i].state);
-    }
-    free(p->items);
-    memset(p, 0, sizeof(*p));
-}
-
 /* ------------------------------------------------------------------------- */
 /* Territory and records */
 
@@ -156,15 +134,6 @@ static int pull_stream(sq_storage *s, sqlite3_stmt *st, bool with_state, srv_pul
     return 0;
 }
 
-static void free_items(srv_pull_item *items, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        free(items[i].id);
-        free(items[i].state);
-    }
-    free(items);
-}
-
 static sqlite3_stmt *pull_stmt(sq_storage *s, enum sq_stmt idx, const srv_user *user,
                                const srv_pull_query *q, fs_err *err)
 {
@@ -178,29 +147,6 @@ static sqlite3_stmt *pull_stmt(sq_storage *s, enum sq_stmt idx, const srv_user *
             sqlite3_bind_int64(st, 4, q->skip_writer);
     }
     return st;
-}
-
-/* Merges the two ascending streams into page, up to limit items and max_bytes. */
-static int pull_merge(srv_pull_item *recs, size_t nr, srv_pull_item *rems, size_t nm, size_t limit,
-                      size_t max_bytes, srv_pull_page *page)
-{
-    size_t i = 0, j = 0, bytes = 0;
-    page->items = calloc(limit, sizeof(*page->items));
-    if (page->items == NULL)
-        return FS_ENOMEM;
-    while (page->n < limit && (i < nr || j < nm)) {
-        /* a removal goes first at an equal seq: it never has one, but be total */
-        bool take_rem = j < nm && (i == nr || rems[j].seq <= recs[i].seq);
-        srv_pull_item *src = take_rem ? &rems[j] : &recs[i];
-        if (page->n > 0 && bytes + src->state_len > max_bytes)
-            break;
-        bytes += src->state_len;
-        page->items[page->n++] = *src;
-        memset(src, 0, sizeof(*src));
-        take_rem ? j++ : i++;
-    }
-    page->more = i < nr || j < nm;
-    return 0;
 }
 
 int sq_pull(srv_storage *base, const srv_user *user, const srv_pull_query *q, srv_pull_page *page,
@@ -226,7 +172,7 @@ int sq_pull(srv_storage *base, const srv_user *user, const srv_pull_query *q, sr
         rc = rc ? rc : FS_EIO;
         goto done;
     }
-    if ((rc = pull_merge(recs, nr, rems, nm, limit, q->max_bytes, page)) != 0) {
+    if ((rc = srv_pull_merge(recs, nr, rems, nm, limit, q->max_bytes, page)) != 0) {
         rc = fs_err_set(err, rc, "out of memory for a pull page");
         goto done;
     }
@@ -238,8 +184,8 @@ int sq_pull(srv_storage *base, const srv_user *user, const srv_pull_query *q, sr
             page->next_cursor = q->cursor;
     }
 done:
-    free_items(recs, nr);
-    free_items(rems, nm);
+    srv_pull_items_free(recs, nr);
+    srv_pull_items_free(rems, nm);
     if (rc != 0)
         srv_pull_page_clear(page);
     return rc;
@@ -380,7 +326,7 @@ static int gc_rep(sq_storage *s, int64_t rep, int64_t manager, uint64_t floor, i
     sqlite3_reset(st);
     if (target <= floor)
         return 0;
-    static const enum sq_stmt steps[] = {SQ_GC_TOMBSTONES, SQ_GC_REMOVALS, SQ_GC_FLOOR};
+    static const enum sq_stmt steps[] = {SQ_GC_TOMBSTONES, SQ_GC_REMOVALS};
     for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
         if ((st = sq_stmt(s, steps[i], err)) == NULL)
             return FS_EIO;
@@ -390,13 +336,10 @@ static int gc_rep(sq_storage *s, int64_t rep, int64_t manager, uint64_t floor, i
         if (rc != 0)
             return rc;
         size_t changed = (size_t)sqlite3_changes(s->db);
-        if (steps[i] == SQ_GC_TOMBSTONES)
-            r->tombstones += changed;
-        else if (steps[i] == SQ_GC_REMOVALS)
-            r->removals += changed;
+        *(steps[i] == SQ_GC_TOMBSTONES ? &r->tombstones : &r->removals) += changed;
     }
     r->reps++;
-    return 0;
+    return sq_raise_floor(&s->base, rep, target, err);
 }
 
 int sq_gc(srv_storage *base, int64_t now, int64_t horizon_s, srv_gc_report *report, fs_err *err)
