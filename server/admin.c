@@ -53,6 +53,48 @@ int srv_admin_user_add(srv_storage *s, const char *name, srv_role role, const ch
     return finish(s, rc, err);
 }
 
+/* The rep and manager (m zeroed for NULL) of a team change. */
+static int team_users(srv_storage *s, const char *rep, const char *manager, srv_user *r,
+                      srv_user *m, fs_err *err)
+{
+    memset(m, 0, sizeof(*m));
+    int rc = s->ops->user_get(s, rep, r, err);
+    if (rc == 0 && r->role != SRV_ROLE_REP)
+        return fs_err_set(err, FS_EINVAL, "%s is a manager: only reps belong to a team", rep);
+    if (rc == 0 && manager != NULL && (rc = s->ops->user_get(s, manager, m, err)) == 0 &&
+        m->role != SRV_ROLE_MANAGER)
+        rc = fs_err_set(err, FS_EINVAL,
+                        "%s is a rep, not a manager: add a manager with "
+                        "`user add NAME --role manager`",
+                        manager);
+    return rc;
+}
+
+int srv_admin_team_set(srv_storage *s, const char *rep, const char *manager, fs_err *err)
+{
+    srv_user r, m;
+    uint64_t seq;
+    int rc = s->ops->begin(s, true, err);
+    if (rc != 0)
+        return rc;
+    rc = team_users(s, rep, manager, &r, &m, err);
+    if (rc != 0 || r.manager_id == m.id)
+        return finish(s, rc, err);
+    rc = s->ops->user_set_manager(s, r.id, m.id, err);
+    /* a change number above every cursor handed out so far */
+    if (rc == 0)
+        rc = s->ops->next_seq(s, &seq, err);
+    if (rc == 0 && r.manager_id != 0)
+        rc = s->ops->user_raise_floor(s, r.manager_id, seq, err);
+    if (rc == 0 && m.id != 0)
+        rc = s->ops->user_raise_floor(s, m.id, seq, err);
+    rc = finish(s, rc, err);
+    if (rc == 0)
+        fs_log(FS_LOG_INFO, "user %lld: manager %lld -> %lld", (long long)r.id,
+               (long long)r.manager_id, (long long)m.id);
+    return rc;
+}
+
 int srv_admin_enroll_code(srv_storage *s, const char *user, int64_t now, int64_t ttl_s,
                           char code[SRV_CODE_LEN + 1], fs_err *err)
 {
@@ -109,4 +151,23 @@ int srv_admin_gc(srv_storage *s, int64_t now, int64_t horizon_s, srv_gc_report *
     if (rc != 0)
         return rc;
     return finish(s, s->ops->gc(s, now, horizon_s, report, err), err);
+}
+
+int srv_admin_migrate(srv_storage *from, srv_storage *to, fs_err *err)
+{
+    srv_dump_sink sink;
+    if (from->ops->dump == NULL || to->ops->load == NULL)
+        return fs_err_set(err, FS_EINVAL,
+                          "migrate copies a SQLite database into PostgreSQL, not %s into %s",
+                          from->ops->name, to->ops->name);
+    int rc = to->ops->begin(to, true, err);
+    if (rc != 0)
+        return rc;
+    if ((rc = from->ops->begin(from, false, err)) != 0)
+        return finish(to, rc, err);
+    rc = to->ops->load(to, &sink, err);
+    if (rc == 0)
+        rc = from->ops->dump(from, &sink, err);
+    from->ops->rollback(from); /* it only read */
+    return finish(to, rc, err);
 }

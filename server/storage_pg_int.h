@@ -71,7 +71,7 @@ typedef struct pg_storage {
 } pg_storage;
 
 /* Parameters of one statement: text, or binary for bytea. */
-#define PG_MAX_PARAMS 8
+#define PG_MAX_PARAMS 10
 typedef struct pg_params {
     const char *v[PG_MAX_PARAMS];
     int len[PG_MAX_PARAMS];

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <libpq-fe.h>
+
 #include "admin.h"
 #include "fieldsync.pb-c.h"
 #include "fieldsync/log.h"
@@ -25,6 +27,47 @@ void tu_db_path(const char *dir, char out[300])
     snprintf(out, 300, "%s/server.db", dir);
 }
 
+static const char *tu_pg_url; /* NULL: SQLite */
+
+void tu_use_backend(const char *name)
+{
+    tu_pg_url = NULL;
+    if (name == NULL || strcmp(name, "sqlite") == 0)
+        return;
+    if (strcmp(name, "postgresql") != 0 || (tu_pg_url = getenv("FS_TEST_PG_URL")) == NULL) {
+        fprintf(stderr, "backend %s: run as `tests/pg/pgcluster.py run -- TEST postgresql`\n",
+                name);
+        abort();
+    }
+}
+
+bool tu_is_pg(void)
+{
+    return tu_pg_url != NULL;
+}
+
+void tu_db(const char *dir, char out[300])
+{
+    if (tu_pg_url != NULL)
+        snprintf(out, 300, "%s", tu_pg_url);
+    else
+        tu_db_path(dir, out);
+}
+
+/* Drops every table of the PostgreSQL test database. */
+static void tu_pg_empty(void)
+{
+    PGconn *c = PQconnectdb(tu_pg_url);
+    PGresult *r = PQexec(c, "SET client_min_messages = warning;"
+                            " DROP SCHEMA public CASCADE; CREATE SCHEMA public");
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+        fprintf(stderr, "test setup failed: emptying the database: %s\n", PQerrorMessage(c));
+        abort();
+    }
+    PQclear(r);
+    PQfinish(c);
+}
+
 srv_storage *tu_storage_new(char dir[256])
 {
     fs_err err = {0};
@@ -35,10 +78,12 @@ srv_storage *tu_storage_new(char dir[256])
     if (srv_crypto_init(&err) != 0)
         die("sodium", &err);
     fs_log_set_level(getenv("FS_TEST_VERBOSE") ? FS_LOG_DEBUG : FS_LOG_WARN);
-    char path[300];
-    tu_db_path(dir, path);
+    char db[300];
+    tu_db(dir, db);
+    if (tu_pg_url != NULL)
+        tu_pg_empty();
     srv_storage *s;
-    if (srv_sqlite_open(&s, path, true, &err) != 0)
+    if (srv_storage_open(&s, db, true, &err) != 0)
         die("open", &err);
     return s;
 }

@@ -6,6 +6,7 @@
 #ifndef SRV_TEST_UTIL_H
 #define SRV_TEST_UTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -14,8 +15,15 @@
 #include "storage.h"
 #include "token.h"
 
-/* A fresh database in a new temporary directory; dir receives its path. */
+/* The backend tu_storage_new uses: "sqlite" (the default) or "postgresql",
+ * the database named by FS_TEST_PG_URL (tests/pg/pgcluster.py run sets it). */
+void tu_use_backend(const char *name);
+bool tu_is_pg(void);
+/* A fresh database (SQLite: in a new temporary directory; PostgreSQL: the
+ * test database emptied) and a new temporary directory; dir receives its path. */
 srv_storage *tu_storage_new(char dir[256]);
+/* The --db value of the database tu_storage_new made. */
+void tu_db(const char *dir, char out[300]);
 /* Closes the storage and removes the directory. */
 void tu_storage_free(srv_storage *s, const char *dir);
 /* The database path inside dir. */

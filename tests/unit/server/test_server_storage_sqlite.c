@@ -1,0 +1,165 @@
+/*
+ * test_server_storage_sqlite.c: what only the SQLite backend has: a database
+ * file (missing, damaged, of a newer schema) and the upgrade of a version 1
+ * file. The rest of the storage contract is test_server_storage.c, run
+ * against both backends.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "srv_test_util.h"
+
+typedef struct fx {
+    char dir[256];
+    char path[300];
+    srv_storage *s;
+} fx;
+
+static int setup(void **state)
+{
+    fx *f = calloc(1, sizeof(*f));
+    f->s = tu_storage_new(f->dir);
+    tu_db_path(f->dir, f->path);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fx *f = *state;
+    tu_storage_free(f->s, f->dir);
+    free(f);
+    return 0;
+}
+
+static void test_missing_database_without_create_is_not_found(void **state)
+{
+    fx *f = *state;
+    char p[320];
+    snprintf(p, sizeof(p), "%s/none.db", f->dir);
+    srv_storage *s = NULL;
+    fs_err err = {0};
+    assert_int_equal(srv_sqlite_open(&s, p, false, &err), FS_ENOTFOUND);
+    assert_null(s);
+    assert_non_null(strstr(err.msg, "none.db"));
+}
+
+static void test_newer_schema_is_refused(void **state)
+{
+    fx *f = *state;
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    srv_storage *s = NULL;
+    fs_err err = {0};
+    assert_int_equal(srv_sqlite_open(&s, f->path, false, &err), FS_EVERSION);
+    assert_non_null(strstr(err.msg, "upgrade"));
+}
+
+/* The version 1 schema as released, frozen here: the upgrade must take any
+ * database written by that build. */
+static const char v1_schema[] =
+    "CREATE TABLE meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;"
+    "CREATE TABLE users(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+    " role INTEGER NOT NULL, manager_id INTEGER REFERENCES users(id),"
+    " floor INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX users_manager ON users(manager_id);"
+    "CREATE TABLE devices(id INTEGER PRIMARY KEY,"
+    " user_id INTEGER NOT NULL REFERENCES users(id), replica INTEGER NOT NULL UNIQUE,"
+    " name TEXT NOT NULL, token_hash BLOB NOT NULL UNIQUE, created_at INTEGER NOT NULL,"
+    " last_seen_at INTEGER NOT NULL, revoked_at INTEGER NOT NULL DEFAULT 0,"
+    " cursor INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX devices_user ON devices(user_id);"
+    "CREATE TABLE codes(hash BLOB PRIMARY KEY, user_id INTEGER NOT NULL,"
+    " expires_at INTEGER NOT NULL, used_at INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"
+    "CREATE TABLE territory(account_id TEXT PRIMARY KEY,"
+    " owner INTEGER NOT NULL REFERENCES users(id)) WITHOUT ROWID;"
+    "CREATE INDEX territory_owner ON territory(owner);"
+    "CREATE TABLE records(kind INTEGER NOT NULL, id TEXT NOT NULL,"
+    " account_id TEXT NOT NULL, seq INTEGER NOT NULL UNIQUE, alive INTEGER NOT NULL,"
+    " state BLOB NOT NULL, PRIMARY KEY(kind, id));"
+    "CREATE INDEX records_account ON records(account_id);"
+    "CREATE TABLE removals(seq INTEGER PRIMARY KEY, kind INTEGER NOT NULL,"
+    " id TEXT NOT NULL, old_owner INTEGER NOT NULL, new_owner INTEGER NOT NULL);"
+    "CREATE INDEX removals_owner ON removals(old_owner, seq);"
+    "INSERT INTO meta VALUES ('seq', 3), ('server_id', 'aaaabbbbccccddddeeeeffff00001111');"
+    "INSERT INTO users(id, name, role) VALUES (1, 'anna', 1), (2, 'bob', 1);"
+    "INSERT INTO territory VALUES ('acc-a', 1), ('acc-b', 2);"
+    "INSERT INTO records VALUES (1, 'acc-a', 'acc-a', 1, 1, x'01'),"
+    " (2, 'c-a', 'acc-a', 2, 1, x'02'), (1, 'acc-b', 'acc-b', 3, 1, x'03');"
+    "PRAGMA user_version = 1;";
+
+static void test_version_1_database_is_upgraded(void **state)
+{
+    fx *f = *state;
+    char p[320];
+    snprintf(p, sizeof(p), "%s/v1.db", f->dir);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, v1_schema, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    srv_storage *s = NULL;
+    assert_int_equal(srv_sqlite_open(&s, p, false, NULL), 0);
+    srv_user anna;
+    srv_pull_page page;
+    assert_int_equal(s->ops->user_get(s, "anna", &anna, NULL), 0);
+    srv_pull_query q = {.limit = 10, .max_bytes = 1 << 20};
+    assert_int_equal(s->ops->pull(s, &anna, &q, &page, NULL), 0);
+    assert_int_equal(page.n, 2); /* anna's account and contact, not bob's account */
+    assert_string_equal(page.items[0].id, "acc-a");
+    assert_string_equal(page.items[1].id, "c-a");
+    assert_int_equal(page.items[1].state[0], 2);
+    assert_int_equal(page.next_cursor, 3);
+    srv_pull_page_clear(&page);
+    srv_storage_close(s);
+    /* a second open finds the current version and changes nothing */
+    assert_int_equal(srv_sqlite_open(&s, p, false, NULL), 0);
+    srv_storage_close(s);
+    assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(
+                         db,
+                         "SELECT group_concat(owner) FROM (SELECT owner FROM records ORDER BY seq)",
+                         -1, &st, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(st, 0), "1,1,2");
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+}
+
+static void test_damaged_file_is_an_error_not_a_crash(void **state)
+{
+    fx *f = *state;
+    char p[320];
+    snprintf(p, sizeof(p), "%s/junk.db", f->dir);
+    FILE *fp = fopen(p, "wb");
+    for (int i = 0; i < 4096; i++)
+        fputc(i * 31, fp);
+    fclose(fp);
+    srv_storage *s = NULL;
+    assert_int_not_equal(srv_sqlite_open(&s, p, false, NULL), 0);
+    assert_null(s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+        T(test_missing_database_without_create_is_not_found),
+        T(test_newer_schema_is_refused),
+        T(test_version_1_database_is_upgraded),
+        T(test_damaged_file_is_an_error_not_a_crash),
+#undef T
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
