@@ -3,7 +3,7 @@
  * then the command line, which wins), picks the command and runs it; the work
  * itself is in admin.c, http.c and the storage backend.
  *
- *   fieldsync-server [--db PATH] [--config FILE] [--log-level L] COMMAND ...
+ *   fieldsync-server [--db PATH|postgresql://...] [--config FILE] [--log-level L] COMMAND ...
  *
  * Options may come before or after the command words. Each command accepts
  * only the options listed in its help; anything else is a usage error (exit 2).
@@ -289,6 +289,51 @@ static int run_user_list(cli *c)
     return exit_for(rc, &err);
 }
 
+static int run_team_add(cli *c)
+{
+    srv_storage *s = NULL;
+    fs_err err = {0};
+    int rc = open_db(c, false, &s, &err);
+    if (rc == 0)
+        rc = srv_admin_team_set(s, c->pos[3], c->pos[2], &err);
+    srv_storage_close(s);
+    if (rc == 0)
+        printf("%s is in %s's team; the managers' devices pull their teams again\n", c->pos[3],
+               c->pos[2]);
+    return exit_for(rc, &err);
+}
+
+static int run_team_remove(cli *c)
+{
+    srv_storage *s = NULL;
+    fs_err err = {0};
+    int rc = open_db(c, false, &s, &err);
+    if (rc == 0)
+        rc = srv_admin_team_set(s, c->pos[2], NULL, &err);
+    srv_storage_close(s);
+    if (rc == 0)
+        printf("%s is in no team\n", c->pos[2]);
+    return exit_for(rc, &err);
+}
+
+static int run_migrate(cli *c)
+{
+    srv_storage *from = NULL, *to = NULL;
+    fs_err err = {0};
+    if (opt(c, O_DB) == NULL || !srv_storage_is_pg(opt(c, O_DB)))
+        return usage_error("migrate copies into PostgreSQL: give --db postgresql://...%s", "");
+    int rc = srv_sqlite_open(&from, c->pos[1], false, &err);
+    if (rc == 0)
+        rc = open_db(c, true, &to, &err);
+    if (rc == 0)
+        rc = srv_admin_migrate(from, to, &err);
+    srv_storage_close(from);
+    srv_storage_close(to);
+    if (rc == 0)
+        printf("copied %s into PostgreSQL; serve with --db and the same URI\n", c->pos[1]);
+    return exit_for(rc, &err);
+}
+
 static int run_enroll_code(cli *c)
 {
     int64_t ttl = opt(c, O_TTL) ? parse_duration(opt(c, O_TTL), 3600) : 86400;
@@ -424,7 +469,7 @@ static int run_serve(cli *c)
     if ((o.cfg.horizon_s = horizon_of(c)) < 0)
         return usage_error("--horizon-days \"%s\" is not a number of days", opt(c, O_HORIZON));
     if (opt(c, O_DB) == NULL)
-        return usage_error("serve needs --db PATH%s", "");
+        return usage_error("serve needs --db PATH or --db postgresql://...%s", "");
     fs_err err = {0};
     int rc = srv_serve(opt(c, O_DB), &o, opt(c, O_PORTFILE), &err);
     return exit_for(rc, &err);
@@ -442,6 +487,11 @@ static const command commands[] = {
      "user add NAME --role rep|manager [--manager NAME]\n"
      "  Adds a user (creating the database if needed); a rep may belong to a manager."},
     {"user list", 2, 0, 0, 0, run_user_list, "user list\n  Lists users, roles and managers."},
+    {"team add", 2, 2, 2, 0, run_team_add,
+     "team add MANAGER REP\n"
+     "  Puts REP in MANAGER's team (out of any other); both managers' devices resync."},
+    {"team remove", 2, 1, 1, 0, run_team_remove,
+     "team remove REP\n  Takes REP out of their manager's team; that manager's devices resync."},
     {"enroll-code", 1, 1, 1, O_TTL, run_enroll_code,
      "enroll-code NAME [--ttl 24h]\n"
      "  Prints a one-time enrollment code for user NAME, valid for --ttl (s, m, h, d)."},
@@ -452,6 +502,10 @@ static const command commands[] = {
     {"reassign", 1, 2, 2, 0, run_reassign,
      "reassign ACCOUNT_ID NEW_REP\n"
      "  Moves an account and its records to another rep; the old rep's devices remove them."},
+    {"migrate", 1, 1, 1, 0, run_migrate,
+     "migrate SQLITE_FILE   (with --db postgresql://...)\n"
+     "  Copies a SQLite server database into an empty PostgreSQL database, ids, tokens,\n"
+     "  cursors and change numbers included: devices carry on as they were."},
     {"gc", 1, 0, 0, O_HORIZON, run_gc,
      "gc [--horizon-days N]\n"
      "  Collects tombstones every active device has pulled; devices silent longer than the\n"
@@ -463,10 +517,11 @@ static const command commands[] = {
 static void print_help(const command *only)
 {
     if (only != NULL) {
-        printf("usage: fieldsync-server [--db PATH] [--config FILE] %s\n", only->usage);
+        printf("usage: fieldsync-server [--db DB] [--config FILE] %s\n", only->usage);
         return;
     }
-    printf("usage: fieldsync-server [--db PATH] [--config FILE] [--log-level LEVEL] COMMAND\n\n"
+    printf("usage: fieldsync-server [--db DB] [--config FILE] [--log-level LEVEL] COMMAND\n\n"
+           "DB is a SQLite file or a PostgreSQL URI (postgresql://USER@HOST/NAME).\n\n"
            "Commands:\n");
     for (size_t i = 0; i < NCOMMANDS; i++)
         printf("  %s\n", commands[i].usage);
