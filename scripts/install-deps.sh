@@ -10,8 +10,12 @@ set -eu
 PACKAGES="build-essential cmake pkg-config clang-format
 libsqlite3-dev libsodium-dev libprotobuf-c-dev protobuf-c-compiler
 libcurl4-openssl-dev libjansson-dev libmicrohttpd-dev libcmocka-dev libsystemd-dev zlib1g-dev
+libpq-dev postgresql-15 haproxy
 sqlite3 python3 openssl chromium chromium-driver"
 
+# postgresql-15: the server's PostgreSQL backend is tested against a throwaway
+# cluster (tests/pg/pgcluster.py runs initdb/postgres from it, never the
+# system cluster the package sets up); haproxy: the multi-instance test.
 # debhelper/dpkg-dev/fakeroot: dpkg-buildpackage; lintian: package checks;
 # systemd: systemd-analyze verify of the units; adduser: the server's postinst;
 # man-db: man page formatting checks; binutils: objdump for the Depends check.
