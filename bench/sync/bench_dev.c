@@ -25,6 +25,12 @@ void die(const char *what, const fs_err *err)
     exit(1);
 }
 
+int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
 long vm_hwm_kb(void)
 {
     FILE *f = fopen("/proc/self/status", "r");

@@ -277,12 +277,6 @@ static bool all_ran(void *arg)
     return true;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
 static void fleet_round(fleet *f, size_t per, const char *what)
 {
     fs_err err;

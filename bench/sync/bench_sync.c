@@ -17,6 +17,7 @@
  *            by the loader, then P offline changes pushed;
  *   fleet    D devices (one rep each) on one event loop sync at once:
  *            throughput and per-run latency percentiles.
+ * --server-fleet measures the server alone instead (bench_serverfleet.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -168,14 +169,23 @@ int main(int argc, char **argv)
                             strtoull(argv[7], NULL, 10));
     if (argc >= 6 && strcmp(argv[1], "fleet") == 0)
         return phase_fleet(argv[2], argv[3], argv[4], strtoull(argv[5], NULL, 10));
+    if (argc >= 7 && strcmp(argv[1], "drive") == 0)
+        return phase_drive(argv[2], argv[3], strtoull(argv[4], NULL, 10),
+                           strtoull(argv[5], NULL, 10), argv[6]);
+    if (argc >= 2 && strcmp(argv[1], "--server-fleet") == 0)
+        return phase_server_fleet();
 
     for (int i = 1; i < argc; i++)
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             printf("usage: bench_sync [--records N] [--devices N] [--push N] [--catchup N]\n"
+                   "       bench_sync --server-fleet\n"
                    "Starts fieldsync-server on loopback and measures an initial pull of N\n"
                    "records (100000) into a fresh encrypted device and the search rows\n"
                    "after it, a catch-up (100 server changes), an offline push (10000)\n"
-                   "and N devices (200) syncing at once. See docs/sync-client.md.\n");
+                   "and N devices (200) syncing at once. See docs/sync-client.md.\n"
+                   "--server-fleet: only the server, 200 and 1000 devices pushing from\n"
+                   "several processes, on SQLite and on PostgreSQL with 1 and 2 instances\n"
+                   "(see docs/server.md, \"Benchmark\").\n");
             return 0;
         }
     size_t records = arg_size(argc, argv, "--records", 100000);

@@ -31,6 +31,7 @@ typedef bool (*cond_fn)(void *);
 double now_s(void);
 void die(const char *what, const fs_err *err) __attribute__((noreturn));
 long vm_hwm_kb(void);
+int cmp_double(const void *a, const void *b);
 
 void on_enrolled(void *arg, int code, const fs_err *err);
 void dev_open(dev *d, fs_loop *loop, const char *dir, bool encrypted, size_t push_count);
@@ -48,5 +49,8 @@ int phase_load(const char *url, const char *code, const char *dir, size_t record
 int phase_device(const char *url, const char *code, const char *dir, const char *loaddir,
                  size_t push, size_t catchup);
 int phase_fleet(const char *url, const char *codes_file, const char *dir, size_t n);
+/* bench_serverfleet.c: the server-only fleet (--server-fleet) and its drivers. */
+int phase_server_fleet(void);
+int phase_drive(const char *urls, const char *creds, size_t first, size_t n, const char *out);
 
 #endif
