@@ -211,12 +211,12 @@ static bool pg_retryable(const char *state)
 int pg_fail(pg_storage *s, const PGresult *res, const char *what, fs_err *err)
 {
     const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-    const char *msg = res && PQresultErrorMessage(res)[0] ? PQresultErrorMessage(res)
-                                                          : PQerrorMessage(s->conn);
+    const char *msg =
+        res && PQresultErrorMessage(res)[0] ? PQresultErrorMessage(res) : PQerrorMessage(s->conn);
     bool busy = pg_retryable(state) || PQstatus(s->conn) != CONNECTION_OK;
     int n = (int)strcspn(msg, "\n");
-    return fs_err_set(err, busy ? FS_EBUSY : FS_EIO, "PostgreSQL %s: %s: %.*s%s", s->where, what,
-                      n, msg, busy ? " (retry)" : "");
+    return fs_err_set(err, busy ? FS_EBUSY : FS_EIO, "PostgreSQL %s: %s: %.*s%s", s->where, what, n,
+                      msg, busy ? " (retry)" : "");
 }
 
 int pg_run_named(pg_storage *s, const char *name, const char *sql, bool *prepared,
@@ -251,8 +251,8 @@ int pg_run(pg_storage *s, enum pg_stmt idx, const pg_params *p, PGresult **out, 
     return pg_run_named(s, name, pg_sql[idx], &s->prepared[idx], p, out, what, err);
 }
 
-int pg_exec(pg_storage *s, enum pg_stmt idx, const pg_params *p, size_t *changed,
-            const char *what, fs_err *err)
+int pg_exec(pg_storage *s, enum pg_stmt idx, const pg_params *p, size_t *changed, const char *what,
+            fs_err *err)
 {
     PGresult *r;
     int rc = pg_run(s, idx, p, &r, what, err);
@@ -316,8 +316,8 @@ static int pg_commit(srv_storage *base, fs_err *err)
     if (PQresultStatus(r) != PGRES_COMMAND_OK)
         rc = pg_fail(s, r, "committing", err);
     else if (strcmp(PQcmdStatus(r), "COMMIT") != 0) /* an aborted transaction rolls back */
-        rc = fs_err_set(err, FS_EIO, "PostgreSQL %s: the transaction had failed and was rolled back",
-                        s->where);
+        rc = fs_err_set(err, FS_EIO,
+                        "PostgreSQL %s: the transaction had failed and was rolled back", s->where);
     PQclear(r);
     s->in_txn = false;
     return rc;

@@ -63,10 +63,10 @@ typedef struct pg_storage {
     PGconn *conn;
     char *where; /* "database D on H": names it in messages, never the password */
     bool prepared[PG_COUNT];
-    int64_t offset;  /* meta seq_offset, read at open */
-    bool in_txn;     /* begin ran and neither commit nor rollback yet */
-    int64_t xid;     /* the open transaction's id once it drew a change number, else 0 */
-    uint32_t drawn;  /* change numbers the open transaction drew */
+    int64_t offset;           /* meta seq_offset, read at open */
+    bool in_txn;              /* begin ran and neither commit nor rollback yet */
+    int64_t xid;              /* the open transaction's id once it drew a change number, else 0 */
+    uint32_t drawn;           /* change numbers the open transaction drew */
     struct pg_loader *loader; /* migrate's destination state (storage_pg_load.c) */
 } pg_storage;
 
@@ -96,8 +96,8 @@ int pg_run_named(pg_storage *s, const char *name, const char *sql, bool *prepare
                  const pg_params *p, PGresult **out, const char *what, fs_err *err);
 /* pg_run for a statement whose result is not needed; *changed: rows affected
  * (may be NULL). */
-int pg_exec(pg_storage *s, enum pg_stmt idx, const pg_params *p, size_t *changed,
-            const char *what, fs_err *err);
+int pg_exec(pg_storage *s, enum pg_stmt idx, const pg_params *p, size_t *changed, const char *what,
+            fs_err *err);
 /* Runs SQL text without parameters (schema, transaction control). */
 int pg_exec_sql(pg_storage *s, const char *sql, const char *what, fs_err *err);
 /* The error for a failed result (or a dead connection when res is NULL). */

@@ -45,14 +45,13 @@ struct pg_loader {
     uint64_t last_seq; /* the source's */
 };
 
-static int ld_exec(pg_storage *s, enum ld_stmt idx, const pg_params *p, PGresult **out,
-                   fs_err *err)
+static int ld_exec(pg_storage *s, enum ld_stmt idx, const pg_params *p, PGresult **out, fs_err *err)
 {
     char name[16];
     PGresult *r;
     snprintf(name, sizeof(name), "ld%d", (int)idx);
-    int rc = pg_run_named(s, name, ld_sql[idx], &s->loader->prepared[idx], p, &r, "copying rows",
-                          err);
+    int rc =
+        pg_run_named(s, name, ld_sql[idx], &s->loader->prepared[idx], p, &r, "copying rows", err);
     if (rc == 0 && out != NULL)
         *out = r;
     else

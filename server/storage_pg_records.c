@@ -166,7 +166,7 @@ static int pull_page(pg_storage *s, const srv_user *user, const srv_pull_query *
     if (rc == 0 && srv_pull_merge(recs, nr, rems, nm, q->limit, q->max_bytes, page) != 0)
         rc = fs_err_set(err, FS_ENOMEM, "out of memory for a pull page");
     if (rc == 0)
-        page->next_cursor = page->more ? page->items[page->n - 1].seq
+        page->next_cursor = page->more                ? page->items[page->n - 1].seq
                             : horizon - 1 > q->cursor ? horizon - 1
                                                       : q->cursor;
     srv_pull_items_free(recs, nr);

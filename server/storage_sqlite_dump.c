@@ -53,7 +53,8 @@ static int row_device(sqlite3_stmt *st, const srv_dump_sink *sink, fs_err *err)
                     .cursor = (uint64_t)sqlite3_column_int64(st, 7)};
     snprintf(d.name, sizeof(d.name), "%s", text(st, 3));
     if (sqlite3_column_bytes(st, 8) != SRV_HASH_LEN)
-        return fs_err_set(err, FS_ECORRUPT, "device %lld has a damaged token hash", (long long)d.id);
+        return fs_err_set(err, FS_ECORRUPT, "device %lld has a damaged token hash",
+                          (long long)d.id);
     return sink->device(sink->arg, &d, sqlite3_column_blob(st, 8), err);
 }
 

@@ -206,8 +206,9 @@ static pid_t serve(const char *db, const char *dir, int n, char *url, size_t cap
     char port_file[340];
     unsigned port = 0;
     snprintf(port_file, sizeof(port_file), "%s/port%d", dir, n);
-    const char *argv[] = {FS_SERVER_BIN, "--log-level", "error", "--db", db, "serve", "--listen",
-                          "127.0.0.1:0", "--threads", "4", "--port-file", port_file, NULL};
+    const char *argv[] = {FS_SERVER_BIN, "--log-level", "error",       "--db",      db,
+                          "serve",       "--listen",    "127.0.0.1:0", "--threads", "4",
+                          "--port-file", port_file,     NULL};
     pid_t pid = spawn(argv, -1);
     for (double t0 = now_s(); now_s() - t0 < 30;) {
         FILE *f = fopen(port_file, "r");
