@@ -72,7 +72,7 @@ int srv_response_error(srv_response *rs, int status, const char *code, const cha
 int srv_storage_failure(srv_response *rs, const fs_err *err)
 {
     fs_log(FS_LOG_ERROR, "%s", fs_err_message(err));
-    if (err != NULL && err->code == FS_EBUSY) {
+    if (err != NULL && (err->code == FS_EBUSY || err->code == FS_ECONFLICT)) {
         int rc = srv_response_error(rs, 503, "busy", "the server is busy: retry shortly");
         rs->retry_after = 1;
         return rc;

@@ -25,6 +25,8 @@
 #define SRV_PULL_LIMIT_MAX 5000u
 #define SRV_PULL_BYTES_MAX ((size_t)4 << 20)
 #define SRV_HORIZON_DEFAULT_S ((int64_t)90 * 86400)
+/* Times a push's transaction runs before a conflict is answered 503 busy. */
+#define SRV_CONFLICT_TRIES 4
 /* Longest record id and device name accepted (bytes). */
 #define SRV_ID_MAX 128
 

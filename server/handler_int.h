@@ -16,7 +16,8 @@ bool srv_check_protocol(const srv_request *rq, srv_response *rs);
 bool srv_authenticate(srv_storage *s, const srv_request *rq, srv_device *dev, srv_user *user,
                       srv_response *rs);
 
-/* The response for a storage failure: 503 busy (retry) or 500 internal. */
+/* The response for a storage failure: 503 busy (retry: FS_EBUSY,
+ * FS_ECONFLICT) or 500 internal. */
 int srv_storage_failure(srv_response *rs, const fs_err *err);
 
 #endif

@@ -13,7 +13,9 @@
  * the same rule. A manager's device writes nothing (READ_ONLY).
  *
  * The whole push is one transaction: a storage failure answers 500/503 and
- * keeps nothing; per-record refusals are answers, not failures.
+ * keeps nothing; per-record refusals are answers, not failures. A transaction
+ * that lost to a concurrent one (PostgreSQL's serialization failures) runs
+ * again from the start before the push is answered 503.
  *
  * Crash points (FIELDSYNC_CRASH_AT, include/fieldsync/crash.h):
  *   server.push.record     after each state of a push, before commit;
@@ -266,6 +268,31 @@ static int push_all(srv_storage *s, const srv_device *dev, const srv_user *user,
     return rc;
 }
 
+/* The push's transaction; run again while it loses to a concurrent one
+ * (FS_ECONFLICT, PostgreSQL), up to SRV_CONFLICT_TRIES times. */
+static int push_txn(srv_storage *s, const srv_config *cfg, const srv_device *dev,
+                    const srv_user *user, const Fieldsync__PushRequest *req, push_outcome *outs,
+                    size_t *refused, fs_err *err)
+{
+    int rc = FS_ECONFLICT;
+    for (int attempt = 0; attempt < SRV_CONFLICT_TRIES && rc == FS_ECONFLICT; attempt++) {
+        for (size_t i = 0; i < req->n_states; i++)
+            free(outs[i].joined);
+        memset(outs, 0, req->n_states * sizeof(*outs));
+        *refused = 0;
+        rc = s->ops->begin(s, true, err);
+        if (rc == 0)
+            rc = push_all(s, dev, user, req, outs, refused, err);
+        if (rc == 0)
+            rc = s->ops->device_seen(s, dev->id, srv_config_now(cfg), false, 0, err);
+        if (rc == 0)
+            rc = s->ops->commit(s, err);
+        if (rc != 0)
+            s->ops->rollback(s);
+    }
+    return rc;
+}
+
 int srv_handle_push(srv_storage *s, const srv_config *cfg, const srv_request *rq, srv_response *rs)
 {
     srv_device dev;
@@ -281,15 +308,8 @@ int srv_handle_push(srv_storage *s, const srv_config *cfg, const srv_request *rq
     push_outcome *outs = calloc(req->n_states ? req->n_states : 1, sizeof(*outs));
     int rc = outs == NULL
                  ? fs_err_set(&err, FS_ENOMEM, "out of memory for a push of %zu", req->n_states)
-                 : s->ops->begin(s, true, &err);
-    if (rc == 0)
-        rc = push_all(s, &dev, &user, req, outs, &refused, &err);
-    if (rc == 0)
-        rc = s->ops->device_seen(s, dev.id, srv_config_now(cfg), false, 0, &err);
-    if (rc == 0)
-        rc = s->ops->commit(s, &err);
+                 : push_txn(s, cfg, &dev, &user, req, outs, &refused, &err);
     if (rc != 0) {
-        s->ops->rollback(s);
         rc = srv_storage_failure(rs, &err);
     } else {
         /* committed but not yet answered: the device will push again */

@@ -10,7 +10,10 @@
  *
  * One srv_storage is one connection: it is used by one thread at a time (the
  * HTTP layer keeps a pool, srv_pool). Every call except begin/commit/rollback
- * runs inside the caller's transaction when one is open.
+ * runs inside the caller's transaction when one is open. Any call may fail
+ * with FS_EBUSY (locked too long, connection lost: retry later) and, on
+ * PostgreSQL, FS_ECONFLICT (the transaction lost to a concurrent one and must
+ * be rolled back; running it again may succeed at once).
  *
  * The data model:
  * - users: reps and managers; a rep may have a manager (their team).

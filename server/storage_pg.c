@@ -8,9 +8,10 @@
  * Several server processes may share one database. Write transactions are
  * SERIALIZABLE: the push, enrollment and admin logic written for SQLite's one
  * writer at a time keeps its meaning, and a conflict between two concurrent
- * writers is a serialization failure, answered 503 busy with Retry-After (the
- * device pushes again). Reads (pulls) run in REPEATABLE READ READ ONLY
- * snapshots and never conflict.
+ * writers is a serialization failure (FS_ECONFLICT): the push handler runs the
+ * transaction again, and answers 503 busy with Retry-After when it keeps
+ * losing. Reads (pulls) run in REPEATABLE READ READ ONLY snapshots and never
+ * conflict.
  *
  * Change numbers (docs/server.md, "Change numbers on PostgreSQL"): writers do
  * not share a counter. A transaction's changes are numbered
@@ -194,12 +195,11 @@ int pg_dup(const PGresult *r, int row, int col, char **out)
     return *out == NULL ? FS_ENOMEM : 0;
 }
 
-/* SQLSTATE classes a retry may cure: 40 transaction rollback (serialization
- * failure, deadlock), 08 connection, 53 resources, 57 operator intervention
- * (a restart), 55P03 lock timeout. */
+/* SQLSTATE classes a retry may cure: 08 connection, 53 resources, 57
+ * operator intervention (a restart), 55P03 lock timeout. */
 static bool pg_retryable(const char *state)
 {
-    static const char *const prefixes[] = {"40", "08", "53", "57", "55P03"};
+    static const char *const prefixes[] = {"08", "53", "57", "55P03"};
     if (state == NULL)
         return true; /* no answer at all: the connection broke */
     for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
@@ -211,12 +211,16 @@ static bool pg_retryable(const char *state)
 int pg_fail(pg_storage *s, const PGresult *res, const char *what, fs_err *err)
 {
     const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-    const char *msg =
-        res && PQresultErrorMessage(res)[0] ? PQresultErrorMessage(res) : PQerrorMessage(s->conn);
-    bool busy = pg_retryable(state) || PQstatus(s->conn) != CONNECTION_OK;
+    const char *msg = res && PQresultErrorMessage(res)[0] ? PQresultErrorMessage(res)
+                                                          : PQerrorMessage(s->conn);
+    /* 40001 serialization failure, 40P01 deadlock: the transaction lost to a
+     * concurrent one and may simply run again */
+    bool conflict = state != NULL && strncmp(state, "40", 2) == 0;
+    bool busy = !conflict && (pg_retryable(state) || PQstatus(s->conn) != CONNECTION_OK);
     int n = (int)strcspn(msg, "\n");
-    return fs_err_set(err, busy ? FS_EBUSY : FS_EIO, "PostgreSQL %s: %s: %.*s%s", s->where, what, n,
-                      msg, busy ? " (retry)" : "");
+    return fs_err_set(err, conflict ? FS_ECONFLICT : busy ? FS_EBUSY : FS_EIO,
+                      "PostgreSQL %s: %s: %.*s%s", s->where, what, n, msg,
+                      conflict || busy ? " (retry)" : "");
 }
 
 int pg_run_named(pg_storage *s, const char *name, const char *sql, bool *prepared,

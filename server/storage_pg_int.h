@@ -86,8 +86,10 @@ void pg_param_bytes(pg_params *p, const void *v, size_t len);
 void pg_param_null(pg_params *p);
 
 /* Runs statement idx. On success *out holds the result (PQclear it); on
- * failure err is filled: FS_EBUSY for what a retry may cure (serialization
- * failure, deadlock, lost connection, lock timeout), FS_EIO otherwise. */
+ * failure err is filled: FS_ECONFLICT when the transaction lost to a
+ * concurrent one (serialization failure, deadlock: run it again), FS_EBUSY
+ * for what a later retry may cure (lost connection, lock timeout), FS_EIO
+ * otherwise. */
 int pg_run(pg_storage *s, enum pg_stmt idx, const pg_params *p, PGresult **out, const char *what,
            fs_err *err);
 /* pg_run for a statement outside the table: prepared under name on first use

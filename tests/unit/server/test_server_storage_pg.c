@@ -3,8 +3,10 @@
  * database tests/pg/pgcluster.py made (FS_TEST_PG_URL): a database without
  * the schema, a newer schema, change numbers of a transaction that commits
  * after a later one, numbers kept ahead after a restore, a lost connection,
- * and `migrate` from a SQLite database.
+ * a push that loses to a concurrent writer and runs again, and `migrate`
+ * from a SQLite database.
  */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <libpq-fe.h>
@@ -178,6 +181,86 @@ static void test_lost_connection_is_busy_then_reconnects(void **state)
 }
 
 /* ------------------------------------------------------------------------- */
+/* A push that loses to a concurrent transaction runs again */
+
+typedef struct push_job {
+    srv_storage *s;
+    const srv_config *cfg;
+    const char *bearer;
+    uint8_t *body;
+    size_t len;
+    srv_response rs;
+} push_job;
+
+static void *push_thread(void *p)
+{
+    push_job *j = p;
+    tu_call(srv_handle_push, j->s, j->cfg, j->bearer, j->body, j->len, &j->rs);
+    return NULL;
+}
+
+/* Whether some backend of the test database waits for a row lock. */
+static bool lock_waiter(const fx *f)
+{
+    PGconn *c = PQconnectdb(f->url);
+    PGresult *r = PQexec(c, "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'");
+    bool waiting = PQresultStatus(r) == PGRES_TUPLES_OK && atoi(PQgetvalue(r, 0, 0)) > 0;
+    PQclear(r);
+    PQfinish(c);
+    return waiting;
+}
+
+static void test_push_losing_to_a_concurrent_write_runs_again(void **state)
+{
+    fx *f = *state;
+    srv_config cfg;
+    int64_t now = 1000;
+    char bearer[80];
+    uint64_t replica;
+    srv_response rs = {0};
+    size_t len;
+    tu_config(&cfg, &now);
+    tu_user(f->s, "anna", SRV_ROLE_REP, NULL);
+    tu_enroll(f->s, &cfg, "anna", bearer, &replica);
+    fs_state *st = tu_account(replica, "acc-1", "Alder");
+    uint8_t *body = tu_push_body(&st, 1, &len);
+    assert_int_equal(tu_call(srv_handle_push, f->s, &cfg, bearer, body, len, &rs), 0);
+    assert_int_equal(rs.status, 200);
+    srv_response_clear(&rs);
+    free(body);
+    /* another server process holds the record, written, uncommitted */
+    srv_storage *x = reopen(f, 0, NULL);
+    srv_record r;
+    assert_int_equal(x->ops->begin(x, true, NULL), 0);
+    assert_int_equal(x->ops->record_get(x, FIELDSYNC__RECORD_KIND__ACCOUNT, "acc-1", &r, NULL), 0);
+    assert_int_equal(x->ops->next_seq(x, &r.seq, NULL), 0);
+    assert_int_equal(x->ops->record_put(x, &r, NULL), 0);
+    tu_rename(st, replica, "Alder & Sons");
+    push_job j = {.s = f->s, .cfg = &cfg, .bearer = bearer};
+    j.body = tu_push_body(&st, 1, &j.len);
+    pthread_t t;
+    pthread_create(&t, NULL, push_thread, &j);
+    for (int i = 0; i < 1000 && !lock_waiter(f); i++) /* bounded: about 10 s */
+        assert_int_equal(usleep(10000), 0);
+    assert_true(lock_waiter(f)); /* the push waits for x's row */
+    assert_int_equal(x->ops->commit(x, NULL), 0); /* and then loses to it */
+    pthread_join(t, NULL);
+    assert_int_equal(j.rs.status, 200); /* it ran again, not 503 */
+    srv_response_clear(&j.rs);
+    free(j.body);
+    srv_record_clear(&r);
+    assert_int_equal(f->s->ops->record_get(f->s, FIELDSYNC__RECORD_KIND__ACCOUNT, "acc-1", &r, NULL),
+                     0);
+    fs_state *got;
+    assert_int_equal(fs_state_decode(&got, r.state, r.state_len, NULL), 0);
+    assert_string_equal(tu_name(got), "Alder & Sons");
+    fs_state_free(got);
+    fs_state_free(st);
+    srv_record_clear(&r);
+    srv_storage_close(x);
+}
+
+/* ------------------------------------------------------------------------- */
 /* migrate */
 
 /* A SQLite server database with a team, an enrolled device that pulled, a
@@ -295,6 +378,7 @@ int main(int argc, char **argv)
         T(test_change_committed_after_a_later_one_is_not_passed),
         T(test_numbers_stay_ahead_of_restored_ones),
         T(test_lost_connection_is_busy_then_reconnects),
+        T(test_push_losing_to_a_concurrent_write_runs_again),
         T(test_migrate_copies_a_sqlite_database),
 #undef T
     };
