@@ -6,12 +6,15 @@
  * storage_pg_records.c; migrate's destination in storage_pg_load.c.
  *
  * Several server processes may share one database. Write transactions are
- * SERIALIZABLE: the push, enrollment and admin logic written for SQLite's one
- * writer at a time keeps its meaning, and a conflict between two concurrent
- * writers is a serialization failure (FS_ECONFLICT): the push handler runs the
- * transaction again, and answers 503 busy with Retry-After when it keeps
- * losing. Reads (pulls) run in REPEATABLE READ READ ONLY snapshots and never
- * conflict.
+ * REPEATABLE READ (snapshot isolation), where two transactions that write the
+ * same row cannot both commit: the second gets a serialization failure
+ * (FS_ECONFLICT), and the push handler runs it again. Every record write also
+ * writes its account's territory row (PG_RECORD_PUT), so any two transactions
+ * writing under one account conflict, a reassignment included (it rewrites
+ * that row), and the push and reassignment rules written for SQLite's one
+ * writer at a time keep their meaning; transactions under different accounts
+ * share no row and never wait for each other. Reads (pulls) run in REPEATABLE
+ * READ READ ONLY snapshots and never conflict.
  *
  * Change numbers (docs/server.md, "Change numbers on PostgreSQL"): writers do
  * not share a counter. A transaction's changes are numbered
@@ -102,7 +105,11 @@ static const char *const pg_sql[PG_COUNT] = {
                          " ON CONFLICT (account_id) DO UPDATE SET owner = excluded.owner",
     [PG_RECORD_GET] = "SELECT account_id, seq, alive, state FROM records WHERE kind = $1"
                       " AND id = $2",
-    [PG_RECORD_PUT] = "INSERT INTO records(kind, id, account_id, seq, alive, state, owner, writer)"
+    /* The no-op update of the territory row is the conflict that orders this
+     * write against a reassignment of the account and against other writes
+     * under it (see the top of this file). */
+    [PG_RECORD_PUT] = "WITH t AS (UPDATE territory SET owner = owner WHERE account_id = $3)"
+                      " INSERT INTO records(kind, id, account_id, seq, alive, state, owner, writer)"
                       " VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (kind, id) DO UPDATE"
                       " SET account_id = excluded.account_id, seq = excluded.seq,"
                       " alive = excluded.alive, state = excluded.state, owner = excluded.owner,"
@@ -305,7 +312,7 @@ static int pg_begin(srv_storage *base, bool write, fs_err *err)
     s->xid = 0;
     s->drawn = 0;
     int rc = pg_exec_sql(s,
-                         write ? "BEGIN ISOLATION LEVEL SERIALIZABLE"
+                         write ? "BEGIN ISOLATION LEVEL REPEATABLE READ"
                                : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
                          "starting a transaction", err);
     s->in_txn = rc == 0;

@@ -3,8 +3,8 @@
  * database tests/pg/pgcluster.py made (FS_TEST_PG_URL): a database without
  * the schema, a newer schema, change numbers of a transaction that commits
  * after a later one, numbers kept ahead after a restore, a lost connection,
- * a push that loses to a concurrent writer and runs again, and `migrate`
- * from a SQLite database.
+ * a push that loses to a concurrent writer and runs again, a reassignment
+ * racing a push under its account, and `migrate` from a SQLite database.
  */
 #include <pthread.h>
 #include <setjmp.h>
@@ -260,6 +260,51 @@ static void test_push_losing_to_a_concurrent_write_runs_again(void **state)
     srv_storage_close(x);
 }
 
+/* Snapshot isolation alone would let a reassignment that started before a
+ * push of a new contact commit after it and leave the contact with the old
+ * owner; the push's write of the territory row makes them conflict. */
+static void test_reassign_racing_a_new_contact_conflicts(void **state)
+{
+    fx *f = *state;
+    srv_config cfg;
+    int64_t now = 1000;
+    char bearer[80];
+    uint64_t replica;
+    srv_response rs = {0};
+    srv_user bob;
+    size_t len, moved = 0;
+    tu_config(&cfg, &now);
+    tu_user(f->s, "anna", SRV_ROLE_REP, NULL);
+    tu_user(f->s, "bob", SRV_ROLE_REP, NULL);
+    tu_enroll(f->s, &cfg, "anna", bearer, &replica);
+    fs_state *st[2] = {tu_account(replica, "acc-1", "Alder"),
+                       tu_contact(replica, "c-1", "acc-1", "Cleo")};
+    uint8_t *body = tu_push_body(st, 1, &len);
+    assert_int_equal(tu_call(srv_handle_push, f->s, &cfg, bearer, body, len, &rs), 0);
+    srv_response_clear(&rs);
+    free(body);
+    srv_storage *r = reopen(f, 0, NULL);
+    assert_int_equal(r->ops->begin(r, true, NULL), 0);
+    assert_int_equal(r->ops->user_get(r, "bob", &bob, NULL), 0); /* its snapshot */
+    body = tu_push_body(&st[1], 1, &len);
+    assert_int_equal(tu_call(srv_handle_push, f->s, &cfg, bearer, body, len, &rs), 0);
+    assert_int_equal(rs.status, 200);
+    srv_response_clear(&rs);
+    free(body);
+    assert_int_equal(r->ops->reassign(r, "acc-1", bob.id, &moved, NULL), FS_ECONFLICT);
+    r->ops->rollback(r);
+    assert_int_equal(srv_admin_reassign(r, "acc-1", "bob", &moved, NULL), 0); /* run again */
+    assert_int_equal(moved, 2);
+    srv_pull_page page;
+    pull(f->s, &bob, 0, &page);
+    assert_int_equal(page.n, 2);
+    assert_string_equal(page.items[1].id, "c-1");
+    srv_pull_page_clear(&page);
+    fs_state_free(st[0]);
+    fs_state_free(st[1]);
+    srv_storage_close(r);
+}
+
 /* ------------------------------------------------------------------------- */
 /* migrate */
 
@@ -379,6 +424,7 @@ int main(int argc, char **argv)
         T(test_numbers_stay_ahead_of_restored_ones),
         T(test_lost_connection_is_busy_then_reconnects),
         T(test_push_losing_to_a_concurrent_write_runs_again),
+        T(test_reassign_racing_a_new_contact_conflicts),
         T(test_migrate_copies_a_sqlite_database),
 #undef T
     };
