@@ -1,6 +1,7 @@
 /*
  * storage_sqlite_int.h: what the two halves of the SQLite backend share
- * (storage_sqlite.c: connection, schema, users, devices, codes;
+ * (storage_sqlite.c: connection, schema, transactions, the ops table;
+ * storage_sqlite_users.c: users, devices, codes;
  * storage_sqlite_records.c: territory, records, pull, reassign, gc;
  * storage_sqlite_dump.c: every row, for migrate).
  */
@@ -77,6 +78,24 @@ int sq_dup_text(sqlite3_stmt *st, int col, char **out);
 
 int sq_next_seq(srv_storage *base, uint64_t *seq, fs_err *err);
 int sq_last_seq(srv_storage *base, uint64_t *seq, fs_err *err);
+
+int sq_user_add(srv_storage *base, const char *name, srv_role role, int64_t manager_id, int64_t *id,
+                fs_err *err);
+int sq_user_get(srv_storage *base, const char *name, srv_user *out, fs_err *err);
+int sq_user_get_id(srv_storage *base, int64_t id, srv_user *out, fs_err *err);
+int sq_user_list(srv_storage *base, srv_user **out, size_t *n, fs_err *err);
+int sq_user_set_manager(srv_storage *base, int64_t id, int64_t manager_id, fs_err *err);
+int sq_device_add(srv_storage *base, const srv_device *d, const uint8_t *token_hash, int64_t *id,
+                  fs_err *err);
+int sq_device_by_token(srv_storage *base, const uint8_t *token_hash, srv_device *out, fs_err *err);
+int sq_device_list(srv_storage *base, int64_t user_id, srv_device **out, size_t *n, fs_err *err);
+int sq_device_revoke(srv_storage *base, int64_t id, int64_t now, fs_err *err);
+int sq_device_seen(srv_storage *base, int64_t id, int64_t now, bool set_cursor, uint64_t cursor,
+                   fs_err *err);
+int sq_code_add(srv_storage *base, const uint8_t *code_hash, int64_t user_id, int64_t expires_at,
+                fs_err *err);
+int sq_code_get(srv_storage *base, const uint8_t *code_hash, srv_code *out, fs_err *err);
+int sq_code_use(srv_storage *base, const uint8_t *code_hash, int64_t now, fs_err *err);
 
 int sq_territory_get(srv_storage *base, const char *account_id, int64_t *owner, fs_err *err);
 int sq_territory_set(srv_storage *base, const char *account_id, int64_t owner, fs_err *err);
