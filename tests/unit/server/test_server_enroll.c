@@ -1,7 +1,8 @@
 /*
  * test_server_enroll.c: enrollment through the handler: a good code gives a
  * fresh replica id and a token that authenticates; a used, expired, unknown or
- * mistyped code and a malformed body are refused and burn nothing.
+ * mistyped code and a malformed body are refused and burn nothing. On SQLite,
+ * and with `postgresql` inside tests/pg/pgcluster.py run, on PostgreSQL.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -194,8 +195,9 @@ static void test_replica_ids_are_never_reused(void **state)
     assert_int_equal(f->s->ops->device_add(f->s, &d, hash, NULL, NULL), FS_EEXIST);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    tu_use_backend(argc > 1 ? argv[1] : "sqlite");
     const struct CMUnitTest tests[] = {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
         T(test_good_code_enrolls_a_device_whose_token_works),
