@@ -218,14 +218,17 @@ static bool pg_retryable(const char *state)
 int pg_fail(pg_storage *s, const PGresult *res, const char *what, fs_err *err)
 {
     const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-    const char *msg = res && PQresultErrorMessage(res)[0] ? PQresultErrorMessage(res)
-                                                          : PQerrorMessage(s->conn);
+    const char *msg =
+        res && PQresultErrorMessage(res)[0] ? PQresultErrorMessage(res) : PQerrorMessage(s->conn);
     /* 40001 serialization failure, 40P01 deadlock: the transaction lost to a
      * concurrent one and may simply run again */
     bool conflict = state != NULL && strncmp(state, "40", 2) == 0;
     bool busy = !conflict && (pg_retryable(state) || PQstatus(s->conn) != CONNECTION_OK);
     int n = (int)strcspn(msg, "\n");
-    return fs_err_set(err, conflict ? FS_ECONFLICT : busy ? FS_EBUSY : FS_EIO,
+    return fs_err_set(err,
+                      conflict ? FS_ECONFLICT
+                      : busy   ? FS_EBUSY
+                               : FS_EIO,
                       "PostgreSQL %s: %s: %.*s%s", s->where, what, n, msg,
                       conflict || busy ? " (retry)" : "");
 }

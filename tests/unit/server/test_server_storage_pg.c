@@ -242,15 +242,15 @@ static void test_push_losing_to_a_concurrent_write_runs_again(void **state)
     pthread_create(&t, NULL, push_thread, &j);
     for (int i = 0; i < 1000 && !lock_waiter(f); i++) /* bounded: about 10 s */
         assert_int_equal(usleep(10000), 0);
-    assert_true(lock_waiter(f)); /* the push waits for x's row */
+    assert_true(lock_waiter(f));                  /* the push waits for x's row */
     assert_int_equal(x->ops->commit(x, NULL), 0); /* and then loses to it */
     pthread_join(t, NULL);
     assert_int_equal(j.rs.status, 200); /* it ran again, not 503 */
     srv_response_clear(&j.rs);
     free(j.body);
     srv_record_clear(&r);
-    assert_int_equal(f->s->ops->record_get(f->s, FIELDSYNC__RECORD_KIND__ACCOUNT, "acc-1", &r, NULL),
-                     0);
+    assert_int_equal(
+        f->s->ops->record_get(f->s, FIELDSYNC__RECORD_KIND__ACCOUNT, "acc-1", &r, NULL), 0);
     fs_state *got;
     assert_int_equal(fs_state_decode(&got, r.state, r.state_len, NULL), 0);
     assert_string_equal(tu_name(got), "Alder & Sons");
