@@ -3,8 +3,8 @@
 haproxy, with real fieldsyncd daemons syncing through it.
 
 A throwaway cluster (tests/pg/pgcluster.py), two `serve` processes on it, an
-haproxy on loopback in front (config written here), and three devices of one
-rep plus the rep's manager's device. The devices write in rounds (new
+haproxy on loopback in front (config written here), three devices of one
+rep and one of the rep's manager (put in the team with `team add`). The devices write in rounds (new
 accounts, contacts, and edits of shared accounts) and sync all at once;
 halfway one instance is killed with SIGKILL while their syncs are in flight.
 In the end every device holds identical books, and every change a device saw
@@ -94,12 +94,15 @@ class Front:
 
 
 class Admin:
-    """What Device needs of a server: admin commands and the URL to enroll at."""
+    """What Device needs of a server: admin commands and the URL to enroll at.
+    Device enrolls as "rep"; user names another user for its codes."""
 
-    def __init__(self, binary, db, url):
-        self.binary, self.db, self.url = binary, db, url
+    def __init__(self, binary, db, url, user="rep"):
+        self.binary, self.db, self.url, self.user = binary, db, url, user
 
     def admin(self, *args):
+        if args[:1] == ("enroll-code",):
+            args = ("enroll-code", self.user)
         out = subprocess.run([self.binary, "--db", self.db] + list(args), capture_output=True,
                              text=True)
         check(out.returncode == 0, "fieldsync-server %s: %s" % (" ".join(args), out.stderr))
@@ -173,6 +176,8 @@ def run(server_bin, daemon_bin, cli_bin, root, pg, cleanup):
     srv = Admin(server_bin, db, front.url)
     devs = [Device(daemon_bin, cli_bin, srv, "laptop%d" % i) for i in range(3)]
     cleanup += [d.cleanup for d in devs]
+    boss = Device(daemon_bin, cli_bin, Admin(server_bin, db, front.url, "mgr"), "boss")
+    cleanup.append(boss.cleanup)
     expected = {}
     for r in range(ROUNDS):
         write_round(devs, r, expected)
@@ -182,10 +187,11 @@ def run(server_bin, daemon_bin, cli_bin, root, pg, cleanup):
             instances[0].proc.send_signal(signal.SIGKILL)
             instances[0].proc.wait()
         sync_until_ok(devs)
-    sync_until_ok(devs)  # everyone pulls the others' last round
+    sync_until_ok(devs + [boss])  # everyone pulls the others' last round
     books = [book(d) for d in devs]
     for i in (1, 2):
         check(books[i] == books[0], "laptop%d's book differs from laptop0's" % i)
+    check(book(boss) == books[0], "the manager's book differs from the rep's")
     for (kind, rid), name in expected.items():
         got = books[0].get((kind, rid))
         check(got is not None and got["name"] == name, "%s %s: %r, not %r" % (kind, rid, got, name))
