@@ -113,7 +113,7 @@ int fs_vfs_seal(fs_vfs_file *f, uint32_t pgno, const uint8_t *in, int amt, uint8
     return SQLITE_OK;
 }
 
-int fs_vfs_unseal(fs_vfs_file *f, uint32_t pgno, uint8_t *page, int amt)
+int fs_vfs_open_page(fs_vfs_file *f, uint32_t pgno, uint8_t *page, int amt)
 {
     fs_vfs_file *db = f->db;
     int bad = !fs_page_size_valid((size_t)amt) || pgno == 0;
@@ -122,15 +122,25 @@ int fs_vfs_unseal(fs_vfs_file *f, uint32_t pgno, uint8_t *page, int amt)
     if (bad || (!db->have_dbid && pgno != 1) ||
         fs_page_open(page, (size_t)amt, pgno, db->dbid, db->key) != 0) {
         memset(page, 0, bad ? 0 : (size_t)amt);
-        return fs_vfs_fail(db, pgno == 1 ? SQLITE_NOTADB : SQLITE_IOERR_AUTH,
-                           "page %u of %s failed authentication: wrong key or damaged database",
-                           pgno, f->name);
+        return -1;
     }
     if (pgno == 1) {
         db->have_dbid = 1;
         db->page_size = (uint32_t)amt;
     }
-    return SQLITE_OK;
+    return 0;
+}
+
+int fs_vfs_auth_failed(fs_vfs_file *f, uint32_t pgno)
+{
+    return fs_vfs_fail(f->db, pgno == 1 ? SQLITE_NOTADB : SQLITE_IOERR_AUTH,
+                       "page %u of %s failed authentication: wrong key or damaged database", pgno,
+                       f->name);
+}
+
+int fs_vfs_unseal(fs_vfs_file *f, uint32_t pgno, uint8_t *page, int amt)
+{
+    return fs_vfs_open_page(f, pgno, page, amt) == 0 ? SQLITE_OK : fs_vfs_auth_failed(f, pgno);
 }
 
 /* ------------------------------------------------------------------------- */

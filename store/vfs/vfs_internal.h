@@ -45,6 +45,9 @@ struct fs_vfs_file {
     int prev_amt;
     uint32_t prev_pgno;
     uint32_t wal_page_size; /* WAL: from its header */
+    /* WAL: whole frames read since the header with nothing else in between,
+     * which only recovery does (vfs_wal.c, "Where the log ends") */
+    int wal_scan;
 
     /* main file only */
     fs_secret *key;
@@ -75,6 +78,10 @@ int fs_vfs_seal(fs_vfs_file *f, uint32_t pgno, const uint8_t *in, int amt, uint8
 /* Verifies and decrypts page pgno in place for file f; SQLite code (SQLITE_NOTADB
  * for page 1, SQLITE_IOERR_AUTH otherwise) with the page named in the error. */
 int fs_vfs_unseal(fs_vfs_file *f, uint32_t pgno, uint8_t *page, int amt);
+/* The same without recording an error: 0, or -1 with the page zeroed. */
+int fs_vfs_open_page(fs_vfs_file *f, uint32_t pgno, uint8_t *page, int amt);
+/* Records that page pgno of f failed authentication; returns fs_vfs_unseal's code. */
+int fs_vfs_auth_failed(fs_vfs_file *f, uint32_t pgno);
 
 /* f as our file, or NULL when another VFS opened it. */
 fs_vfs_file *fs_vfs_file_of(sqlite3_file *file);

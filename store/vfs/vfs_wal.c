@@ -19,6 +19,19 @@
  * the page number comes with the same system call. Within a checkpoint's copy
  * loop the image goes out sealed, to be written to the database as it is
  * (vfs_main.c explains why that is safe).
+ *
+ * Where the log ends (docs/encryption.md gives the argument against wal.c): a
+ * process killed between a frame's header write and its image write leaves a
+ * new header over an old image (after a WAL restart, the previous generation's
+ * frame at that place), which fails authentication. Recovery reads the WAL
+ * header, then whole frames in order until one is invalid; a frame after the
+ * last commit is not part of the log. So while recovery scans (whole-frame reads
+ * since the header read, nothing else in between: the checksum rewrite at commit
+ * always follows frame writes) a frame that fails authentication and that no
+ * commit frame of the same generation follows is handed to SQLite as zeros,
+ * which it takes for the end of the log. Anywhere else, including a frame a
+ * later commit frame follows and every image-only read of a frame SQLite has
+ * accepted, failing authentication is an error naming the page.
  */
 #include "vfs_internal.h"
 
@@ -70,6 +83,36 @@ static int checkpoint_read(fs_vfs_file *f, uint8_t *buf, const uint8_t *frame, u
     return 0;
 }
 
+/* Whether a frame after the one at off carries the WAL header's salts and a
+ * commit size: a commit of this WAL generation, so the frame at off is part of
+ * the committed log. Unsure (I/O error) counts as yes: fail rather than drop. */
+static int commit_follows(fs_vfs_file *f, sqlite3_int64 off, const uint8_t *salts)
+{
+    sqlite3_int64 size = 0, step = (sqlite3_int64)f->wal_page_size + FS_WAL_FRAME_HDR_BYTES;
+    uint8_t hdr[FS_WAL_FRAME_HDR_BYTES];
+    if (f->real->pMethods->xFileSize(f->real, &size) != SQLITE_OK)
+        return 1;
+    for (off += step; off + step <= size; off += step) {
+        if (fs_vfs_raw_read(f, hdr, sizeof(hdr), off) != SQLITE_OK)
+            return 1;
+        if (memcmp(hdr + 8, salts, 8) == 0 && fs_vfs_get32(hdr + 4) != 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* During recovery: whether the frame at off, whose image failed authentication,
+ * lies after the WAL's last commit (see the file comment). */
+static int after_last_commit(fs_vfs_file *f, const uint8_t *frame, sqlite3_int64 off)
+{
+    uint8_t hdr[FS_WAL_HDR_BYTES];
+    if (fs_vfs_raw_read(f, hdr, sizeof(hdr), 0) != SQLITE_OK)
+        return 0;
+    if (memcmp(frame + 8, hdr + 16, 8) != 0)
+        return 1; /* another generation's salts: SQLite ends the log here anyway */
+    return !commit_follows(f, off, hdr + 16);
+}
+
 /* Reads the frame at frame_off whole, opens its image, copies what was asked. */
 static int read_frame(fs_vfs_file *f, uint8_t *buf, int amt, sqlite3_int64 frame_off,
                       int with_header)
@@ -86,10 +129,12 @@ static int read_frame(fs_vfs_file *f, uint8_t *buf, int amt, sqlite3_int64 frame
     if (!with_header && f->db->in_checkpoint && checkpoint_read(f, buf, frame, psz) == 0)
         return SQLITE_OK;
     uint8_t *image = frame + FS_WAL_FRAME_HDR_BYTES;
-    rc = fs_vfs_unseal(f, fs_vfs_get32(frame), image, (int)psz);
-    if (rc != SQLITE_OK) {
+    uint32_t pgno = fs_vfs_get32(frame);
+    if (fs_vfs_open_page(f, pgno, image, (int)psz) != 0) {
         memset(buf, 0, (size_t)amt);
-        return rc;
+        if (with_header && f->wal_scan && after_last_commit(f, frame, frame_off))
+            return SQLITE_OK; /* an all-zero frame: SQLite's recovery stops before it */
+        return fs_vfs_auth_failed(f, pgno);
     }
     memcpy(buf, with_header ? frame : image, (size_t)amt);
     return SQLITE_OK;
@@ -97,11 +142,14 @@ static int read_frame(fs_vfs_file *f, uint8_t *buf, int amt, sqlite3_int64 frame
 
 int fs_vfs_wal_read(fs_vfs_file *f, void *buf, int amt, sqlite3_int64 off)
 {
+    int scan = f->wal_scan;
+    f->wal_scan = 0;
     if (off == 0 && amt == FS_WAL_HDR_BYTES) {
         int rc = fs_vfs_raw_read(f, buf, amt, off);
         uint32_t psz = fs_vfs_get32((uint8_t *)buf + 8);
         if (rc == SQLITE_OK && fs_page_size_valid(psz))
             f->wal_page_size = psz;
+        f->wal_scan = rc == SQLITE_OK; /* recovery reads the frames next */
         return rc;
     }
     /* within the WAL header or a frame header, which are clear (the checksum
@@ -112,8 +160,10 @@ int fs_vfs_wal_read(fs_vfs_file *f, void *buf, int amt, sqlite3_int64 off)
     sqlite3_int64 pos = frame_pos(psz, off);
     if (pos >= 0 && pos + amt <= FS_WAL_FRAME_HDR_BYTES)
         return fs_vfs_raw_read(f, buf, amt, off);
-    if (pos == 0 && (uint32_t)amt == psz + FS_WAL_FRAME_HDR_BYTES)
+    if (pos == 0 && (uint32_t)amt == psz + FS_WAL_FRAME_HDR_BYTES) {
+        f->wal_scan = scan;
         return read_frame(f, buf, amt, off, 1);
+    }
     if (pos == FS_WAL_FRAME_HDR_BYTES && (uint32_t)amt == psz)
         return read_frame(f, buf, amt, off - FS_WAL_FRAME_HDR_BYTES, 0);
     memset(buf, 0, (size_t)amt);
@@ -135,6 +185,7 @@ static int refuse_write(fs_vfs_file *f, int amt, sqlite3_int64 off)
 int fs_vfs_wal_write(fs_vfs_file *f, const void *buf, int amt, sqlite3_int64 off)
 {
     const uint8_t *in = buf;
+    f->wal_scan = 0;
     if (off == 0 && amt == FS_WAL_HDR_BYTES) {
         uint32_t psz = fs_vfs_get32(in + 8);
         if (!fs_page_size_valid(psz))
