@@ -120,6 +120,18 @@ static int open_resolving(fs_store *st, const char *pass, size_t pass_len, const
     return fs_key_commit_rekey(st->keyfile, pass, pass_len, err);
 }
 
+/* The key file opened (with a passphrase: the right one) but the database does
+ * not open with its key. Not a wrong passphrase, which retrying would not fix:
+ * the database is damaged, or the key file belongs to another store. */
+static int not_this_key(fs_store *st, fs_err *err)
+{
+    if (err == NULL)
+        return FS_ECORRUPT;
+    fs_err cause = *err;
+    return fs_err_set(err, FS_ECORRUPT, "the key file %s is intact, but %s", st->keyfile,
+                      fs_err_message(&cause));
+}
+
 int fs_store_open_keyed(fs_store *st, const char *passphrase, size_t passphrase_len, unsigned flags,
                         fs_err *err)
 {
@@ -136,6 +148,8 @@ int fs_store_open_keyed(fs_store *st, const char *passphrase, size_t passphrase_
         goto done;
     if (db_exists) {
         rc = open_resolving(st, passphrase, passphrase_len, &keys, err);
+        if (rc == FS_EAUTH)
+            rc = not_this_key(st, err);
     } else {
         rc = open_db(st, keys.dek, true, err);
         if (rc == 0 && keys.next != NULL)

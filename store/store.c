@@ -14,9 +14,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "fieldsync/page.h"
 #include "fieldsync/vfs.h"
 
 char *fs_store_strdup(const char *s)
@@ -36,10 +38,15 @@ int fs_store_sqlerr(fs_store *st, int rc, fs_err *err, const char *what)
     const char *file = st != NULL && st->path != NULL ? st->path : "the store";
     fs_err vfs;
     int prim = rc & 0xff;
-    /* The VFS knows which page failed authentication: that message names it. */
+    /* The VFS knows which page failed authentication: that message names it. The
+     * store opened with this key, so such a page is damage, not a wrong key. */
     if ((prim == SQLITE_IOERR || prim == SQLITE_NOTADB || prim == SQLITE_CORRUPT) && st != NULL &&
-        st->db != NULL && fs_vfs_last_error(st->db, &vfs) == 0)
-        return fs_err_set(err, FS_EAUTH, "%s: %s", what, fs_err_message(&vfs));
+        st->db != NULL) {
+        int code = fs_vfs_last_error(st->db, &vfs);
+        if (code != FS_ENOTFOUND)
+            return fs_err_set(err, code == FS_EAUTH ? FS_ECORRUPT : code, "%s: %s", what,
+                              fs_err_message(&vfs));
+    }
     switch (prim) {
     case SQLITE_NOMEM:
         return fs_err_set(err, FS_ENOMEM, "%s: out of memory", what);
@@ -293,6 +300,25 @@ static int open_plain(fs_store *st, unsigned flags, fs_err *err)
     return fs_vfs_open(&st->db, st->path, NULL, oflags, err);
 }
 
+/* A database file shorter than one page holds no store (truncated to 0 bytes, or
+ * a creation that never wrote its first page). Opening it would start a new
+ * empty store with a new replica id and the rep's data would silently be gone:
+ * it is refused before anything is written to it. */
+static int refuse_empty(const char *path, fs_err *err)
+{
+    struct stat sb;
+    if (stat(path, &sb) != 0)
+        return fs_err_set(err, FS_EIO, "cannot read %s: %s", path, strerror(errno));
+    if (sb.st_size >= FS_PAGE_MIN_SIZE)
+        return 0;
+    return fs_err_set(err, FS_ECORRUPT,
+                      "the store %s is empty: its file was truncated or damaged, and opening it "
+                      "would start a new store. Restore it from a backup; or move it and its key "
+                      "file away, set the device up again and resync (changes not yet synced are "
+                      "lost)",
+                      path);
+}
+
 int fs_store_open(fs_store **out, const char *path, const char *keyfile, const char *passphrase,
                   size_t passphrase_len, unsigned flags, fs_err *err)
 {
@@ -302,10 +328,13 @@ int fs_store_open(fs_store **out, const char *path, const char *keyfile, const c
     int rc = fs_crypto_init(err);
     if (rc != 0)
         return rc;
-    if (!(flags & FS_STORE_CREATE) && access(path, F_OK) != 0)
+    bool existed = access(path, F_OK) == 0;
+    if (!(flags & FS_STORE_CREATE) && !existed)
         return fs_err_set(err, FS_ENOTFOUND,
                           "no store at %s: set the device up (enroll) first, or check the path",
                           path);
+    if (existed && (rc = refuse_empty(path, err)) != 0)
+        return rc;
     fs_store *st = calloc(1, sizeof(*st));
     if (st == NULL)
         return fs_err_set(err, FS_ENOMEM, "opening %s: out of memory", path);

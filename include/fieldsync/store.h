@@ -47,8 +47,12 @@ typedef struct fs_store fs_store;
  * new random replica id. Opening runs pending schema migrations, returns in-flight
  * outbox entries to pending, and finishes or abandons an interrupted rekey.
  *
- * Errors: FS_EAUTH wrong passphrase, wrong key or damaged database; FS_EVERSION a
- * database from a newer fieldsync; FS_ENOTFOUND no database and no CREATE.
+ * Errors: FS_EAUTH wrong passphrase (the key file does not open); FS_ECORRUPT a
+ * database that does not open with the key file's key (damaged, or another
+ * store's key file) or that exists but is empty (truncated: it is never
+ * recreated); FS_EVERSION a database from a newer fieldsync; FS_ENOTFOUND no
+ * database and no CREATE. After opening, a page that fails authentication is
+ * FS_ECORRUPT too, with the page named.
  */
 int fs_store_open(fs_store **out, const char *path, const char *keyfile, const char *passphrase,
                   size_t passphrase_len, unsigned flags, fs_err *err);

@@ -1,9 +1,10 @@
 /*
  * test_store_keys.c: the store on the encrypting VFS: nothing readable reaches
  * the disk (the same scan finds the markers of a plain store), wrong or missing
- * keys give clear errors, and passphrase change and rekey survive a crash at
- * every step: a child is SIGKILLed at each crash point (crash.h), and after it
- * the store opens with exactly one key and all its data.
+ * keys give clear errors (a wrong passphrase apart from a damaged database; an
+ * empty database file is refused, never recreated), and passphrase change and
+ * rekey survive a crash at every step: a child is SIGKILLed at each crash point (crash.h), and
+ * after it the store opens with exactly one key and all its data.
  */
 #include <setjmp.h>
 #include <signal.h>
@@ -174,7 +175,8 @@ static void wrong_or_missing_key_is_a_clear_error(void **state)
     fs_keys k = {0};
     assert_int_equal(fs_key_create(other, PASS, strlen(PASS), fs_kdf_params_fast(), &k, NULL), 0);
     fs_keys_clear(&k);
-    assert_int_equal(fs_store_open(&st, f->db, other, PASS, strlen(PASS), 0, &err), FS_EAUTH);
+    assert_int_equal(fs_store_open(&st, f->db, other, PASS, strlen(PASS), 0, &err), FS_ECORRUPT);
+    assert_non_null(strstr(fs_err_message(&err), "is intact"));
     assert_non_null(strstr(fs_err_message(&err), "wrong key or damaged"));
 
     assert_int_equal(unlink(f->key), 0);
@@ -182,6 +184,67 @@ static void wrong_or_missing_key_is_a_clear_error(void **state)
     assert_non_null(strstr(fs_err_message(&err), "key file"));
     assert_int_not_equal(access(f->key, F_OK), 0); /* no new key made for an old db */
     free(other);
+}
+
+/* A damaged database is not a wrong passphrase: the key file opened, and
+ * retrying the passphrase would not help. */
+static void damaged_database_is_not_a_wrong_passphrase(void **state)
+{
+    fixture *f = *state;
+    fs_store *st = must_open(f, PASS, FS_STORE_CREATE);
+    fill(st);
+    fs_store_close(st);
+    FILE *db = fopen(f->db, "r+b");
+    assert_non_null(db);
+    assert_int_equal(fseek(db, 200, SEEK_SET), 0); /* inside page 1's ciphertext */
+    int c = fgetc(db);
+    assert_int_equal(fseek(db, 200, SEEK_SET), 0);
+    fputc(c ^ 0x10, db);
+    assert_int_equal(fclose(db), 0);
+    fs_err err;
+    fs_err_clear(&err);
+    assert_int_equal(open_store(f, PASS, 0, &st, &err), FS_ECORRUPT);
+    assert_null(st);
+    char want[4200];
+    snprintf(want, sizeof(want), "page 1 of %s failed authentication", f->db);
+    if (strstr(err.msg, want) == NULL || strstr(err.msg, "is intact") == NULL)
+        fail_msg("unexpected message: %s", err.msg);
+    assert_int_equal(open_store(f, "not it", 0, &st, &err), FS_EAUTH);
+    assert_non_null(strstr(err.msg, "wrong passphrase"));
+}
+
+/* A database file cut to 0 bytes (or a few) is refused, never recreated as a new
+ * empty store with a new replica id. */
+static void empty_database_is_refused_not_recreated(void **state)
+{
+    fixture *f = *state;
+    fs_store *st = must_open(f, PASS, FS_STORE_CREATE);
+    fill(st);
+    fs_store_close(st);
+    long sizes[] = {0, 10};
+    for (size_t i = 0; i < 2; i++) {
+        assert_int_equal(truncate(f->db, sizes[i]), 0);
+        for (unsigned flags = 0; flags <= FS_STORE_CREATE; flags += FS_STORE_CREATE) {
+            fs_err err;
+            fs_err_clear(&err);
+            assert_int_equal(open_store(f, PASS, flags, &st, &err), FS_ECORRUPT);
+            assert_null(st);
+            assert_non_null(strstr(err.msg, "is empty"));
+            assert_non_null(strstr(err.msg, f->db));
+            struct stat sb;
+            assert_int_equal(stat(f->db, &sb), 0);
+            assert_int_equal(sb.st_size, sizes[i]); /* nothing written into it */
+        }
+    }
+    /* the same for a plain store */
+    char *dir = tu_mkdtemp(), *path = tu_path(dir, "store.db");
+    fs_store *plain = tu_open_plain(dir);
+    fs_store_close(plain);
+    assert_int_equal(truncate(path, 0), 0);
+    assert_int_equal(fs_store_open(&plain, path, NULL, NULL, 0, 0, NULL), FS_ECORRUPT);
+    tu_rmdir(dir);
+    free(dir);
+    free(path);
 }
 
 static void raw_key_file_opens_without_passphrase(void **state)
@@ -412,6 +475,8 @@ int main(void)
         T(encrypted_store_leaves_no_plaintext_on_disk),
         T(plain_store_shows_the_markers_the_scan_looks_for),
         T(wrong_or_missing_key_is_a_clear_error),
+        T(damaged_database_is_not_a_wrong_passphrase),
+        T(empty_database_is_refused_not_recreated),
         T(raw_key_file_opens_without_passphrase),
         T(rekey_rotates_the_key_and_keeps_the_data),
         T(change_passphrase_swaps_which_one_works),
