@@ -37,6 +37,8 @@
 
 #include <string.h>
 
+#include "fieldsync/crash.h"
+
 /* The WAL's page size, from its header (read once if we did not see it). */
 static uint32_t wal_page_size(fs_vfs_file *f)
 {
@@ -200,7 +202,10 @@ int fs_vfs_wal_write(fs_vfs_file *f, const void *buf, int amt, sqlite3_int64 off
         f->prev_off = off;
         f->prev_amt = amt;
         f->prev_pgno = fs_vfs_get32(in);
-        return fs_vfs_raw_write(f, buf, amt, off);
+        int rc = fs_vfs_raw_write(f, buf, amt, off);
+        /* tests: killed here, the frame's image is never written */
+        fs_crash_point("store.vfs.wal_frame_header");
+        return rc;
     }
     if (pos != FS_WAL_FRAME_HDR_BYTES || (uint32_t)amt != psz)
         return refuse_write(f, amt, off);
