@@ -1,13 +1,14 @@
 /*
  * methods_admin.c: the methods about the daemon itself rather than records:
- * status, init, unlock, lock, change_passphrase, subscriptions, the outbox
- * listing (docs/socket-api.md).
+ * status, init, unlock, lock, change_passphrase, check, subscriptions, the
+ * outbox listing (docs/socket-api.md).
  */
 #include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "fieldsync/log.h"
 #include "fieldsync/outbox.h"
 #include "json_record.h"
 #include "loop.h"
@@ -180,6 +181,32 @@ static int m_change_passphrase(fs_daemon *d, fs_rpc_session *s, json_t *params, 
         return fs_rpc_fail_fs(e, &err);
     }
     *result = json_object();
+    return 0;
+}
+
+/* The integrity check through the cipher (fs_store_check): reads the whole
+ * store, so other calls wait for it (a second or two per 100 MB). */
+static int m_check(fs_daemon *d, fs_rpc_session *s, json_t *params, json_t **result, fs_rpc_err *e)
+{
+    (void)s;
+    fs_store *st;
+    if (fs_rpc_params_check(params, no_params, e) != 0 || fs_rpc_need_store(d, &st, e) != 0)
+        return -1;
+    fs_check_report r;
+    fs_err err = {0};
+    if (fs_store_check(st, &r, &err) != 0)
+        return fs_rpc_fail_fs(e, &err);
+    json_t *problems = json_array();
+    for (size_t i = 0; problems != NULL && i < r.nkept; i++)
+        json_array_append_new(problems, json_string(r.problems[i]));
+    *result = json_pack("{s:b,s:I,s:I,s:o}", "ok", r.nproblems == 0, "pages", (json_int_t)r.pages,
+                        "problem_count", (json_int_t)r.nproblems, "problems", problems);
+    if (r.nkept > 0)
+        fs_log(FS_LOG_WARN, "check: the store is damaged: %zu problems, the first: %s", r.nproblems,
+               r.problems[0]);
+    fs_check_report_clear(&r);
+    if (*result == NULL)
+        return fs_rpc_fail(e, FS_RPC_INTERNAL, NULL, "out of memory");
     return 0;
 }
 
@@ -363,6 +390,7 @@ const fs_rpc_method fs_rpc_methods_admin[] = {
     {"unlock", m_unlock, true},
     {"lock", m_lock, false},
     {"change_passphrase", m_change_passphrase, true},
+    {"check", m_check, false},
     {"subscribe", m_subscribe, false},
     {"unsubscribe", m_unsubscribe, false},
     {"outbox.list", m_outbox_list, false},

@@ -31,6 +31,7 @@ enum fs_exit {
     FS_EXIT_NOT_INITIALIZED = 7, /* no store yet */
     FS_EXIT_NO_SERVER = 8,       /* sync: no server configured */
     FS_EXIT_PARTIAL = 9,         /* import: some rows were rejected */
+    FS_EXIT_DAMAGED = 10,        /* check: the store is damaged */
 };
 
 /* A command's parse helper returns this when the command should go on. */
@@ -109,6 +110,7 @@ int fs_cmd_init(fs_cli *cli, int argc, char **argv);
 int fs_cmd_unlock(fs_cli *cli, int argc, char **argv);
 int fs_cmd_lock(fs_cli *cli, int argc, char **argv);
 int fs_cmd_passwd(fs_cli *cli, int argc, char **argv);
+int fs_cmd_check(fs_cli *cli, int argc, char **argv);
 int fs_cmd_enroll(fs_cli *cli, int argc, char **argv);
 int fs_cmd_sync(fs_cli *cli, int argc, char **argv);
 int fs_cmd_resync(fs_cli *cli, int argc, char **argv);

@@ -1,6 +1,6 @@
 /*
  * commands_admin.c: the store's life cycle (status, init, unlock, lock,
- * passwd) and the sync commands (sync, resync). Passphrases come from the
+ * passwd, check) and the sync commands (sync, resync). Passphrases come from the
  * terminal without echo, or from --passphrase-file / --passphrase-fd; they are
  * never accepted as an argument.
  */
@@ -308,4 +308,41 @@ int fs_cmd_passwd(fs_cli *cli, int argc, char **argv)
     fs_pass_free(old);
     fs_pass_free(new);
     return rc;
+}
+
+int fs_cmd_check(fs_cli *cli, int argc, char **argv)
+{
+    static const fs_opt opts[] = {FS_CLI_GLOBAL_OPTS};
+    fs_args a;
+    int rc = fs_cli_parse(cli, &a, opts, sizeof(opts) / sizeof(opts[0]), argc, argv, "",
+                          "Checks the store (it must be unlocked): every page of the database "
+                          "must open with its key, and the database must be consistent. Reads "
+                          "the whole store; exits with 10 when it is damaged.",
+                          0, 0);
+    if (rc != FS_CLI_CONTINUE)
+        return rc;
+    json_t *res;
+    if ((rc = fs_cli_call(cli, "check", NULL, &res)) != 0)
+        return rc;
+    long long pages = json_integer_value(json_object_get(res, "pages"));
+    long long count = json_integer_value(json_object_get(res, "problem_count"));
+    const json_t *problems = json_object_get(res, "problems");
+    if (cli->json) {
+        fs_cli_print_json(cli, res);
+    } else if (count == 0) {
+        printf("store ok: %lld pages authenticated, integrity check ok\n", pages);
+    } else {
+        for (size_t i = 0; i < json_array_size(problems); i++) {
+            const char *msg = json_string_value(json_array_get(problems, i));
+            printf("%s\n", msg != NULL ? msg : "?");
+        }
+        if ((size_t)count > json_array_size(problems))
+            printf("... and %lld more\n", count - (long long)json_array_size(problems));
+    }
+    json_decref(res);
+    if (count == 0)
+        return FS_EXIT_OK;
+    return fs_cli_fail(FS_EXIT_DAMAGED,
+                       "the store is damaged (%lld problems): see DAMAGED STORE in fieldsync(1)",
+                       count);
 }

@@ -30,6 +30,7 @@ static const command commands[] = {
     {"unlock", fs_cmd_unlock, "open the store with its passphrase"},
     {"lock", fs_cmd_lock, "close the store and wipe its keys from memory"},
     {"passwd", fs_cmd_passwd, "change the store's passphrase"},
+    {"check", fs_cmd_check, "check that every page of the store opens with its key"},
     {"search", fs_cmd_search, "full-text search over accounts, contacts and visit notes"},
     {"followups", fs_cmd_followups, "next steps due (by --until DATE, default today)"},
     {"report", fs_cmd_report, "report pipeline: the weekly pipeline table"},
@@ -56,7 +57,8 @@ static void print_help(void)
         printf("  %-15s %s\n", commands[i].name, commands[i].about);
     printf("\n`fieldsync COMMAND --help` describes a command. Exit codes: 0 ok, 1 error, 2 "
            "usage,\n3 daemon unreachable, 4 locked, 5 not found, 6 wrong passphrase, 7 no "
-           "store,\n8 no server configured, 9 import rows rejected (see fieldsync(1)).\n");
+           "store,\n8 no server configured, 9 import rows rejected, 10 store damaged (see "
+           "fieldsync(1)).\n");
 }
 
 static void find_socket(fs_cli *cli)

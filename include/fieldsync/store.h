@@ -83,6 +83,24 @@ int fs_store_search_backlog(fs_store *st, uint64_t *n, fs_err *err);
  * bulk work; a long-running daemon trades some cache for resident memory). */
 int fs_store_set_cache_kib(fs_store *st, unsigned kib, fs_err *err);
 
+/*
+ * Integrity check (check.c): every page of the database file must open with the
+ * store's key, and PRAGMA integrity_check, reading every page in use through
+ * the cipher, must find the database consistent. Returns 0 when the check ran,
+ * whatever it found: r->nproblems == 0 means the store is sound; otherwise the
+ * first FS_STORE_CHECK_KEPT findings are in r->problems (messages naming the
+ * page). Reads the whole database: seconds for a large one.
+ */
+#define FS_STORE_CHECK_KEPT 20
+typedef struct fs_check_report {
+    uint64_t pages;   /* pages of the database file authenticated */
+    size_t nproblems; /* findings, all counted */
+    size_t nkept;     /* ... of which kept in problems */
+    char *problems[FS_STORE_CHECK_KEPT];
+} fs_check_report;
+int fs_store_check(fs_store *st, fs_check_report *r, fs_err *err);
+void fs_check_report_clear(fs_check_report *r);
+
 /* Tests: replaces the wall clock (Unix milliseconds) the store stamps writes with. */
 void fs_store_set_clock(fs_store *st, uint64_t (*clock_ms)(void *arg), void *arg);
 

@@ -8,6 +8,7 @@
 #define FIELDSYNC_VFS_H
 
 #include <sqlite3.h>
+#include <stdint.h>
 
 #include "fieldsync/error.h"
 #include "fieldsync/secret.h"
@@ -44,6 +45,18 @@ int fs_vfs_vacuum_into(sqlite3 *db, const char *dest_path, const fs_secret *dek,
  * empty message when there is none or db does not use the VFS.
  */
 int fs_vfs_last_error(sqlite3 *db, fs_err *err);
+
+/*
+ * Opens every page of db's main database file with its key, without SQLite:
+ * free pages and pages whose newer version is in the WAL included. Calls bad
+ * with a message naming each page that fails authentication; *checked counts
+ * the pages read. Returns 0 when every page could be read (failing or not), an
+ * FS_E* code on an I/O error. A plain database has nothing to check (0 pages).
+ * Run it inside a read transaction so no checkpoint writes the file meanwhile.
+ */
+typedef void (*fs_vfs_bad_page_fn)(void *arg, const char *msg);
+int fs_vfs_check_pages(sqlite3 *db, uint64_t *checked, fs_vfs_bad_page_fn bad, void *arg,
+                       fs_err *err);
 
 /*
  * Lower level, for tests and tools that need their own open flags or pragmas

@@ -131,11 +131,17 @@ int fs_vfs_open_page(fs_vfs_file *f, uint32_t pgno, uint8_t *page, int amt)
     return 0;
 }
 
+void fs_vfs_auth_message(char *buf, size_t size, uint32_t pgno, const char *name)
+{
+    snprintf(buf, size, "page %u of %s failed authentication: wrong key or damaged database", pgno,
+             name);
+}
+
 int fs_vfs_auth_failed(fs_vfs_file *f, uint32_t pgno)
 {
-    return fs_vfs_fail(f->db, pgno == 1 ? SQLITE_NOTADB : SQLITE_IOERR_AUTH,
-                       "page %u of %s failed authentication: wrong key or damaged database", pgno,
-                       f->name);
+    char msg[FS_VFS_ERRMSG_MAX];
+    fs_vfs_auth_message(msg, sizeof(msg), pgno, f->name);
+    return fs_vfs_fail(f->db, pgno == 1 ? SQLITE_NOTADB : SQLITE_IOERR_AUTH, "%s", msg);
 }
 
 int fs_vfs_unseal(fs_vfs_file *f, uint32_t pgno, uint8_t *page, int amt)

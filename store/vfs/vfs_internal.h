@@ -82,6 +82,8 @@ int fs_vfs_unseal(fs_vfs_file *f, uint32_t pgno, uint8_t *page, int amt);
 int fs_vfs_open_page(fs_vfs_file *f, uint32_t pgno, uint8_t *page, int amt);
 /* Records that page pgno of f failed authentication; returns fs_vfs_unseal's code. */
 int fs_vfs_auth_failed(fs_vfs_file *f, uint32_t pgno);
+/* "page N of <name> failed authentication: wrong key or damaged database" */
+void fs_vfs_auth_message(char *buf, size_t size, uint32_t pgno, const char *name);
 
 /* f as our file, or NULL when another VFS opened it. */
 fs_vfs_file *fs_vfs_file_of(sqlite3_file *file);

@@ -36,7 +36,7 @@ import traceback
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
 EXIT_LOCKED, EXIT_NOT_FOUND, EXIT_AUTH, EXIT_NOT_INIT = 4, 5, 6, 7
-EXIT_NO_SERVER, EXIT_PARTIAL = 8, 9
+EXIT_NO_SERVER, EXIT_PARTIAL, EXIT_DAMAGED = 8, 9, 10
 PASSPHRASE = "correct horse battery staple"
 
 
@@ -172,7 +172,7 @@ class Harness:
 
 
 KIND_SUBS = ["list", "show", "add", "edit", "rm"]
-COMMANDS = [["status"], ["init"], ["unlock"], ["lock"], ["passwd"], ["search"],
+COMMANDS = [["status"], ["init"], ["unlock"], ["lock"], ["passwd"], ["check"], ["search"],
             ["followups"], ["report"], ["conflicts", "list"], ["conflicts", "resolve"],
             ["watch"], ["outbox", "retry"], ["outbox", "drop"],
             ["conflicts"], ["outbox"], ["sync"], ["resync"], ["export"], ["import"]]
@@ -617,13 +617,48 @@ def test_import_text_outside_the_limits(h):
              "Bad Id Ltd" not in names, "only the good row is in, and listed", names[:3])
 
 
+def flip_byte(path, offset):
+    with open(path, "r+b") as f:
+        f.seek(offset)
+        b = f.read(1)
+        f.seek(offset)
+        f.write(bytes([b[0] ^ 0x20]))
+
+
+def test_check_and_a_damaged_store(h):
+    db = os.path.join(h.tmp, "data", "fieldsync.db")
+    new = os.path.join(h.tmp, "new.pass")
+    out, _ = h.expect_run("check a sound store", ["check"], 0, out_has="store ok: ")
+    r = h.json("check")
+    h.expect(r and r["ok"] and r["problems"] == [] and r["pages"] > 1, "check --json", r)
+    # the right passphrase on a damaged database: exit 1 with the page, no retry
+    h.stop_daemon()
+    flip_byte(db, 300)  # page 1's ciphertext
+    h.start_daemon()
+    h.expect_run("unlock a damaged store", ["unlock", "--passphrase-file", new], EXIT_ERROR,
+                 err_has="page 1 of %s failed authentication" % db)
+    rc, out = h.run_tty(["unlock"], ["new passphrase", "new passphrase"])
+    h.expect(rc == EXIT_ERROR and out.count("Passphrase:") == 1 and "is intact" in out,
+             "tty unlock of a damaged store does not ask again", out)
+    flip_byte(db, 300)
+    h.expect_run("unlock once repaired", ["unlock", "--passphrase-file", new], 0)
+    # a page damaged under the running daemon: check names it, exit 10
+    pgno = r["pages"] - 1
+    flip_byte(db, (pgno - 1) * 4096 + 100)
+    out, err = h.expect_run("check a damaged store", ["check"], EXIT_DAMAGED,
+                            out_has="page %d of %s failed authentication" % (pgno, db),
+                            err_has="the store is damaged")
+    flip_byte(db, (pgno - 1) * 4096 + 100)
+
+
 TESTS = [test_help_on_every_subcommand, test_unreachable_daemon_exits_3,
          test_uninitialized_store, test_init_and_status_via_xdg_socket,
          test_records_add_show_edit_rm, test_other_kinds_and_lists,
          test_search_followups_report, test_conflicts_outbox_sync, test_lock_unlock_passwd,
          test_terminal_prompts_without_echo_and_tables_fit,
          test_watch_sees_another_clients_changes, test_export_import_round_trip,
-         test_import_with_bad_rows, test_import_text_outside_the_limits]
+         test_import_with_bad_rows, test_import_text_outside_the_limits,
+         test_check_and_a_damaged_store]
 
 
 def main():

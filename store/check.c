@@ -1,0 +1,75 @@
+/*
+ * check.c: fs_store_check, the integrity check behind `fieldsync check` and the
+ * socket's `check`: every page of the database file must open with the store's
+ * key (fs_vfs_check_pages), and PRAGMA integrity_check, which reads every page
+ * in use in its newest version (from the WAL when it is there) through the same
+ * cipher, must find the b-trees and indexes consistent. Both run in one read
+ * transaction, so no checkpoint moves pages under them.
+ */
+#include "store_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "fieldsync/vfs.h"
+
+/* integrity_check stops after this many findings; the report keeps fewer. */
+#define FS_STORE_CHECK_SQL "PRAGMA integrity_check(100)"
+
+static void add_problem(void *arg, const char *msg)
+{
+    fs_check_report *r = arg;
+    if (r->nkept < FS_STORE_CHECK_KEPT) {
+        char *copy = fs_store_strdup(msg);
+        if (copy != NULL)
+            r->problems[r->nkept++] = copy;
+    }
+    r->nproblems++;
+}
+
+/* PRAGMA integrity_check's findings; a page it cannot read is one of them. */
+static int check_btrees(fs_store *st, fs_check_report *r, fs_err *err)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = fs_store_prepare(st, FS_STORE_CHECK_SQL, &s, err);
+    if (rc != 0)
+        return rc;
+    int step;
+    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+        const char *msg = (const char *)sqlite3_column_text(s, 0);
+        if (msg != NULL && strcmp(msg, "ok") != 0)
+            add_problem(r, msg);
+    }
+    if (step != SQLITE_DONE) {
+        fs_err why;
+        fs_store_sqlerr(st, step, &why, "integrity check");
+        if (why.code == FS_ECORRUPT || why.code == FS_EIO)
+            add_problem(r, fs_err_message(&why));
+        else
+            rc = fs_err_set(err, why.code, "%s", fs_err_message(&why));
+    }
+    fs_store_finish(st, s);
+    return rc;
+}
+
+int fs_store_check(fs_store *st, fs_check_report *r, fs_err *err)
+{
+    memset(r, 0, sizeof(*r));
+    int rc = fs_store_exec(st, "BEGIN; SELECT count(*) FROM sqlite_schema", err);
+    if (rc != 0)
+        return rc;
+    rc = fs_vfs_check_pages(st->db, &r->pages, add_problem, r, err);
+    if (rc == 0)
+        rc = check_btrees(st, r, err);
+    fs_store_rollback(st);
+    if (rc != 0)
+        fs_check_report_clear(r);
+    return rc;
+}
+
+void fs_check_report_clear(fs_check_report *r)
+{
+    for (size_t i = 0; i < r->nkept; i++)
+        free(r->problems[i]);
+    memset(r, 0, sizeof(*r));
+}
