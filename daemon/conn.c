@@ -13,8 +13,13 @@
  *   only while a partial line is buffered: an idle daemon has no timers).
  * Closing only marks a connection dead; fs_conn_service frees it between loop
  * turns, so a broadcast may close connections while iterating over them.
+ *
+ * Answers carry records in the clear: output is wiped as soon as it is sent
+ * (and request lines once answered), so after `lock` no earlier answer is left
+ * in the connection's buffers.
  */
 #include <errno.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -79,8 +84,10 @@ static void flush(fs_conn *c)
         }
         c->out_off += (size_t)n;
     }
-    if (c->out_off == c->out_len)
+    if (c->out_off == c->out_len) { /* all sent: the answers (records) go from memory */
+        sodium_memzero(c->out, c->out_len);
         c->out_off = c->out_len = 0;
+    }
     if (c->closing && c->out_len == 0 && !c->backlog && !c->running) {
         fs_conn_close(c->srv, c, NULL);
         return;
@@ -103,6 +110,7 @@ static void enqueue(fs_conn *c, const char *data, size_t n)
     }
     if (c->out_off > 0 && c->out_len + n > c->out_cap) {
         memmove(c->out, c->out + c->out_off, queued);
+        sodium_memzero(c->out + queued, c->out_len - queued);
         c->out_off = 0;
         c->out_len = queued;
     }
@@ -110,10 +118,15 @@ static void enqueue(fs_conn *c, const char *data, size_t n)
         size_t cap = c->out_cap ? c->out_cap : 4096;
         while (cap < c->out_len + n)
             cap *= 2;
-        char *b = realloc(c->out, cap);
+        char *b = malloc(cap); /* not realloc: the old block is wiped before it goes */
         if (b == NULL) {
             fs_conn_close(c->srv, c, "out of memory");
             return;
+        }
+        if (c->out != NULL) {
+            memcpy(b, c->out, c->out_len);
+            sodium_memzero(c->out, c->out_cap);
+            free(c->out);
         }
         c->out = b;
         c->out_cap = cap;
@@ -131,6 +144,7 @@ static void send_json(fs_conn *c, json_t *msg)
         return;
     }
     enqueue(c, line, n);
+    sodium_memzero(line, n);
     free(line);
 }
 
@@ -303,6 +317,8 @@ void fs_conn_close(fs_server *s, fs_conn *c, const char *why)
 static void conn_free(fs_conn *c)
 {
     fs_framer_clear(&c->in);
+    if (c->out != NULL)
+        sodium_memzero(c->out, c->out_cap);
     free(c->out);
     free(c);
 }
@@ -348,6 +364,7 @@ void fs_conn_broadcast(void *server, unsigned topic, const char *method, json_t 
         enqueue(c, line, n);
         flush(c);
     }
+    sodium_memzero(line, n);
     free(line);
 }
 

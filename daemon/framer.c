@@ -64,9 +64,14 @@ int fs_framer_space(fs_framer *f, char **p, size_t *n)
         size_t cap = f->cap == 0 ? FS_FRAMER_MIN_CAP : f->cap * 2;
         if (cap > limit)
             cap = limit;
-        char *b = realloc(f->buf, cap);
+        char *b = malloc(cap); /* not realloc: the old block is wiped before it goes */
         if (b == NULL)
             return FS_ENOMEM;
+        if (f->buf != NULL) {
+            memcpy(b, f->buf, f->len);
+            wipe(f->buf, f->cap);
+            free(f->buf);
+        }
         f->buf = b;
         f->cap = cap;
     }

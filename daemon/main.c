@@ -1,24 +1,49 @@
 /*
- * main.c: fieldsyncd's command line: flags become config overrides, then the
- * server is configured, started and run. The only place that exits.
+ * main.c: fieldsyncd's command line: the process is hardened (no core dumps,
+ * SQLite wipes what it frees), flags become config overrides, then the server
+ * is configured, started and run. The only place that exits.
  *
  * --init creates the store on first run without a client (tests, unattended
  * setups): the passphrase comes from --passphrase-fd N (read to EOF or newline)
  * or, for tests, the FIELDSYNC_PASSPHRASE environment variable (removed from
  * the environment once read); with neither a raw key file is created.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "fieldsync/log.h"
 #include "fieldsync/secret.h"
+#include "fieldsync/vfs.h"
 #include "rpc.h"
 #include "server.h"
 
 #define FS_PASSPHRASE_MAX 1024
+
+/* A core dump would hold the decrypted page cache, records and keys: the daemon
+ * never writes one, whatever its parent allowed (fieldsyncd.service also says
+ * LimitCORE=0). Not dumpable also keeps other processes of the user from
+ * attaching a debugger or reading /proc/PID/mem. Then SQLite is told to wipe
+ * the memory it frees, before anything else initializes it. */
+static int harden(void)
+{
+    struct rlimit none = {0, 0};
+    if (setrlimit(RLIMIT_CORE, &none) != 0 || prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
+        fprintf(stderr, "fieldsyncd: cannot disable core dumps: %s\n", strerror(errno));
+        return -1;
+    }
+    fs_err err = {0};
+    if (fs_vfs_register(&err) != 0) {
+        fprintf(stderr, "fieldsyncd: %s\n", err.msg);
+        return -1;
+    }
+    return 0;
+}
 
 static void usage(FILE *out)
 {
@@ -223,6 +248,8 @@ int main(int argc, char **argv)
     int exit_now = 0, status = 1;
     char *default_config = NULL;
     fs_err err = {0};
+    if (harden() != 0)
+        return 1;
     fs_server_init(&s);
     fs_log_set_ident("fieldsyncd");
     fs_rpc_harden_json();

@@ -1,11 +1,13 @@
 /*
  * state.c: the daemon's lock state machine (see daemon.h). The store, and with
  * it every key in memory, exists only in the UNLOCKED state; lock closes it,
- * which wipes the data key held by the VFS and the key file code.
+ * which wipes the data key held by the VFS and the key file code, and SQLite's
+ * page cache and rows (SQLite wipes what it frees: fs_vfs_register).
  */
 #include "daemon.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -171,9 +173,12 @@ int fs_daemon_lock(fs_daemon *d, fs_err *err)
         return fs_err_set(err, FS_ENOTFOUND, "there is no store yet: call init first");
     if (d->state == FS_DAEMON_LOCKED)
         return fs_err_set(err, FS_ESTATE, "the store is already locked");
-    close_store(d);
+    close_store(d); /* SQLite wipes the page cache and rows as it frees them */
+#ifdef __GLIBC__
+    malloc_trim(0); /* free heap pages, whatever they held, go back to the kernel */
+#endif
     d->state = FS_DAEMON_LOCKED;
-    fs_log(FS_LOG_INFO, "store locked: keys wiped from memory");
+    fs_log(FS_LOG_INFO, "store locked: keys and decrypted pages wiped from memory");
     return 0;
 }
 

@@ -16,7 +16,10 @@
 /* Name under which the VFS is registered with SQLite. */
 #define FS_VFS_NAME "fieldsync-enc"
 
-/* Registers the VFS (idempotent, thread-safe). */
+/* Registers the VFS (idempotent, thread-safe). The first call, when it comes
+ * before anything else in the process initialized SQLite, also makes SQLite
+ * zero every block of memory it frees (decrypted pages, rows): a process that
+ * must leave no plaintext behind (fieldsyncd) calls it first thing. */
 int fs_vfs_register(fs_err *err);
 
 /*

@@ -9,7 +9,8 @@
  * nameless file is refused, so that nothing spills to disk in the clear
  * (connections run with temp_store=MEMORY). Keys reach xOpen through a URI
  * parameter naming an entry of a process-wide keyring (vfs_keyring.c); the main
- * file keeps its own guarded copy and WAL/journal handles use it.
+ * file keeps its own guarded copy and WAL/journal handles use it. Registering
+ * also makes SQLite wipe the memory it frees (vfs_memory.c).
  */
 #include "vfs_internal.h"
 
@@ -441,6 +442,9 @@ static int register_rc;
 
 static void register_vfs(void)
 {
+    /* before SQLite initializes, or never: in a process where SQLite already
+     * runs (a test, a tool), freed blocks are simply not wiped */
+    (void)fs_vfs_memory_install();
     register_rc = sqlite3_initialize();
     if (register_rc != SQLITE_OK || sodium_init() < 0) {
         register_rc = SQLITE_ERROR;

@@ -109,6 +109,10 @@ void fs_vfs_keyring_remove(uint64_t id);
 /* A new guarded copy of key id, or NULL. */
 fs_secret *fs_vfs_keyring_copy(uint64_t id);
 
+/* Makes SQLite wipe every block it frees (vfs_memory.c). Only before SQLite
+ * initializes: -1 afterwards, and nothing changes. */
+int fs_vfs_memory_install(void);
+
 /* The thread's last VFS error (for opens that failed before a handle existed). */
 void fs_vfs_thread_error(fs_err *err);
 

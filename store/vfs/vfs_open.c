@@ -139,7 +139,9 @@ int fs_vfs_open(sqlite3 **out, const char *path, const fs_secret *dek, int flags
     *out = NULL;
     sqlite3 *db = NULL;
     char *uri = NULL;
-    int rc = dek != NULL ? fs_vfs_uri_new(&uri, path, dek, err) : 0;
+    int rc = fs_vfs_register(err); /* plain ones too: SQLite's memory is wiped when freed */
+    if (rc == 0 && dek != NULL)
+        rc = fs_vfs_uri_new(&uri, path, dek, err);
     if (rc != 0)
         return rc;
     if (dek == NULL && (uri = uri_path(path)) == NULL)

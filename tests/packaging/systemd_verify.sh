@@ -74,7 +74,8 @@ need() { # unit line
 for l in Type=notify Restart=on-failure PrivateUsers=yes NoNewPrivileges=yes ProtectSystem=strict \
     PrivateTmp=yes 'ReadWritePaths=%h/.local/share/fieldsync %t/fieldsync' \
     'RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 AF_NETLINK' MemoryDenyWriteExecute=yes \
-    LockPersonality=yes RestrictRealtime=yes SystemCallArchitectures=native RuntimeDirectory=fieldsync; do
+    LockPersonality=yes RestrictRealtime=yes SystemCallArchitectures=native RuntimeDirectory=fieldsync \
+    LimitCORE=0; do
     need "$user_unit" "$l"
 done
 for l in User=fieldsync StateDirectory=fieldsync NoNewPrivileges=yes ProtectSystem=strict ProtectHome=yes \

@@ -12,13 +12,21 @@ Cases:
                  recreated as a new store
   damaged_store  unlock tells a wrong passphrase from a damaged database
   check          the `check` method finds a damaged page and names it
+  core_dumps     the daemon cannot dump core
+  lock           lock closes the store and leaves no record in the daemon's
+                 memory
 
 FIELDSYNC_IT_SCALE (default 1) multiplies the kill loop's rounds.
 """
 import os
 import random
+import resource
+import shutil
+import signal
 import struct
+import subprocess
 import sys
+import tempfile
 import time
 
 from fsd import Daemon, RpcError, TestFailure, check, wait_for
@@ -207,8 +215,118 @@ def case_check(binary):
 
 
 # ---------------------------------------------------------------------------
+def unlimited_cores():
+    resource.setrlimit(resource.RLIMIT_CORE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+
+
+def aborted_with_core(proc):
+    """SIGABRTs proc and returns whether the kernel wrote a core (WCOREDUMP)."""
+    os.kill(proc.pid, signal.SIGABRT)
+    _, status = os.waitpid(proc.pid, 0)
+    proc.returncode = -signal.SIGABRT
+    check(os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGABRT, "aborted")
+    return os.WCOREDUMP(status)
+
+
+def case_core_dumps(binary):
+    """RLIMIT_CORE 0 and not dumpable: an abort leaves no core holding the
+    store's pages and keys, even when the parent allowed cores."""
+    tmp = tempfile.mkdtemp(prefix="fsd-core-")
+    d = new_store(binary, records=3)
+    try:
+        logf = open(d.log, "ab")
+        d.proc = subprocess.Popen([binary], env=d.env(), cwd=tmp, preexec_fn=unlimited_cores,
+                                  stdout=logf, stderr=logf)
+        logf.close()
+        wait_for(d.connectable, 10, "the daemon's socket")
+        c = d.client()
+        c.call("unlock", {"passphrase": PASS})
+        with open("/proc/%d/limits" % d.proc.pid) as f:
+            limit = [line for line in f if line.startswith("Max core file size")][0].split()
+        check(limit[4:6] == ["0", "0"], "RLIMIT_CORE of the daemon: %r" % limit)
+        check(not aborted_with_core(d.proc), "the daemon dumped core")
+        check(not [n for n in os.listdir(tmp) if n.startswith("core")],
+              "a core file appeared: %r" % os.listdir(tmp))
+        # the control: an ordinary process started the same way (shows whether
+        # this machine writes cores at all, i.e. whether the check above can fail)
+        ctl = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"],
+                               cwd=tmp, preexec_fn=unlimited_cores)
+        print("core dumps: an ordinary process here %s" % (
+            "dumps core" if aborted_with_core(ctl) else "does not dump core either"))
+    finally:
+        d.cleanup()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def writable_memory_hits(pid, needle):
+    """Where needle occurs in the writable memory of pid (/proc/PID/maps and
+    /proc/PID/mem); PermissionError without the right to read it."""
+    hits = []
+    with open("/proc/%d/maps" % pid) as maps, open("/proc/%d/mem" % pid, "rb", 0) as mem:
+        for line in maps:
+            fields = line.split()
+            lo, hi = (int(x, 16) for x in fields[0].split("-"))
+            if "w" not in fields[1]:
+                continue
+            try:
+                mem.seek(lo)
+                data = mem.read(hi - lo)
+            except OSError:  # a guard page, a vanished mapping
+                continue
+            start = data.find(needle)
+            while start >= 0:
+                hits.append("%s+%#x" % (fields[5] if len(fields) > 5 else "anon", start))
+                start = data.find(needle, start + 1)
+    return hits
+
+
+def case_lock(binary):
+    """lock closes the store, and leaves no record that was written, read,
+    listed or found in the daemon's memory: its writable memory is read whole
+    through /proc/PID/mem (that needs the right to trace it: root or
+    CAP_SYS_PTRACE, else the scan is skipped; under the sanitizers too, whose
+    allocator keeps freed blocks on purpose)."""
+    marker = "ZQXJ-visit-notes-marker"
+    d = new_store(binary)
+    try:
+        d.start()
+        c = d.client()
+        c.call("unlock", {"passphrase": PASS})
+        for i in range(40):
+            c.call("record.put", {"kind": "account", "id": "a%d" % i,
+                                  "record": {"name": "Account %d" % i,
+                                             "notes": "%s %d: a press line" % (marker, i)}})
+        for i in range(40):
+            c.call("record.get", {"kind": "account", "id": "a%d" % i})
+        c.call("record.list", {"kind": "account", "limit": 100})
+        c.call("search", {"query": marker.split("-")[0]})
+        scan = not os.environ.get("FIELDSYNC_IT_SANITIZED")
+        try:
+            before = writable_memory_hits(d.proc.pid, marker.encode()) if scan else []
+        except PermissionError:
+            print("lock: no right to read the daemon's memory; the scan is skipped")
+            scan = False
+        check(not scan or len(before) > 0, "the scan finds the records while unlocked")
+        c.call("lock")
+        expect_error(c, "record.get", {"kind": "account", "id": "a1"}, "locked")
+        expect_error(c, "search", {"query": "ZQXJ"}, "locked")
+        if scan:
+            after = writable_memory_hits(d.proc.pid, marker.encode())
+            check(after == [], "after lock the daemon's memory still holds records at %s"
+                  % after[:8])
+            print("lock: %d copies of the records in memory before lock, none after"
+                  % len(before))
+        c.call("unlock", {"passphrase": PASS})
+        check(marker in c.call("record.get", {"kind": "account", "id": "a7"})["record"]["notes"],
+              "the records are back after unlock")
+        check(d.stop() == 0, "clean stop")
+    finally:
+        d.cleanup()
+
+
 CASES = {"kill_loop": case_kill_loop, "empty_store": case_empty_store,
-         "damaged_store": case_damaged_store, "check": case_check}
+         "damaged_store": case_damaged_store, "check": case_check,
+         "core_dumps": case_core_dumps, "lock": case_lock}
 
 
 def main():
