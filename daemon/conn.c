@@ -84,7 +84,7 @@ static void flush(fs_conn *c)
         }
         c->out_off += (size_t)n;
     }
-    if (c->out_off == c->out_len) { /* all sent: the answers (records) go from memory */
+    if (c->out_off == c->out_len && c->out_len > 0) { /* all sent: records go from memory */
         sodium_memzero(c->out, c->out_len);
         c->out_off = c->out_len = 0;
     }

@@ -185,7 +185,7 @@ static int m_change_passphrase(fs_daemon *d, fs_rpc_session *s, json_t *params, 
 }
 
 /* The integrity check through the cipher (fs_store_check): reads the whole
- * store, so other calls wait for it (a second or two per 100 MB). */
+ * store, so other calls wait for it (1.1 s for a 135 MB store here). */
 static int m_check(fs_daemon *d, fs_rpc_session *s, json_t *params, json_t **result, fs_rpc_err *e)
 {
     (void)s;
