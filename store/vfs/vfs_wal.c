@@ -27,15 +27,17 @@
  * header, then whole frames in order until one is invalid; a frame after the
  * last commit is not part of the log. So while recovery scans (whole-frame reads
  * since the header read, nothing else in between: the checksum rewrite at commit
- * always follows frame writes) a frame that fails authentication and that no
- * commit frame of the same generation follows is handed to SQLite as zeros,
- * which it takes for the end of the log. Anywhere else, including a frame a
- * later commit frame follows and every image-only read of a frame SQLite has
- * accepted, failing authentication is an error naming the page.
+ * always follows frame writes) a frame that fails authentication is handed to
+ * SQLite as zeros, which it takes for the end of the log, unless the frames
+ * after it continue its checksum chain up to a commit frame. Anywhere else,
+ * including such a frame with a commit after it and every image-only read of a
+ * frame SQLite has accepted, failing authentication is an error naming the page.
  */
 #include "vfs_internal.h"
 
 #include <string.h>
+
+#include <sodium.h>
 
 #include "fieldsync/crash.h"
 
@@ -85,22 +87,66 @@ static int checkpoint_read(fs_vfs_file *f, uint8_t *buf, const uint8_t *frame, u
     return 0;
 }
 
-/* Whether a frame after the one at off carries the WAL header's salts and a
- * commit size: a commit of this WAL generation, so the frame at off is part of
- * the committed log. Unsure (I/O error) counts as yes: fail rather than drop. */
-static int commit_follows(fs_vfs_file *f, sqlite3_int64 off, const uint8_t *salts)
+/* A 32-bit word of the WAL in the byte order its header's magic names. */
+static uint32_t wal_word(const uint8_t *p, int big_endian)
 {
-    sqlite3_int64 size = 0, step = (sqlite3_int64)f->wal_page_size + FS_WAL_FRAME_HDR_BYTES;
-    uint8_t hdr[FS_WAL_FRAME_HDR_BYTES];
-    if (f->real->pMethods->xFileSize(f->real, &size) != SQLITE_OK)
-        return 1;
-    for (off += step; off + step <= size; off += step) {
-        if (fs_vfs_raw_read(f, hdr, sizeof(hdr), off) != SQLITE_OK)
-            return 1;
-        if (memcmp(hdr + 8, salts, 8) == 0 && fs_vfs_get32(hdr + 4) != 0)
-            return 1;
+    return big_endian
+               ? fs_vfs_get32(p)
+               : (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* SQLite's WAL checksum (wal.c, walChecksumBytes) of n bytes, n a multiple of 8,
+ * carried on from sum. */
+static void wal_checksum(const uint8_t *p, size_t n, int big_endian, uint32_t sum[2])
+{
+    for (size_t i = 0; i + 8 <= n; i += 8) {
+        sum[0] += wal_word(p + i, big_endian) + sum[1];
+        sum[1] += wal_word(p + i + 4, big_endian) + sum[0];
     }
-    return 0;
+}
+
+/*
+ * Whether SQLite would reach a commit frame after the frame at off, had that
+ * frame been what its header says: from its stored checksum on, each next frame
+ * must carry the header's salts and a page number, open, and continue the
+ * checksum chain (walDecodeFrame), up to a frame with a commit size. Frames
+ * left from an earlier transaction that never committed break the chain, so a
+ * commit frame among them does not count. Unsure (I/O, memory) counts as yes:
+ * fail rather than drop.
+ */
+static int commit_follows(fs_vfs_file *f, sqlite3_int64 off, const uint8_t *frame,
+                          const uint8_t *wal_hdr)
+{
+    uint32_t psz = f->wal_page_size, step = psz + FS_WAL_FRAME_HDR_BYTES;
+    uint32_t sum[2] = {fs_vfs_get32(frame + 16), fs_vfs_get32(frame + 20)};
+    int big_endian = (int)(fs_vfs_get32(wal_hdr) & 1), found = 0;
+    sqlite3_int64 size = 0;
+    uint8_t *next = sqlite3_malloc64(step);
+    if (next == NULL || f->real->pMethods->xFileSize(f->real, &size) != SQLITE_OK) {
+        sqlite3_free(next);
+        return 1;
+    }
+    for (off += step; off + step <= size; off += step) {
+        if (fs_vfs_raw_read(f, next, (int)step, off) != SQLITE_OK) {
+            found = 1;
+            break;
+        }
+        uint8_t *image = next + FS_WAL_FRAME_HDR_BYTES;
+        if (memcmp(next + 8, wal_hdr + 16, 8) != 0 || fs_vfs_get32(next) == 0 ||
+            fs_vfs_open_page(f, fs_vfs_get32(next), image, (int)psz) != 0)
+            break;
+        wal_checksum(next, 8, big_endian, sum);
+        wal_checksum(image, psz, big_endian, sum);
+        if (sum[0] != fs_vfs_get32(next + 16) || sum[1] != fs_vfs_get32(next + 20))
+            break;
+        if (fs_vfs_get32(next + 4) != 0) {
+            found = 1;
+            break;
+        }
+    }
+    sodium_memzero(next, step); /* the pages opened, in the clear */
+    sqlite3_free(next);
+    return found;
 }
 
 /* During recovery: whether the frame at off, whose image failed authentication,
@@ -112,7 +158,7 @@ static int after_last_commit(fs_vfs_file *f, const uint8_t *frame, sqlite3_int64
         return 0;
     if (memcmp(frame + 8, hdr + 16, 8) != 0)
         return 1; /* another generation's salts: SQLite ends the log here anyway */
-    return !commit_follows(f, off, hdr + 16);
+    return !commit_follows(f, off, frame, hdr);
 }
 
 /* Reads the frame at frame_off whole, opens its image, copies what was asked. */

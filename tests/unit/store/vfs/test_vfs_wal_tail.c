@@ -1,6 +1,6 @@
 /*
  * test_vfs_wal_tail.c: where the WAL ends after a crash (docs/encryption.md,
- * "Where the WAL ends").
+ * "Where the WAL ends after a crash").
  *
  * SQLite writes a frame as its 24-byte header, then its page image. A process
  * killed between the two (or in the middle of the image) leaves a frame whose
@@ -8,8 +8,8 @@
  * restart, the image of the previous generation's frame at that place. Such a
  * frame follows the last commit, and recovery must end the log there, as SQLite
  * does for a plain database, instead of failing the open for ever. A frame that
- * fails authentication and is followed by a commit frame of the same WAL
- * generation is inside the committed log: opening fails, naming the page.
+ * fails authentication and whose checksum chain the frames after it continue up
+ * to a commit frame is inside the committed log: opening fails, naming the page.
  *
  * The cases are built byte for byte from two snapshots of one WAL taken by a
  * live writer: B after transaction T1 (which restarted the WAL over an earlier
@@ -221,6 +221,36 @@ static void commit_frame_without_its_image_ends_the_log(void **state)
     expect_t1_only(c);
 }
 
+/* T2 cut short at its commit frame, then T3 (shorter) written over T2's first
+ * frames and cut short at its own commit frame: T2's later frames, its torn
+ * commit frame among them, are still in the file with this generation's salts.
+ * They do not continue T3's checksum chain, so that commit frame is no commit
+ * of the log and the log ends at T1 (it failed every open before). */
+static void stale_commit_frame_of_a_torn_transaction_is_not_a_commit(void **state)
+{
+    struct ctx *c = *state;
+    char *x = vt_path(c->dir, "x.wal"), *d = vt_path(c->dir, "d.wal"),
+         *db_before = vt_path(c->dir, "before.db");
+    vt_copy_file(c->c, c->cpy_wal);
+    splice(c->b, c->cpy_wal, frame_off(c->t2_last) + FRAME_HDR, PSZ);
+    vt_copy_file(c->cpy_wal, x);
+    vt_copy_file(c->cpy, db_before);
+    sqlite3 *w = vt_open(c->cpy, c->key); /* recovery ends at T1 */
+    vt_exec(w, "PRAGMA wal_autocheckpoint=0; UPDATE t SET name = 't3' WHERE id = 5");
+    vt_copy_file(c->cpy_wal, d);
+    sqlite3_close(w);
+    long long t3_last = next_commit(d, c->t1_last + 1);
+    assert_true(t3_last < c->t2_last - 1);
+    assert_int_not_equal(frame_pgno(d, t3_last), frame_pgno(x, t3_last)); /* T2's image fails */
+    vt_copy_file(db_before, c->cpy);
+    vt_copy_file(d, c->cpy_wal);
+    splice(x, c->cpy_wal, frame_off(t3_last) + FRAME_HDR, PSZ);
+    expect_t1_only(c);
+    free(x);
+    free(d);
+    free(db_before);
+}
+
 /* The same old image, but T2's commit frame follows it: the frame is part of a
  * committed transaction, and dropping T2 would lose committed data. */
 static void bad_frame_before_a_commit_fails_naming_the_page(void **state)
@@ -304,6 +334,7 @@ int main(void)
         T(frame_header_without_its_image_ends_the_log),
         T(half_written_image_ends_the_log),
         T(commit_frame_without_its_image_ends_the_log),
+        T(stale_commit_frame_of_a_torn_transaction_is_not_a_commit),
         T(bad_frame_before_a_commit_fails_naming_the_page),
         T(flipped_bit_in_a_committed_frame_fails_naming_the_page),
         T(damaged_last_commit_frame_reads_as_a_torn_write),
