@@ -46,11 +46,11 @@ def db_file(d):
     return os.path.join(d.data, "fieldsync", "fieldsync.db")
 
 
-def new_store(binary, records=0, env=None):
+def new_store(binary, records=0):
     """A daemon on a new passphrase store holding `records` accounts, stopped
     cleanly (everything checkpointed into the database file)."""
     d = Daemon(binary)
-    d.start(["--init"], env=dict(env or {}, FIELDSYNC_PASSPHRASE=PASS))
+    d.start(["--init"], env={"FIELDSYNC_PASSPHRASE": PASS})
     c = d.client()
     for i in range(records):
         c.call("record.put", {"kind": "account", "id": "acc%04d" % i, "record": {
@@ -86,10 +86,11 @@ def wal_backfilled(db):
     return mx_frame > 0 and backfill == mx_frame
 
 
-def write_until_killed(d, c, round_no, acked, kill_after):
+def write_until_killed(c, round_no, acked, kill_after):
     """Puts new accounts, recording each acknowledged one, until the daemon dies
-    (its crash point) or, with kill_after, we kill it after that many acks plus
-    0-4 ms (the random moment is the point of the test, not a synchronisation)."""
+    (its crash point) or, with kill_after, until that many were acknowledged
+    plus 0-4 ms, when the caller kills it (the random moment is the point of the
+    test, not a synchronisation)."""
     for i in range(400):
         rid, name = "k%d-%d" % (round_no, i), "round %d write %d" % (round_no, i)
         try:
@@ -101,7 +102,6 @@ def write_until_killed(d, c, round_no, acked, kill_after):
         if kill_after is not None and i + 1 >= kill_after:
             time.sleep(random.random() * 0.004)
             break
-    d.kill()
 
 
 def case_kill_loop(binary):
@@ -133,7 +133,7 @@ def case_kill_loop(binary):
             wait_for(lambda: wal_backfilled(db) or d.proc.poll() is not None, 10,
                      "the idle checkpoint")
             if d.proc.poll() is None:
-                write_until_killed(d, c, r, acked, None if torn else random.randint(1, 12))
+                write_until_killed(c, r, acked, None if torn else random.randint(1, 12))
             d.kill()
             c.close()
         d.start()
@@ -300,7 +300,9 @@ def case_lock(binary):
             c.call("record.get", {"kind": "account", "id": "a%d" % i})
         c.call("record.list", {"kind": "account", "limit": 100})
         c.call("search", {"query": marker.split("-")[0]})
-        scan = not os.environ.get("FIELDSYNC_IT_SANITIZED")
+        scan, before = not os.environ.get("FIELDSYNC_IT_SANITIZED"), []
+        if not scan:
+            print("lock: no memory scan under the sanitizers (their allocator keeps freed blocks)")
         try:
             before = writable_memory_hits(d.proc.pid, marker.encode()) if scan else []
         except PermissionError:
