@@ -6,11 +6,11 @@
  * round's kill, so opening recovers the WAL as a restarted daemon would. It
  * first checks that every change acknowledged before the kill is there with
  * its outbox entry (and, after a frame-header kill, that integrity_check
- * passes), says so, then commits local
- * changes (puts, updates, deletes) and pulled pages (one large transaction that
- * spills the cache), reporting each one only after fs_store_* returned. Now and
- * then it runs the maintenance, whose passive checkpoint makes the next write
- * restart the WAL over the previous generation's frames.
+ * passes), says so, then commits local changes (puts, updates, deletes) and
+ * pulled pages (one large transaction that spills the cache), reporting each
+ * one only after fs_store_* returned. Now and then it runs the maintenance,
+ * whose passive checkpoint makes the next write restart the WAL over the
+ * previous generation's frames.
  *
  * The parent SIGKILLs it at a seeded random moment (from inside the open to a
  * few ms into a commit); every third round the child instead arms the crash
@@ -20,7 +20,8 @@
  * At the end the parent checks every change acknowledged in any round.
  *
  * FS_STORE_CRASH_ROUNDS (default 500) and FS_STORE_CRASH_SEED tune a run;
- * a failure prints the seed and round to replay.
+ * a failure prints the seed and round (the kill moments also depend on timing,
+ * so a seed replays the kinds of kills, not every one) and keeps the files.
  */
 #include <errno.h>
 #include <setjmp.h>
