@@ -281,7 +281,7 @@ static int pull_page(fs_store *st, ack *a, int round, int i)
     a->seq = (int)n;
     int rc = 0;
     for (size_t k = 0; k < n && rc == 0; k++) {
-        char id[48];
+        char id[64]; /* the 31-byte prefix and any size_t */
         snprintf(id, sizeof(id), "%s%zu", a->id, k);
         Fieldsync__Account m = FIELDSYNC__ACCOUNT__INIT;
         m.name = id;
