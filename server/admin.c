@@ -4,9 +4,11 @@
  */
 #include "admin.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "fieldsync/log.h"
+#include "owner.h"
 
 static int finish(srv_storage *s, int rc, fs_err *err)
 {
@@ -125,6 +127,40 @@ int srv_admin_device_revoke(srv_storage *s, int64_t device_id, int64_t now, fs_e
     return rc;
 }
 
+/* Writes the new owner's name into the account's state, so every device that
+ * pulls it shows who owns it now (owner.h). */
+static int write_owner(srv_storage *s, const char *account_id, const srv_user *u, fs_err *err)
+{
+    srv_record old;
+    fs_state *st = NULL;
+    uint8_t *enc = NULL;
+    size_t len = 0;
+    bool stamped = false;
+    int rc = s->ops->record_get(s, FIELDSYNC__RECORD_KIND__ACCOUNT, account_id, &old, err);
+    if (rc != 0)
+        return rc;
+    rc = fs_state_decode(&st, old.state, old.state_len, err);
+    if (rc == 0)
+        rc = srv_owner_stamp(st, u->name, &stamped, err);
+    if (rc == 0 && stamped)
+        rc = fs_state_encode(st, &enc, &len, err);
+    if (rc == 0 && stamped) {
+        srv_record rec = {.kind = st->kind,
+                          .id = st->id,
+                          .account_id = old.account_id,
+                          .owner = u->id,
+                          .alive = fs_record_alive(st),
+                          .state = enc,
+                          .state_len = len};
+        if ((rc = s->ops->next_seq(s, &rec.seq, err)) == 0)
+            rc = s->ops->record_put(s, &rec, err);
+    }
+    free(enc);
+    fs_state_free(st);
+    srv_record_clear(&old);
+    return rc;
+}
+
 int srv_admin_reassign(srv_storage *s, const char *account_id, const char *rep, size_t *moved,
                        fs_err *err)
 {
@@ -142,6 +178,8 @@ int srv_admin_reassign(srv_storage *s, const char *account_id, const char *rep, 
             fs_err_set(err, rc, "account %s is unknown to the server (no rep has pushed it)",
                        account_id);
     }
+    if (rc == 0)
+        rc = write_owner(s, account_id, &u, err);
     return finish(s, rc, err);
 }
 

@@ -29,6 +29,7 @@
 #include "fieldsync.pb-c.h"
 #include "fieldsync/crash.h"
 #include "handler_int.h"
+#include "owner.h"
 #include "fieldsync/log.h"
 #include "pbout.h"
 
@@ -163,6 +164,9 @@ static int push_one(srv_storage *s, const srv_device *dev, const srv_user *user,
     }
     if (!(exists && strcmp(account, old.account_id) == 0) &&
         ((rc = authorize(s, user, joined, account, o, &ok, err)) != 0 || !ok))
+        goto done;
+    bool stamped; /* the account is the user's: its owner field says so */
+    if ((rc = srv_owner_stamp(joined, user->name, &stamped, err)) != 0)
         goto done;
     if ((rc = fs_state_encode(joined, &enc, &enc_len, err)) != 0)
         goto done;

@@ -22,7 +22,8 @@
  *   ids are never reused: device rows are never deleted.
  * - codes: hashes of one-time enrollment codes with their user and expiry.
  * - territory: account id -> owner rep. Set when a rep first pushes the account,
- *   changed only by reassign. The record's own `owner` field is never trusted.
+ *   changed only by reassign. The record's own `owner` field is never trusted
+ *   (the server writes the territory's owner into it: owner.h).
  * - records: (kind, id) -> encoded canonical state, the account it belongs to,
  *   that account's owner (kept equal to the territory's), alive flag, the
  *   change sequence number of its last change and the device whose push made

@@ -100,10 +100,15 @@ static int refusal(const Fieldsync__PushResult *r)
     return r->outcome_case == FIELDSYNC__PUSH_RESULT__OUTCOME_REFUSED ? (int)r->refused->reason : 0;
 }
 
+/* Pushes st and joins the server's answer into it, as a device does. */
 static void push_ok(fx *f, const char *bearer, fs_state *st)
 {
     Fieldsync__PushResponse *pr = push(f, bearer, &st, 1);
     assert_int_equal(refusal(pr->results[0]), 0);
+    fs_state *joined = NULL;
+    assert_int_equal(fs_state_from_pb(&joined, pr->results[0]->joined, NULL), 0);
+    assert_int_equal(fs_record_join_into(st, joined, NULL), 0);
+    fs_state_free(joined);
     fieldsync__push_response__free_unpacked(pr, NULL);
 }
 

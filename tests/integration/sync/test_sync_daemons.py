@@ -66,11 +66,12 @@ class Server:
 
 
 class Device:
-    """A fieldsyncd with a fresh store, enrolled as the rep (unless enroll is
+    """A fieldsyncd with a fresh store, enrolled as user (unless enroll is
     False). The store has a raw key file, or is protected by passphrase when
     one is given."""
 
-    def __init__(self, daemon_bin, cli_bin, server, name, enroll=True, passphrase=None):
+    def __init__(self, daemon_bin, cli_bin, server, name, enroll=True, passphrase=None,
+                 user="rep"):
         self.d = Daemon(daemon_bin, {"sync_debounce_ms": "60000"})
         self.cli_bin = cli_bin
         self.name = name
@@ -87,7 +88,7 @@ class Device:
         self.c.call("subscribe", {"topics": ["sync.progress", "record.changed"]})
         if not enroll:
             return
-        code = server.admin("enroll-code", "rep")
+        code = server.admin("enroll-code", user)
         # through the CLI, as a rep enrolls a laptop
         out = self.cli("enroll", server.url, code, "--device-name", name)
         check("enrolled" in out, "%s: enroll said %r" % (name, out))

@@ -114,10 +114,15 @@ static uint64_t last_seq(fx *f)
     return seq;
 }
 
+/* Pushes st and joins the server's answer into it, as a device does. */
 static void push_one_ok(fx *f, const char *bearer, fs_state *st)
 {
     Fieldsync__PushResponse *pr = push(f, bearer, &st, 1);
     assert_int_equal(reason_of(pr->results[0]), 0);
+    fs_state *joined = NULL;
+    assert_int_equal(fs_state_from_pb(&joined, pr->results[0]->joined, NULL), 0);
+    assert_int_equal(fs_record_join_into(st, joined, NULL), 0);
+    fs_state_free(joined);
     fieldsync__push_response__free_unpacked(pr, NULL);
 }
 
@@ -467,6 +472,70 @@ static void test_cursor_beyond_last_change_requires_resync(void **state)
     fieldsync__pull_response__free_unpacked(pr, NULL);
 }
 
+/* The visible owner field of an account state (static buffer), "" when unset. */
+static const char *owner_of(const fs_state *st)
+{
+    static char owner[64];
+    ProtobufCMessage *m = NULL;
+    assert_int_equal(fs_record_visible(st, &m, NULL), 0);
+    const char *v = ((const Fieldsync__Account *)m)->owner;
+    snprintf(owner, sizeof(owner), "%s", v ? v : "");
+    protobuf_c_message_free_unpacked(m, NULL);
+    return owner;
+}
+
+static void test_pushed_account_gets_its_reps_name_as_owner(void **state)
+{
+    fx *f = *state;
+    fs_state *acc = tu_account(f->ra, "acc-1", "Brenner");
+    Fieldsync__Account typo = FIELDSYNC__ACCOUNT__INIT;
+    typo.owner = "anne";
+    assert_int_equal(fs_record_write_msg(acc, f->ra, 2, &typo.base, NULL, 0, NULL), 0);
+    Fieldsync__PushResponse *pr = push(f, f->anna_a, &acc, 1);
+    fs_state *joined = state_of(pr->results[0]->joined);
+    assert_string_equal(owner_of(joined), "anna");
+    assert_string_equal(tu_name(joined), "Brenner");
+    assert_true(fs_record_alive(joined));
+    assert_int_equal(joined->vv.n, 2); /* the device's writes and the server's */
+    fieldsync__push_response__free_unpacked(pr, NULL);
+    /* the rep's other device gets it so */
+    Fieldsync__PullResponse *pl = pull(f, f->anna_b, 0, 0);
+    assert_int_equal(pl->n_states, 1);
+    fs_state *pulled = state_of(pl->states[0]);
+    assert_string_equal(owner_of(pulled), "anna");
+    fieldsync__pull_response__free_unpacked(pl, NULL);
+    /* once the device has it, pushing again changes nothing */
+    uint64_t seq = last_seq(f);
+    assert_int_equal(fs_record_join_into(acc, joined, NULL), 0);
+    push_one_ok(f, f->anna_a, acc);
+    assert_int_equal(last_seq(f), seq);
+    fs_state_free(pulled);
+    fs_state_free(joined);
+    fs_state_free(acc);
+}
+
+static void test_account_naming_its_rep_or_deleted_is_stored_as_pushed(void **state)
+{
+    fx *f = *state;
+    fs_state *named = tu_account(f->ra, "acc-1", "Brenner");
+    Fieldsync__Account own = FIELDSYNC__ACCOUNT__INIT;
+    own.owner = "anna";
+    assert_int_equal(fs_record_write_msg(named, f->ra, 2, &own.base, NULL, 0, NULL), 0);
+    fs_state *gone = tu_account(f->ra, "acc-2", "Gone");
+    tu_delete(gone, f->ra);
+    fs_state *batch[2] = {named, gone};
+    Fieldsync__PushResponse *pr = push(f, f->anna_a, batch, 2);
+    for (size_t i = 0; i < 2; i++) {
+        fs_state *joined = state_of(pr->results[i]->joined);
+        assert_int_equal(joined->vv.n, 1); /* no write of the server's */
+        assert_int_equal(fs_record_alive(joined), i == 0);
+        fs_state_free(joined);
+    }
+    fieldsync__push_response__free_unpacked(pr, NULL);
+    fs_state_free(named);
+    fs_state_free(gone);
+}
+
 static void test_reassign_moves_records_and_old_rep_gets_removals(void **state)
 {
     fx *f = *state;
@@ -485,6 +554,15 @@ static void test_reassign_moves_records_and_old_rep_gets_removals(void **state)
     Fieldsync__PullResponse *neu = pull(f, f->bob, 0, 0);
     assert_int_equal(neu->n_states, 2);
     assert_int_equal(neu->n_removals, 0);
+    /* the account says who owns it now, and keeps what anna wrote */
+    for (size_t i = 0; i < neu->n_states; i++) {
+        fs_state *got = state_of(neu->states[i]);
+        if (got->kind == FIELDSYNC__RECORD_KIND__ACCOUNT) {
+            assert_string_equal(owner_of(got), "bob");
+            assert_string_equal(tu_name(got), "Brenner");
+        }
+        fs_state_free(got);
+    }
     fieldsync__pull_response__free_unpacked(neu, NULL);
     /* the manager keeps none: bob is not in the team, so removals for it too */
     Fieldsync__PullResponse *m = pull(f, f->mgr, cursor, 0);
@@ -651,6 +729,8 @@ int main(void)
         T(test_pull_pages_in_sequence_order),
         T(test_pull_limit_and_bytes_are_capped),
         T(test_cursor_beyond_last_change_requires_resync),
+        T(test_pushed_account_gets_its_reps_name_as_owner),
+        T(test_account_naming_its_rep_or_deleted_is_stored_as_pushed),
         T(test_reassign_moves_records_and_old_rep_gets_removals),
         T(test_pull_leaves_out_the_pullers_own_writes),
         T(test_tombstone_kept_until_active_devices_pulled_past_it),
