@@ -12,7 +12,7 @@
 #include "rpc.h"
 
 /* Today's date (UTC) as "YYYY-MM-DD". */
-static void today(char buf[11])
+void fs_rpc_today(char buf[11])
 {
     time_t t = time(NULL);
     struct tm tm;
@@ -26,7 +26,7 @@ static int date_param(json_t *params, const char *key, char out[11], fs_rpc_err 
     if (fs_rpc_param_string(params, key, false, &s, e) != 0)
         return -1;
     if (s == NULL) {
-        today(out);
+        fs_rpc_today(out);
         return 0;
     }
     if (!fs_json_valid_date(s))

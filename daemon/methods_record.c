@@ -2,7 +2,8 @@
  * methods_record.c: record.get / list / put / delete and conflicts.list /
  * resolve (docs/socket-api.md). Each method turns JSON into a store call and the
  * store's answer back into JSON through json_record.c; the record model itself
- * (writes, siblings, visibility) stays in proto/ and store/.
+ * (writes, siblings, visibility) stays in proto/ and store/. A put of an
+ * opportunity goes through the sales method's rules first (pipeline.c).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 
 #include "fieldsync/log.h"
 #include "json_record.h"
+#include "pipeline.h"
 #include "rpc.h"
 
 static int id_param(json_t *params, bool required, const char **id, fs_rpc_err *e)
@@ -113,15 +115,52 @@ static int put_msg(fs_daemon *d, fs_store *st, fs_kind kind, const char *id,
     return 0;
 }
 
+/* The sales method's rules on a put of an opportunity (pipeline.h): may
+ * complete msg and cleared, or refuse the put. */
+static int pipeline_rules(fs_store *st, const char *id, ProtobufCMessage *msg, uint32_t *cleared,
+                          size_t *ncleared, const char *override, fs_rpc_err *e)
+{
+    ProtobufCMessage *cur = NULL;
+    fs_err err = {0};
+    char today[11], field[FS_PIPELINE_FIELD_MAX];
+    int rc = fs_store_get(st, FIELDSYNC__RECORD_KIND__OPPORTUNITY, id, NULL, &cur, &err);
+    if (rc != 0 && rc != FS_ENOTFOUND)
+        return fs_rpc_fail_fs(e, &err);
+    fs_rpc_today(today);
+    rc = fs_pipeline_put((const Fieldsync__Opportunity *)cur, (Fieldsync__Opportunity *)msg,
+                         cleared, ncleared, today, override, field, &err);
+    if (cur != NULL)
+        protobuf_c_message_free_unpacked(cur, NULL);
+    if (rc == FS_EDENIED)
+        return fs_rpc_fail(e, FS_RPC_PIPELINE_RULE, field, "%s", err.msg);
+    if (rc == FS_EINVAL)
+        return fs_rpc_fail(e, FS_RPC_INVALID_PARAMS, field, "%s", err.msg);
+    return rc == 0 ? 0 : fs_rpc_fail_fs(e, &err);
+}
+
+/* The override param: a reason, on opportunities only. */
+static int override_param(json_t *params, fs_kind kind, const char **override, fs_rpc_err *e)
+{
+    if (fs_rpc_param_string(params, "override", false, override, e) != 0)
+        return -1;
+    if (*override != NULL && kind != FIELDSYNC__RECORD_KIND__OPPORTUNITY)
+        return fs_rpc_fail(e, FS_RPC_INVALID_PARAMS, "override",
+                           "override applies to an opportunity's stage move");
+    if (*override != NULL && strspn(*override, " \t\r\n") == strlen(*override))
+        return fs_rpc_fail(e, FS_RPC_INVALID_PARAMS, "override",
+                           "override needs the reason for moving against the rules");
+    return 0;
+}
+
 static int m_put(fs_daemon *d, fs_rpc_session *s, json_t *params, json_t **result, fs_rpc_err *e)
 {
     (void)s;
-    static const char *const allowed[] = {"kind", "id", "record", NULL};
+    static const char *const allowed[] = {"kind", "id", "record", "override", NULL};
     fs_kind kind;
-    const char *id;
+    const char *id, *override;
     fs_store *st;
     if (fs_rpc_params_check(params, allowed, e) != 0 || fs_rpc_param_kind(params, &kind, e) != 0 ||
-        id_param(params, false, &id, e) != 0)
+        id_param(params, false, &id, e) != 0 || override_param(params, kind, &override, e) != 0)
         return -1;
     json_t *rec = json_object_get(params, "record");
     if (!json_is_object(rec))
@@ -150,6 +189,9 @@ static int m_put(fs_daemon *d, fs_rpc_session *s, json_t *params, json_t **resul
         fs_store_new_id(minted);
         id = minted;
     }
+    if (kind == FIELDSYNC__RECORD_KIND__OPPORTUNITY &&
+        pipeline_rules(st, id, msg, cleared, &ncleared, override, e) != 0)
+        goto done;
     bool created = !record_visible(st, kind, id);
     if (put_msg(d, st, kind, id, msg, cleared, ncleared, e) != 0 ||
         fs_rpc_record_view(st, kind, id, result, e) != 0)

@@ -31,7 +31,8 @@
     X(FS_RPC_NO_SERVER, -32008, "no_server")                                                       \
     X(FS_RPC_BUSY, -32009, "busy")                                                                 \
     X(FS_RPC_TOO_LARGE, -32010, "request_too_large")                                               \
-    X(FS_RPC_INVALID_STATE, -32011, "invalid_state")
+    X(FS_RPC_INVALID_STATE, -32011, "invalid_state")                                           \
+    X(FS_RPC_PIPELINE_RULE, -32012, "pipeline_rule")
 
 enum fs_rpc_code {
 #define FS_RPC_ENUM(name, value, text) name = value,
@@ -115,6 +116,10 @@ int fs_rpc_param_bool(json_t *params, const char *key, bool *out, fs_rpc_err *e)
 int fs_rpc_param_kind(json_t *params, fs_kind *kind, fs_rpc_err *e);
 /* The store, or the locked / not-initialized error. */
 int fs_rpc_need_store(fs_daemon *d, fs_store **st, fs_rpc_err *e);
+
+/* Today's date as "YYYY-MM-DD" (methods_query.c): the one "today" of every
+ * method that needs one. */
+void fs_rpc_today(char buf[11]);
 
 /* Shared by the record methods (methods_record.c): the record.get result of
  * kind/id, and the record.changed notification of a local change. */

@@ -52,6 +52,11 @@ static void build_edit_opts(fs_kind_cmd *kc, bool edit)
                             "the new record's id (default: a random one)", -1);
     fs_kind_cmd_add_opt(kc, "set", FS_OPT_REPEAT, "FIELD=VALUE",
                         "set any field, e.g. address.city=Leeds", -1);
+    if (kc->kind->desc == &fieldsync__opportunity__descriptor)
+        fs_kind_cmd_add_opt(kc, "override", FS_OPT_VALUE, "REASON",
+                            "move to a stage against the sales method's rules; the reason is "
+                            "recorded with the move",
+                            -1);
     fs_kind_cmd_add_opt(
         kc, "json", FS_OPT_OBJECT, "['{...}']",
         "fields as a JSON object (socket API form); alone: print the result as JSON", -1);
@@ -221,11 +226,15 @@ static int get_record(fs_kind_cmd *kc, const char *id, json_t **result)
     return 0;
 }
 
-static int put_record(fs_kind_cmd *kc, const char *id, json_t *record, const char *verb)
+static int put_record(fs_kind_cmd *kc, const fs_args *a, const char *id, json_t *record,
+                      const char *verb)
 {
     json_t *params = json_pack("{s:s, s:o}", "kind", kc->kind->name, "record", record);
+    const char *override = fs_args_get(a, "override");
     if (id != NULL)
         json_object_set_new(params, "id", json_string(id));
+    if (override != NULL)
+        json_object_set_new(params, "override", json_string(override));
     json_t *res;
     int rc = fs_cli_call(kc->cli, "record.put", params, &res);
     if (rc != 0)
@@ -256,7 +265,7 @@ static int cmd_add(fs_kind_cmd *kc, int argc, char **argv)
         rc = fs_cli_usage(kc->cli, "no fields given (e.g. --name)");
     if (rc == 0) {
         json_object_update(base, flags);
-        rc = put_record(kc, fs_args_get(&a, "id"), json_incref(base), "updated");
+        rc = put_record(kc, &a, fs_args_get(&a, "id"), json_incref(base), "updated");
     }
     json_decref(base);
     json_decref(flags);
@@ -290,7 +299,7 @@ static int cmd_edit(fs_kind_cmd *kc, int argc, char **argv)
     }
     if (rc == 0) {
         json_object_update(base, flags);
-        rc = put_record(kc, id, json_incref(base), "updated");
+        rc = put_record(kc, &a, id, json_incref(base), "updated");
     }
     json_decref(cur);
     json_decref(base);

@@ -93,6 +93,9 @@ int fs_cli_report_rpc_error(const fs_rpcc_error *e)
         return fs_cli_fail(code, "the store is locked: run `fieldsync unlock`");
     case -32006:
         return fs_cli_fail(code, "there is no store yet: run `fieldsync init`");
+    case -32012: /* pipeline_rule */
+        return fs_cli_fail(code, "%s (`--override REASON` makes the move and records why)",
+                           e->message);
     default:
         break;
     }

@@ -29,6 +29,13 @@ seeds = {
     "put_opp": [req("record.put", {"kind": "opportunity", "record": {
         "stage": "pct_50", "criteria": {"decision_maker": True},
         "amount": {"minor_units": 5, "currency": "EUR"}, "stage_entered_date": "2025-01-01"}})],
+    "opp_moves": [req("record.put", {"kind": "opportunity", "id": "o1", "record": {
+        "stage": "pct_90", "signed_date": "2025-01-01", "prepaid_date": "2025-01-03",
+        "stage_history": [{"stage": "pct_50", "date": "2024-12-01"}]}}),
+        req("record.put", {"kind": "opportunity", "id": "o1", "record": {"stage": "closed"},
+                           "override": "cooling-off waived"}, 2),
+        req("record.put", {"kind": "opportunity", "id": "o1", "record": {
+            "cooling_off_end_date": None, "prepaid_date": None}}, 3)],
     "clear": [req("record.put", {"kind": "contact", "id": "c1", "record": {
         "name": "B", "phones": [], "email": None, "personal": {"hobbies": "golf"}}})],
     "list": [req("record.list", {"kind": "account", "tier": "quoted", "limit": 2, "order": "desc"}),

@@ -327,7 +327,7 @@ def test_other_kinds_and_lists(h):
                 "--next-step-date", "2026-11-21", "--contact-ids", h.cid)
     h.oid = add(h, "opportunities", "--account-id", aid, "--title", "Press line pumps",
                 "--stage", "50", "--amount", "50000 EUR", "--stage-entered-date", "2026-09-01",
-                "--decision-maker", "true")
+                "--decision-maker", "true", "--override", "the other four agreed on the phone")
     add(h, "transactions", "--account-id", aid, "--date", "2026-10-01", "--amount",
         "1999.99 EUR", "--description", "spare seals")
     v = (h.json("visits", "show", h.vid) or {}).get("record", {})
@@ -336,6 +336,9 @@ def test_other_kinds_and_lists(h):
     o = (h.json("opportunities", "show", h.oid) or {}).get("record", {})
     h.expect(o.get("stage") == "pct_50" and o.get("criteria") == {"decision_maker": True},
              "opportunity: stage alias 50 and nested bool", o)
+    h.expect(o.get("stage_history") == [{"stage": "pct_50", "date": "2026-09-01", "override":
+                                         "the other four agreed on the phone"}],
+             "opportunity: the override is recorded with the move", o)
     for kind in ["contacts", "visits", "opportunities", "transactions"]:
         items = (h.json(kind, "list", "--account", aid) or {}).get("items", [])
         h.expect(len(items) == 1, "%s list --account finds one" % kind, items)

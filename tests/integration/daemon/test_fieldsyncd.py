@@ -62,7 +62,9 @@ def case_methods(binary):
             "next_step": "send quote", "next_step_date": "2026-01-05"}})
         opp = c.call("record.put", {"kind": "opportunity", "record": {
             "account_id": aid, "title": "Press line 2", "stage": "pct_50",
-            "criteria": {"decision_maker": True, "plan_fits_need": True},
+            "criteria": {"decision_maker": True, "plan_fits_need": True,
+                         "budget_discussed": True, "signing_in_cycle": True,
+                         "next_step_agreed": True},
             "amount": {"minor_units": 42000000, "currency": "EUR"},
             "stage_entered_date": "2025-06-01"}})
         c.call("record.put", {"kind": "transaction", "record": {

@@ -374,7 +374,8 @@ static void query_methods_check_their_parameters(void **state)
     json_decref(r);
     ok(fx, "record.put",
        "{\"kind\":\"opportunity\",\"id\":\"o1\",\"record\":{\"stage\":\"pct_50\",\"amount\":"
-       "{\"minor_units\":500000,\"currency\":\"EUR\"},\"stage_entered_date\":\"2025-01-01\"}}",
+       "{\"minor_units\":500000,\"currency\":\"EUR\"},\"stage_entered_date\":\"2025-01-01\"},"
+       "\"override\":\"the customer's board agreed on the phone\"}",
        &r);
     json_decref(r);
     res = ok(fx, "report.pipeline", "{\"today\":\"2026-01-01\",\"cycle_days\":28}", &r);
@@ -383,6 +384,50 @@ static void query_methods_check_their_parameters(void **state)
     assert_int_equal(json_integer_value(json_object_get(row, "count")), 1);
     assert_int_equal(json_integer_value(json_object_get(row, "amount_minor")), 500000);
     assert_int_equal(json_array_size(json_object_get(res, "stale")), 1);
+    json_decref(r);
+}
+
+/* record.put of an opportunity goes through the sales method's rules: a move
+ * that breaks one is its own error, naming the stage; an override is a
+ * reason, for a move, on an opportunity. */
+static void opportunity_moves_follow_the_pipeline_rules(void **state)
+{
+    fixture *fx = *state;
+    json_t *r = call(fx, "record.put",
+                     "{\"kind\":\"opportunity\",\"id\":\"o1\",\"record\":{\"stage\":\"pct_90\"}}");
+    assert_int_equal(error_code(r), FS_RPC_PIPELINE_RULE);
+    assert_string_equal(error_field(r), "stage");
+    json_decref(r);
+    expect_error(fx, "record.get", "{\"kind\":\"opportunity\",\"id\":\"o1\"}", FS_RPC_NOT_FOUND);
+    expect_error(fx, "record.put",
+                 "{\"kind\":\"account\",\"record\":{\"name\":\"A\"},\"override\":\"why\"}",
+                 FS_RPC_INVALID_PARAMS);
+    expect_error(fx, "record.put",
+                 "{\"kind\":\"opportunity\",\"record\":{\"stage\":\"pct_90\"},\"override\":\" \"}",
+                 FS_RPC_INVALID_PARAMS);
+    r = call(fx, "record.put",
+             "{\"kind\":\"opportunity\",\"id\":\"o2\",\"record\":{\"title\":\"t\"},"
+             "\"override\":\"why\"}");
+    assert_int_equal(error_code(r), FS_RPC_INVALID_PARAMS);
+    assert_string_equal(error_field(r), "override");
+    json_decref(r);
+    r = call(fx, "record.put",
+             "{\"kind\":\"opportunity\",\"id\":\"o2\",\"record\":{\"signed_date\":\"2026-01-01\","
+             "\"prepaid_date\":\"2026-01-03\",\"cooling_off_end_date\":\"2026-01-11\"}}");
+    assert_int_equal(error_code(r), FS_RPC_INVALID_PARAMS);
+    assert_string_equal(error_field(r), "cooling_off_end_date");
+    json_decref(r);
+    json_t *res = ok(fx, "record.put",
+                     "{\"kind\":\"opportunity\",\"id\":\"o2\",\"record\":{\"stage\":\"pct_90\","
+                     "\"signed_date\":\"2026-01-01\",\"prepaid_date\":\"2026-01-03\"}}",
+                     &r);
+    json_t *rec = json_object_get(res, "record");
+    assert_string_equal(json_string_value(json_object_get(rec, "cooling_off_end_date")),
+                        "2026-01-13");
+    json_t *move = json_array_get(json_object_get(rec, "stage_history"), 0);
+    assert_string_equal(json_string_value(json_object_get(move, "stage")), "pct_90");
+    assert_string_equal(json_string_value(json_object_get(move, "date")),
+                        json_string_value(json_object_get(rec, "stage_entered_date")));
     json_decref(r);
 }
 
@@ -631,6 +676,8 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(error_messages_that_cut_text_still_encode, setup, teardown),
         cmocka_unit_test_setup_teardown(query_methods_check_their_parameters, setup, teardown),
+        cmocka_unit_test_setup_teardown(opportunity_moves_follow_the_pipeline_rules, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(locked_store_refuses_record_calls_until_unlocked, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(subscriptions_follow_topics, setup, teardown),
