@@ -138,6 +138,7 @@ static Fieldsync__Account__FunnelStage funnel_for(gen *g, Fieldsync__Account__Ti
 
 typedef struct account_ctx {
     char id[ID_LEN];
+    char name[128];
     char contact_ids[MAX_PER_ACCOUNT][ID_LEN];
     size_t ncontacts;
     Fieldsync__Account__Tier tier;
@@ -145,12 +146,12 @@ typedef struct account_ctx {
 
 static int gen_account(gen *g, account_ctx *a)
 {
-    char name[128], phone[2][32], website[128], street[96], postal[16], notes[512];
+    char *name = a->name, phone[2][32], website[128], street[96], postal[16], notes[512];
     char referred[ID_LEN], plan_what[96], timetable[64], rep[64];
     make_id(g, 'a', a->id);
     a->tier = pick_tier(g);
     const char *first = pick(g, &fs_words_company_first), *last = pick(g, &fs_words_company_last);
-    snprintf(name, sizeof(name), "%s %s %s", first, last, pick(g, &fs_words_company_form));
+    snprintf(name, sizeof(a->name), "%s %s %s", first, last, pick(g, &fs_words_company_form));
     snprintf(website, sizeof(website), "https://www.%s-%s.example", first, last);
     for (char *p = website; *p; p++)
         if (*p == ' ')
@@ -251,12 +252,15 @@ static int gen_contact(gen *g, account_ctx *a)
     return emit(g, FIELDSYNC__RECORD_KIND__CONTACT, &c.base);
 }
 
-/* Visit i of n for account a: spread over the last 120 days, the last ones planned. */
+/* Visit i of n for account a: spread over the last 120 days, the last one
+ * within a week of today (this week's calls and meetings), planned when it
+ * is still to come. */
 static int gen_visit(gen *g, account_ctx *a, size_t i, size_t n)
 {
     char id[ID_LEN], outcome[TEXT_MAX], agenda[256], next_date[11], place[96];
     const int64_t today = g->opts->today;
-    int64_t at = today - (int64_t)(n - i) * range(g, 8, 20) * DAY + range(g, 8, 17) * 3600;
+    int64_t at = today - (int64_t)(n - 1 - i) * range(g, 8, 20) * DAY + range(g, -6, 4) * DAY +
+                 range(g, 8, 17) * 3600;
     int planned = at > today;
     int last_done = !planned && (i + 1 == n || today - at < 14 * DAY);
     make_id(g, 'v', id);
@@ -307,24 +311,47 @@ static int gen_visit(gen *g, account_ctx *a, size_t i, size_t n)
     return emit(g, FIELDSYNC__RECORD_KIND__VISIT, &v.base);
 }
 
+/* The day an opportunity entered each stage up to stage (index: the stage),
+ * walking back from its last move. Closed: the 90% move 11 to 20 days
+ * before, so the cooling-off (10 days after the later of signing and
+ * prepayment, both on the 90% day at the latest) is over. */
+static void stage_days(gen *g, int stage, int64_t day[FIELDSYNC__OPPORTUNITY__STAGE__CLOSED + 1])
+{
+    const int64_t today = g->opts->today;
+    day[stage] = today - range(g, 0, 45) * DAY; /* past 28 days: stale */
+    if (stage == FIELDSYNC__OPPORTUNITY__STAGE__CLOSED) {
+        day[stage] = today - range(g, 0, 30) * DAY;
+        day[stage - 1] = day[stage] - range(g, 11, 20) * DAY;
+        stage--;
+    }
+    for (int s = stage - 1; s >= FIELDSYNC__OPPORTUNITY__STAGE__SALES_OPPORTUNITY; s--)
+        day[s] = day[s + 1] - range(g, 3, 15) * DAY;
+}
+
 static int gen_opportunity(gen *g, account_ctx *a)
 {
-    char id[ID_LEN], title[128], close_d[11], first_d[11], entered_d[11], signed_d[11],
-        prepaid_d[11], cool_d[11];
-    const int64_t today = g->opts->today;
+    enum {
+        SALES = FIELDSYNC__OPPORTUNITY__STAGE__SALES_OPPORTUNITY,
+        FIRST = FIELDSYNC__OPPORTUNITY__STAGE__FIRST_MEETING_SET,
+        P25 = FIELDSYNC__OPPORTUNITY__STAGE__PCT_25,
+        P90 = FIELDSYNC__OPPORTUNITY__STAGE__PCT_90,
+        CLOSED = FIELDSYNC__OPPORTUNITY__STAGE__CLOSED
+    };
+    char id[ID_LEN], title[256], close_d[11], first_d[11], signed_d[11], prepaid_d[11];
+    char dates[CLOSED + 1][11];
+    int64_t day[CLOSED + 1];
     make_id(g, 'o', id);
     Fieldsync__Opportunity o = FIELDSYNC__OPPORTUNITY__INIT;
     Fieldsync__Opportunity__Criteria cr = FIELDSYNC__OPPORTUNITY__CRITERIA__INIT;
+    Fieldsync__Opportunity__StageChange moves[CLOSED + 1], *history[CLOSED + 1];
     Fieldsync__Money amount = FIELDSYNC__MONEY__INIT;
-    int stage = (int)range(g, FIELDSYNC__OPPORTUNITY__STAGE__SALES_OPPORTUNITY,
-                           FIELDSYNC__OPPORTUNITY__STAGE__CLOSED);
-    int64_t entered = today - range(g, 0, 45) * DAY; /* past 28 days: stale */
+    int stage = (int)range(g, SALES, CLOSED);
+    stage_days(g, stage, day);
 
     o.id = id, o.account_id = a->id;
     if (a->ncontacts > 0)
         o.decision_maker_id = a->contact_ids[0];
-    snprintf(title, sizeof(title), "%s for %s", pick(g, &fs_words_product),
-             pick(g, &fs_words_company_first));
+    snprintf(title, sizeof(title), "%s: %s", a->name, pick(g, &fs_words_product));
     o.title = title;
     o.has_stage = 1, o.stage = (Fieldsync__Opportunity__Stage)stage;
     int all = stage >= FIELDSYNC__OPPORTUNITY__STAGE__PCT_50;
@@ -337,21 +364,29 @@ static int gen_opportunity(gen *g, account_ctx *a)
     amount.has_minor_units = 1, amount.minor_units = range(g, 20, 900) * 50000;
     amount.currency = "GBP";
     o.amount = &amount;
-    fs_demo_date(today + range(g, 5, 60) * DAY, close_d);
+    fs_demo_date(g->opts->today + range(g, 5, 60) * DAY, close_d);
     o.expected_close_date = close_d;
-    if (stage >= FIELDSYNC__OPPORTUNITY__STAGE__FIRST_MEETING_SET) {
-        fs_demo_date(entered + range(g, 0, 10) * DAY, first_d);
+    /* a meeting set is still to come; from 25% on it took place */
+    if (stage >= FIRST) {
+        fs_demo_date(stage == FIRST ? day[FIRST] + range(g, 1, 14) * DAY
+                                    : day[P25] - range(g, 0, 2) * DAY,
+                     first_d);
         o.first_meeting_date = first_d;
     }
-    fs_demo_date(entered, entered_d);
-    o.stage_entered_date = entered_d;
-    if (stage >= FIELDSYNC__OPPORTUNITY__STAGE__PCT_90) {
-        int64_t signed_at = entered - range(g, 0, 5) * DAY;
-        fs_demo_date(signed_at, signed_d);
-        fs_demo_date(signed_at + range(g, 0, 3) * DAY, prepaid_d);
-        fs_demo_date(signed_at + 10 * DAY, cool_d);
-        o.signed_date = signed_d, o.prepaid_date = prepaid_d, o.cooling_off_end_date = cool_d;
+    if (stage >= P90) { /* signed, then the prepayment on the day of the 90% move */
+        fs_demo_date(day[P90] - range(g, 0, 3) * DAY, signed_d);
+        fs_demo_date(day[P90], prepaid_d);
+        o.signed_date = signed_d, o.prepaid_date = prepaid_d;
     }
+    for (int s = SALES; s <= stage; s++) {
+        Fieldsync__Opportunity__StageChange m = FIELDSYNC__OPPORTUNITY__STAGE_CHANGE__INIT;
+        fs_demo_date(day[s], dates[s]);
+        m.has_stage = 1, m.stage = (Fieldsync__Opportunity__Stage)s, m.date = dates[s];
+        moves[s] = m;
+        history[s - SALES] = &moves[s];
+    }
+    o.n_stage_history = (size_t)(stage - SALES + 1), o.stage_history = history;
+    o.stage_entered_date = dates[stage];
     return emit(g, FIELDSYNC__RECORD_KIND__OPPORTUNITY, &o.base);
 }
 

@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """test_pipeline.py: the sales method in the real fieldsyncd, through its socket
-and the real fieldsync CLI: the rules of a move between stages and what a move
-writes.
+and the real fieldsync CLI: the rules of a move between stages, what a move
+writes, and the demo book loaded through those rules.
 
 usage: test_pipeline.py FIELDSYNCD FIELDSYNC FIELDSYNC_DEMO CASE
-Cases: rules, override.
+Cases: rules, override, demo.
 """
 import datetime
 import json
@@ -119,7 +119,39 @@ def case_override(rep, demo_bin):
           "CLI override recorded: %r" % rec)
 
 
-CASES = {"rules": case_rules, "override": case_override}
+def case_demo(rep, demo_bin):
+    """The demo book goes in through the rules and follows the method."""
+    p = subprocess.run([demo_bin, "--socket", rep.d.socket, "--accounts", "120", "--quiet"],
+                       capture_output=True, text=True, timeout=120)
+    check(p.returncode == 0, "the demo loads through the rules: %s%s" % (p.stdout, p.stderr))
+    names, opps, cursor = {}, [], None
+    for kind, into in (("account", None), ("opportunity", opps)):
+        cursor = None
+        while True:
+            params = {"kind": kind, "limit": 1000}
+            if cursor:
+                params["cursor"] = cursor
+            page = rep.c.call("record.list", params)
+            for item in page["items"]:
+                if into is None:
+                    names[item["id"]] = item["name"]
+                else:
+                    into.append(item)
+            cursor = page["next_cursor"]
+            if not cursor:
+                break
+    check(len(opps) > 50, "the demo has opportunities: %d" % len(opps))
+    stages = set()
+    for o in opps:
+        stages.add(o["stage"])
+        check(names[o["account_id"]] in o["title"], "the title names its account: %r" % o)
+        if o["stage"] == "closed":
+            check(o["cooling_off_end_date"] < rep.day(0), "closed after the cooling-off: %r" % o)
+    check({"sales_opportunity", "first_meeting_set", "pct_25", "pct_50", "pct_90",
+           "closed"} <= stages, "every stage: %r" % stages)
+
+
+CASES = {"rules": case_rules, "override": case_override, "demo": case_demo}
 
 
 def main():

@@ -1,7 +1,9 @@
 /*
  * test_demo.c: the demo generator is deterministic, consistent (everything
  * hangs off an account emitted before it, ids are unique) and holds what the
- * demo shows: follow-ups due around today and stale opportunities.
+ * demo shows: follow-ups due around today and stale opportunities, in a
+ * pipeline that follows the sales method (docs/record-model.md, "Pipeline
+ * rules"): every deal names its account and meets its stage's rule.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,6 +12,7 @@
 #include <cmocka.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "fieldsync/demo.h"
 
@@ -21,9 +24,10 @@ typedef struct tally {
     size_t count[6];
     char *ids[MAX_IDS];
     size_t nids;
-    char *accounts[MAX_IDS];
+    char *accounts[MAX_IDS], *names[MAX_IDS];
     size_t naccounts;
     size_t followups_due_soon, stale_opportunities, notes_bytes, done_visits;
+    size_t stages[8];
 } tally;
 
 static void digest_add(tally *t, const uint8_t *buf, size_t len)
@@ -41,6 +45,58 @@ static int known_account(const tally *t, const char *id)
         if (strcmp(t->accounts[i], id) == 0)
             return 1;
     return 0;
+}
+
+static const char *account_name(const tally *t, const char *id)
+{
+    for (size_t i = 0; i < t->naccounts; i++)
+        if (strcmp(t->accounts[i], id) == 0)
+            return t->names[i];
+    return "";
+}
+
+/* "YYYY-MM-DD" + days, as "YYYY-MM-DD" into out. */
+static void date_plus(const char *date, int days, char out[11])
+{
+    struct tm tm = {0};
+    assert_non_null(strptime(date, "%Y-%m-%d", &tm));
+    fs_demo_date((int64_t)timegm(&tm) + (int64_t)days * 86400, out);
+}
+
+/* A deal meets the rule of the stage it was moved to, names its account,
+ * and its history ends with that move; the daemon computes the cooling-off. */
+static void check_opportunity(tally *t, const Fieldsync__Opportunity *o)
+{
+    enum { FIRST = 2, P25 = 3, P50 = 4, P90 = 5, CLOSED = 6 };
+    const int stage = (int)o->stage;
+    char today[11], end[11];
+    fs_demo_date(TODAY, today);
+    t->stages[stage]++;
+    assert_non_null(strstr(o->title, account_name(t, o->account_id)));
+    assert_null(o->cooling_off_end_date);
+    assert_true(o->n_stage_history >= 1);
+    const Fieldsync__Opportunity__StageChange *last = o->stage_history[o->n_stage_history - 1];
+    assert_int_equal(last->stage, stage);
+    assert_string_equal(last->date, o->stage_entered_date);
+    for (size_t i = 1; i < o->n_stage_history; i++)
+        assert_true(strcmp(o->stage_history[i - 1]->date, o->stage_history[i]->date) < 0);
+    assert_true(strcmp(o->stage_entered_date, today) <= 0);
+    if (stage >= FIRST)
+        assert_non_null(o->first_meeting_date);
+    if (stage >= P25)
+        assert_true(strcmp(o->first_meeting_date, today) <= 0);
+    if (stage >= P50)
+        assert_true(o->criteria->decision_maker && o->criteria->plan_fits_need &&
+                    o->criteria->budget_discussed && o->criteria->signing_in_cycle &&
+                    o->criteria->next_step_agreed);
+    if (stage >= P90) {
+        assert_true(strcmp(o->signed_date, today) <= 0 && strcmp(o->prepaid_date, today) <= 0);
+        date_plus(strcmp(o->signed_date, o->prepaid_date) > 0 ? o->signed_date : o->prepaid_date,
+                  10, end);
+        /* closed only once the cooling-off is over */
+        if (stage == CLOSED)
+            assert_true(strcmp(end, o->stage_entered_date) < 0);
+    }
 }
 
 static int on_record(void *ctx, Fieldsync__RecordKind kind, const ProtobufCMessage *m)
@@ -64,6 +120,7 @@ static int on_record(void *ctx, Fieldsync__RecordKind kind, const ProtobufCMessa
         id = a->id;
         assert_non_null(a->name);
         assert_string_equal(a->owner, "alice");
+        t->names[t->naccounts] = strdup(a->name);
         t->accounts[t->naccounts++] = strdup(id);
         break;
     }
@@ -90,6 +147,7 @@ static int on_record(void *ctx, Fieldsync__RecordKind kind, const ProtobufCMessa
         id = o->id, account_id = o->account_id;
         if (strcmp(o->stage_entered_date, stale) < 0)
             t->stale_opportunities++;
+        check_opportunity(t, o);
         break;
     }
     case FIELDSYNC__RECORD_KIND__TRANSACTION:
@@ -113,8 +171,10 @@ static void tally_clear(tally *t)
 {
     for (size_t i = 0; i < t->nids; i++)
         free(t->ids[i]);
-    for (size_t i = 0; i < t->naccounts; i++)
+    for (size_t i = 0; i < t->naccounts; i++) {
         free(t->accounts[i]);
+        free(t->names[i]);
+    }
 }
 
 static void generate(tally *t, uint64_t seed)
@@ -160,6 +220,8 @@ static void test_book_is_consistent_and_realistic(void **state)
     assert_true(t.count[FIELDSYNC__RECORD_KIND__TRANSACTION] > 10);
     assert_true(t.followups_due_soon > 20);
     assert_true(t.stale_opportunities > 5);
+    for (int stage = 1; stage <= 6; stage++) /* sales opportunity .. closed */
+        assert_true(t.stages[stage] > 3);
     /* notes near the requested 600 bytes on average */
     size_t avg = t.notes_bytes / t.done_visits;
     assert_in_range(avg, 500, 800);
