@@ -34,7 +34,7 @@ typedef struct fs_config {
     size_t max_line_bytes;
     size_t max_output_bytes;
     unsigned client_timeout_s; /* a partial line older than this drops the client */
-    int sales_cycle_days;      /* report.pipeline default */
+    int sales_cycle_days;      /* report.pipeline and report.team default */
     char *server_ca_file;      /* extra CA (PEM) to trust for the sync server, or NULL */
     unsigned sync_interval_s;  /* periodic sync while enrolled */
     unsigned sync_debounce_ms; /* sync this long after the last local change */

@@ -1,8 +1,8 @@
 /*
- * methods_query.c: the read-only views the rep plans the day from: search,
- * followups and report.pipeline (docs/socket-api.md). The queries themselves
- * run in the store on indexes and FTS5; this file only checks parameters and
- * shapes the answers.
+ * methods_query.c: the read-only views the rep plans the day from: search and
+ * followups (docs/socket-api.md; the reports are in methods_report.c), and
+ * the daemon's one "today". The queries themselves run in the store on indexes
+ * and FTS5; this file only checks parameters and shapes the answers.
  */
 #include <stdio.h>
 #include <string.h>
@@ -20,7 +20,7 @@ void fs_rpc_today(char buf[11])
     strftime(buf, 11, "%Y-%m-%d", &tm);
 }
 
-static int date_param(json_t *params, const char *key, char out[11], fs_rpc_err *e)
+int fs_rpc_param_date(json_t *params, const char *key, char out[11], fs_rpc_err *e)
 {
     const char *s;
     if (fs_rpc_param_string(params, key, false, &s, e) != 0)
@@ -99,7 +99,7 @@ static int m_followups(fs_daemon *d, fs_rpc_session *s, json_t *params, json_t *
     long long limit = 100;
     fs_store *st;
     if (fs_rpc_params_check(params, allowed, e) != 0 ||
-        date_param(params, "until", until, e) != 0 ||
+        fs_rpc_param_date(params, "until", until, e) != 0 ||
         fs_rpc_param_int(params, "limit", 1, 1000, &limit, e) != 0 ||
         fs_rpc_need_store(d, &st, e) != 0)
         return -1;
@@ -116,42 +116,8 @@ static int m_followups(fs_daemon *d, fs_rpc_session *s, json_t *params, json_t *
     return 0;
 }
 
-static int m_pipeline(fs_daemon *d, fs_rpc_session *s, json_t *params, json_t **result,
-                      fs_rpc_err *e)
-{
-    (void)s;
-    static const char *const allowed[] = {"today", "cycle_days", NULL};
-    char day[11];
-    long long cycle = d->cfg->sales_cycle_days;
-    fs_store *st;
-    if (fs_rpc_params_check(params, allowed, e) != 0 || date_param(params, "today", day, e) != 0 ||
-        fs_rpc_param_int(params, "cycle_days", 1, 3650, &cycle, e) != 0 ||
-        fs_rpc_need_store(d, &st, e) != 0)
-        return -1;
-    fs_pipeline p = {0};
-    fs_err err = {0};
-    if (fs_store_pipeline(st, day, (int)cycle, &p, &err) != 0)
-        return fs_rpc_fail_fs(e, &err);
-    json_t *stages = json_array(), *stale = json_array();
-    for (int i = 0; stages != NULL && i < FS_STAGE_COUNT; i++) {
-        char buf[64];
-        const char *name =
-            fs_json_enum_name(&fieldsync__opportunity__stage__descriptor, i, buf, sizeof(buf));
-        json_array_append_new(stages, json_pack("{s:s,s:I,s:I}", "stage", name ? name : "unknown",
-                                                "count", (json_int_t)p.count[i], "amount_minor",
-                                                (json_int_t)p.amount[i]));
-    }
-    for (size_t i = 0; stale != NULL && i < p.nstale; i++)
-        json_array_append_new(stale, json_string(p.stale[i]));
-    fs_pipeline_clear(&p);
-    *result = json_pack("{s:s,s:I,s:o,s:o}", "today", day, "cycle_days", (json_int_t)cycle,
-                        "stages", stages, "stale", stale);
-    return 0;
-}
-
 const fs_rpc_method fs_rpc_methods_query[] = {
     {"search", m_search, false},
     {"followups", m_followups, false},
-    {"report.pipeline", m_pipeline, false},
     {NULL, NULL, false},
 };

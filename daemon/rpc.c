@@ -159,9 +159,9 @@ char *fs_rpc_dump_line(const json_t *msg, size_t *len)
 
 static const fs_rpc_method *find_method(const char *name)
 {
-    const fs_rpc_method *tables[] = {fs_rpc_methods_admin, fs_rpc_methods_record,
-                                     fs_rpc_methods_query, fs_rpc_methods_conflicts,
-                                     fs_rpc_methods_sync};
+    const fs_rpc_method *tables[] = {fs_rpc_methods_admin,     fs_rpc_methods_record,
+                                     fs_rpc_methods_query,     fs_rpc_methods_report,
+                                     fs_rpc_methods_conflicts, fs_rpc_methods_sync};
     for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++)
         for (const fs_rpc_method *m = tables[t]; m->name != NULL; m++)
             if (strcmp(m->name, name) == 0)

@@ -31,7 +31,7 @@
     X(FS_RPC_NO_SERVER, -32008, "no_server")                                                       \
     X(FS_RPC_BUSY, -32009, "busy")                                                                 \
     X(FS_RPC_TOO_LARGE, -32010, "request_too_large")                                               \
-    X(FS_RPC_INVALID_STATE, -32011, "invalid_state")                                           \
+    X(FS_RPC_INVALID_STATE, -32011, "invalid_state")                                               \
     X(FS_RPC_PIPELINE_RULE, -32012, "pipeline_rule")
 
 enum fs_rpc_code {
@@ -82,6 +82,7 @@ typedef struct fs_rpc_method {
 extern const fs_rpc_method fs_rpc_methods_admin[];
 extern const fs_rpc_method fs_rpc_methods_record[];
 extern const fs_rpc_method fs_rpc_methods_query[];
+extern const fs_rpc_method fs_rpc_methods_report[];
 extern const fs_rpc_method fs_rpc_methods_conflicts[];
 extern const fs_rpc_method fs_rpc_methods_sync[];
 
@@ -120,6 +121,8 @@ int fs_rpc_need_store(fs_daemon *d, fs_store **st, fs_rpc_err *e);
 /* Today's date as "YYYY-MM-DD" (methods_query.c): the one "today" of every
  * method that needs one. */
 void fs_rpc_today(char buf[11]);
+/* A date param ("YYYY-MM-DD", a real day) into out; today when absent. */
+int fs_rpc_param_date(json_t *params, const char *key, char out[11], fs_rpc_err *e);
 
 /* Shared by the record methods (methods_record.c): the record.get result of
  * kind/id, and the record.changed notification of a local change. */

@@ -1,6 +1,7 @@
 /*
- * query.c: the reads the UI plans a day from: keyset-paginated lists per kind,
- * full-text search, follow-ups due, the pipeline table and the conflicts list.
+ * query.c: the reads the UI plans a day from: keyset-paginated lists per kind
+ * (search, follow-ups and conflicts are in search.c, what reports count in
+ * report.c).
  *
  * Every query here is shaped to run on an index of schema.c (the unit tests
  * check each plan with EXPLAIN QUERY PLAN): a list filters on an index's leading

@@ -1,7 +1,6 @@
 /*
- * search.c: full-text search over the FTS5 index, and the small reports a rep's
- * day starts from: follow-ups due, the pipeline per stage with the opportunities
- * that went stale, and the records in conflict.
+ * search.c: full-text search over the FTS5 index, and the small lists a rep's
+ * day starts from: follow-ups due and the records in conflict.
  *
  * Search input from the UI is words, not FTS5 syntax: each word becomes a quoted
  * prefix term, so "O'Brien" or "acme-gmbh" never fail as syntax. Raw FTS5 is
@@ -22,13 +21,6 @@ const char fs_store_followups_sql[] =
     "LEFT JOIN accounts a ON a.rid = r.rid "
     "WHERE v.next_step_date IS NOT NULL AND v.next_step_done = 0 AND v.next_step_date <= ?1 "
     "ORDER BY v.next_step_date, v.id LIMIT ?2";
-
-/* Open stages a deal falls back from: first meeting set, 25%, 50%. The IN list on
- * the index's first column keeps the date comparison a range on its second. */
-const char fs_store_stale_sql[] =
-    "SELECT id FROM opportunities WHERE stage IN (2, 3, 4) AND stage_entered_date <> '' "
-    "AND stage_entered_date < date(?1, '-' || ?2 || ' days') ORDER BY stage, stage_entered_date, "
-    "id";
 
 const char fs_store_conflicts_sql[] =
     "SELECT kind, id FROM records WHERE has_conflict ORDER BY kind, id LIMIT ?1";
@@ -187,97 +179,6 @@ int fs_store_followups_due(fs_store *st, const char *until, size_t limit, fs_fol
 }
 
 /* ------------------------------------------------------------------------- */
-
-void fs_pipeline_clear(fs_pipeline *p)
-{
-    if (p == NULL)
-        return;
-    for (size_t i = 0; i < p->nstale; i++)
-        free(p->stale[i]);
-    free(p->stale);
-    memset(p, 0, sizeof(*p));
-}
-
-static int pipeline_counts(fs_store *st, fs_pipeline *p, fs_err *err)
-{
-    sqlite3_stmt *s = NULL;
-    int rc = fs_store_prepare(
-        st, "SELECT stage, count(*), sum(amount) FROM opportunities GROUP BY stage", &s, err);
-    if (rc != 0)
-        return rc;
-    int step;
-    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
-        int stage = sqlite3_column_int(s, 0);
-        if (stage < 0 || stage >= FS_STAGE_COUNT)
-            continue; /* a stage from a newer build */
-        p->count[stage] = (size_t)sqlite3_column_int64(s, 1);
-        p->amount[stage] = sqlite3_column_int64(s, 2);
-    }
-    if (step != SQLITE_DONE)
-        rc = fs_store_sqlerr(st, step, err, "counting the pipeline");
-    fs_store_finish(st, s);
-    return rc;
-}
-
-static int pipeline_stale(fs_store *st, const char *today, int cycle_days, fs_pipeline *p,
-                          fs_err *err)
-{
-    sqlite3_stmt *s = NULL;
-    int rc = fs_store_prepare(st, fs_store_stale_sql, &s, err);
-    if (rc != 0)
-        return rc;
-    sqlite3_bind_text(s, 1, today, -1, SQLITE_STATIC);
-    sqlite3_bind_int(s, 2, cycle_days);
-    size_t cap = 0;
-    int step = SQLITE_DONE;
-    while (rc == 0 && (step = sqlite3_step(s)) == SQLITE_ROW) {
-        if (p->nstale == cap) {
-            cap = cap ? 2 * cap : 16;
-            char **grown = realloc(p->stale, cap * sizeof(*grown));
-            if (grown == NULL) {
-                rc = fs_err_set(err, FS_ENOMEM, "pipeline: out of memory");
-                break;
-            }
-            p->stale = grown;
-        }
-        p->stale[p->nstale] = fs_store_strdup((const char *)sqlite3_column_text(s, 0));
-        if (p->stale[p->nstale++] == NULL)
-            rc = fs_err_set(err, FS_ENOMEM, "pipeline: out of memory");
-    }
-    if (rc == 0 && step != SQLITE_DONE)
-        rc = fs_store_sqlerr(st, step, err, "finding stale opportunities");
-    fs_store_finish(st, s);
-    return rc;
-}
-
-static bool valid_date(const char *d)
-{
-    /* YYYY-MM-DD: the projection compares dates as text, so the shape must be exact. */
-    if (d == NULL || strlen(d) != 10 || d[4] != '-' || d[7] != '-')
-        return false;
-    for (int i = 0; i < 10; i++)
-        if (i != 4 && i != 7 && !isdigit((unsigned char)d[i]))
-            return false;
-    return true;
-}
-
-int fs_store_pipeline(fs_store *st, const char *today, int cycle_days, fs_pipeline *out,
-                      fs_err *err)
-{
-    memset(out, 0, sizeof(*out));
-    if (!valid_date(today))
-        return fs_err_set(err, FS_EINVAL, "pipeline: today must be YYYY-MM-DD, not \"%s\"",
-                          today != NULL ? today : "");
-    if (cycle_days <= 0 || cycle_days > 3660)
-        return fs_err_set(err, FS_EINVAL, "pipeline: a sales cycle of %d days makes no sense",
-                          cycle_days);
-    int rc = pipeline_counts(st, out, err);
-    if (rc == 0)
-        rc = pipeline_stale(st, today, cycle_days, out, err);
-    if (rc != 0)
-        fs_pipeline_clear(out);
-    return rc;
-}
 
 /* ------------------------------------------------------------------------- */
 

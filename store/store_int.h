@@ -102,11 +102,14 @@ int fs_outbox_recover(fs_store *st, fs_err *err);
 int fs_store_open_keyed(fs_store *st, const char *passphrase, size_t passphrase_len, unsigned flags,
                         fs_err *err);
 
-/* Query texts (query.c, search.c), exposed so tests can EXPLAIN their plans. */
+/* Query texts (query.c, search.c, report.c), exposed so tests can EXPLAIN
+ * their plans. */
 int fs_store_list_sql(const fs_list_query *q, char *sql, size_t size, fs_err *err);
 extern const char fs_store_followups_sql[];
-extern const char fs_store_stale_sql[];
 extern const char fs_store_conflicts_sql[];
+extern const char fs_store_each_opportunity_sql[];
+extern const char fs_store_each_visit_sql[];
+extern const char fs_store_funnel_sql[];
 
 /* A copy of s (NULL stays NULL); NULL on allocation failure. */
 char *fs_store_strdup(const char *s);

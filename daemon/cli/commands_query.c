@@ -1,6 +1,6 @@
 /*
- * commands_query.c: the read-mostly views: search, followups, report pipeline,
- * outbox, and conflicts (list, and resolve, which writes the chosen value).
+ * commands_query.c: the read-mostly views: search, followups and the outbox
+ * (the reports are in commands_report.c).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -140,84 +140,6 @@ int fs_cmd_followups(fs_cli *cli, int argc, char **argv)
     static const char *const cols[] = {"DUE",       "next_step_date", "ACCOUNT", "account_name",
                                        "NEXT STEP", "next_step",      "VISIT",   "visit_id"};
     return call_and_list(cli, "followups", params, "items", cols, 4);
-}
-
-static int print_pipeline(fs_cli *cli, const json_t *r)
-{
-    static const char *const titles[] = {"STAGE", "COUNT", "AMOUNT"};
-    fs_table t;
-    if (fs_table_init(&t, titles, 3) != 0)
-        return fs_cli_fail(FS_EXIT_ERROR, "out of memory");
-    fs_table_align_right(&t, 1);
-    fs_table_align_right(&t, 2);
-    size_t i;
-    json_t *row;
-    json_array_foreach(json_object_get(r, "stages"), i, row)
-    {
-        char count[32], amount[64];
-        json_t *m = json_pack("{s:I}", "minor_units",
-                              json_integer_value(json_object_get(row, "amount_minor")));
-        char *am = fs_money_format(m);
-        json_decref(m);
-        snprintf(count, sizeof(count), "%lld",
-                 (long long)json_integer_value(json_object_get(row, "count")));
-        snprintf(amount, sizeof(amount), "%s", am ? am : "");
-        free(am);
-        const char *cells[] = {json_string_value(json_object_get(row, "stage")), count, amount};
-        fs_table_add_row(&t, cells);
-    }
-    printf("pipeline on %s (sales cycle %lld days)\n",
-           json_string_value(json_object_get(r, "today")),
-           (long long)json_integer_value(json_object_get(r, "cycle_days")));
-    int rc = fs_cli_print_table(cli, &t);
-    fs_table_clear(&t);
-    const json_t *stale = json_object_get(r, "stale");
-    if (json_array_size(stale) > 0) {
-        printf("stale (longer than the cycle in one stage: back to sales_opportunity):\n");
-        json_array_foreach(stale, i, row) printf("  %s\n", json_string_value(row));
-    }
-    return rc;
-}
-
-int fs_cmd_report(fs_cli *cli, int argc, char **argv)
-{
-    static const fs_opt opts[] = {
-        {"today", FS_OPT_VALUE, "DATE", "the review day (default today)"},
-        {"cycle-days", FS_OPT_VALUE, "N", "the sales cycle in days (default: the daemon's)"},
-        FS_CLI_GLOBAL_OPTS};
-    fs_args a;
-    cli->command = "report";
-    int rc = fs_cli_parse(cli, &a, opts, NOPTS(opts), argc, argv,
-                          "pipeline [--today DATE] [--cycle-days N]",
-                          "The weekly pipeline table: opportunities and amounts per stage, and "
-                          "the ones stale past the sales cycle.",
-                          1, 1);
-    if (rc != FS_CLI_CONTINUE)
-        return rc;
-    if (strcmp(a.pos[0], "pipeline") != 0)
-        return fs_cli_usage(cli, "unknown report \"%.32s\" (there is: pipeline)", a.pos[0]);
-    json_t *params = json_object();
-    const char *today = fs_args_get(&a, "today"), *cyc = fs_args_get(&a, "cycle-days");
-    char date[16];
-    long long days;
-    if (today != NULL && fs_date_parse(today, date) != 0)
-        rc = fs_cli_usage(cli, "--today: \"%.32s\" is not a date YYYY-MM-DD", today);
-    else if (cyc != NULL && fs_args_int(cyc, 1, 3650, &days) != 0)
-        rc = fs_cli_usage(cli, "--cycle-days must be a number of days from 1 to 3650");
-    if (rc != FS_CLI_CONTINUE) {
-        json_decref(params);
-        return rc;
-    }
-    if (today != NULL)
-        json_object_set_new(params, "today", json_string(date));
-    if (cyc != NULL)
-        json_object_set_new(params, "cycle_days", json_integer(days));
-    json_t *res;
-    if ((rc = fs_cli_call(cli, "report.pipeline", params, &res)) != 0)
-        return rc;
-    rc = cli->json ? fs_cli_print_json(cli, res) : print_pipeline(cli, res);
-    json_decref(res);
-    return rc;
 }
 
 /* outbox retry|drop SEQ: what to do with an entry the server refused. */

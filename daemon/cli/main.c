@@ -33,7 +33,7 @@ static const command commands[] = {
     {"check", fs_cmd_check, "check that every page of the store opens with its key"},
     {"search", fs_cmd_search, "full-text search over accounts, contacts and visit notes"},
     {"followups", fs_cmd_followups, "next steps due (by --until DATE, default today)"},
-    {"report", fs_cmd_report, "report pipeline: the weekly pipeline table"},
+    {"report", fs_cmd_report, "report pipeline|team|weekly: the weekly pipeline review"},
     {"conflicts", fs_cmd_conflicts, "list or resolve fields edited concurrently"},
     {"outbox", fs_cmd_outbox, "local changes waiting for the server"},
     {"enroll", fs_cmd_enroll, "enroll this device with a server (URL and one-time CODE)"},

@@ -219,23 +219,24 @@ int fs_store_followups_due(fs_store *st, const char *until, size_t limit, fs_fol
                            size_t *n, fs_err *err);
 void fs_followups_free(fs_followup *f, size_t n);
 
-#define FS_STAGE_COUNT 8 /* Opportunity.Stage values 0..7 */
+/* ------------------------------------------------------------------------- */
+/* What the reports count (report.c): one pass each. fn must not call the
+ * store; its non-zero return stops the pass and is returned. */
 
-typedef struct fs_pipeline {
-    size_t count[FS_STAGE_COUNT];   /* visible opportunities per stage */
-    int64_t amount[FS_STAGE_COUNT]; /* sum of amount.minor_units per stage */
-    char **stale;                   /* ids of opportunities stuck in a stage */
-    size_t nstale;
-} fs_pipeline;
+/* Every visible opportunity, with the owner of its account ("" when the
+ * account is not in the store or names no owner). */
+typedef int (*fs_opportunity_fn)(void *ctx, const Fieldsync__Opportunity *o, const char *owner);
+int fs_store_each_opportunity(fs_store *st, fs_opportunity_fn fn, void *ctx, fs_err *err);
 
-/*
- * Counts per stage, and the opportunities that have sat in an open stage
- * (first meeting set, 25%, 50%) longer than cycle_days before today
- * ("YYYY-MM-DD"): by the sales method they fall back to "sales opportunity".
- */
-int fs_store_pipeline(fs_store *st, const char *today, int cycle_days, fs_pipeline *out,
-                      fs_err *err);
-void fs_pipeline_clear(fs_pipeline *p);
+/* The visible visits planned in [from, to) (Unix seconds), by planned_at. */
+typedef int (*fs_visit_fn)(void *ctx, const Fieldsync__Visit *v);
+int fs_store_each_visit(fs_store *st, int64_t from, int64_t to, fs_visit_fn fn, void *ctx,
+                        fs_err *err);
+
+#define FS_FUNNEL_COUNT 9 /* Account.FunnelStage values 0..8 */
+
+/* Visible accounts per funnel stage. */
+int fs_store_funnel(fs_store *st, size_t count[FS_FUNNEL_COUNT], fs_err *err);
 
 typedef struct fs_ref {
     fs_kind kind;

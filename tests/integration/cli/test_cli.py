@@ -386,13 +386,20 @@ def test_search_followups_report(h):
     rep = h.json("report", "pipeline", "--today", "2026-11-23", "--cycle-days", "28")
     stages = {s["stage"]: s for s in (rep or {}).get("stages", [])}
     h.expect(len(stages) == 8 and stages.get("pct_50", {}).get("count") == 1 and
-             stages["pct_50"].get("amount_minor") == 5000000, "pipeline counts per stage", rep)
+             stages["pct_50"].get("amounts") == [{"currency": "EUR", "minor_units": 5000000}],
+             "pipeline counts per stage", rep)
     h.expect(h.oid in (rep or {}).get("stale", []), "pipeline lists the stale opportunity", rep)
     h.expect_run("pipeline table", ["report", "pipeline", "--today", "2026-11-23"], 0,
                  out_has="pct_50")
     h.expect_run("report without a name", ["report"], EXIT_USAGE)
-    h.expect_run("unknown report", ["report", "weekly"], EXIT_USAGE)
+    h.expect_run("unknown report", ["report", "quarterly"], EXIT_USAGE)
     h.expect_run("report bad cycle", ["report", "pipeline", "--cycle-days", "0"], EXIT_USAGE)
+    h.expect_run("weeks are for the weekly report", ["report", "pipeline", "--weeks", "2"],
+                 EXIT_USAGE)
+    h.expect_run("report bad weeks", ["report", "weekly", "--weeks", "53"], EXIT_USAGE)
+    h.expect_run("team table", ["report", "team", "--today", "2026-11-23"], 0, out_has="REP")
+    h.expect_run("weekly tables", ["report", "weekly", "--today", "2026-11-23"], 0,
+                 out_has="FUNNEL STAGE")
 
 
 def test_conflicts_outbox_sync(h):

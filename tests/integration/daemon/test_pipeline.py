@@ -1,15 +1,17 @@
 #!/usr/bin/env python3
 """test_pipeline.py: the sales method in the real fieldsyncd, through its socket
-and the real fieldsync CLI: the rules of a move between stages, what a move
-writes, and the demo book loaded through those rules.
+and the real fieldsync CLI: the rules of a move between stages, the dates a
+move writes, the reports as of a day, per currency and per week, and the demo
+book loaded through those rules.
 
 usage: test_pipeline.py FIELDSYNCD FIELDSYNC FIELDSYNC_DEMO CASE
-Cases: rules, override, demo.
+Cases: rules, override, stage_dates, currencies, weekly, demo.
 """
 import datetime
 import json
 import subprocess
 import sys
+import time
 
 from fsd import Daemon, RpcError, TestFailure, check
 
@@ -48,6 +50,9 @@ class Rep:
         check(p.returncode == expect, "fieldsync %s: exit %d, expected %d: %s%s" %
               (" ".join(args), p.returncode, expect, p.stdout, p.stderr))
         return p.stdout + p.stderr
+
+    def stages(self, report):
+        return {s["stage"]: s for s in report["stages"]}
 
     def cleanup(self):
         self.d.cleanup()
@@ -119,6 +124,114 @@ def case_override(rep, demo_bin):
           "CLI override recorded: %r" % rec)
 
 
+def case_stage_dates(rep, demo_bin):
+    """A move dates the stage; stale covers every open stage; as of a day."""
+    rep.put("a1", {"name": "Cedar Plastics"}, kind="account")
+    old = rep.day(-40)
+    rep.put("o25", {"account_id": "a1", "stage": "pct_25", "first_meeting_date": rep.day(-45),
+                    "stage_entered_date": old})
+    rep.put("o90", {"account_id": "a1", "stage": "pct_90", "signed_date": rep.day(-41),
+                    "prepaid_date": rep.day(-41), "stage_entered_date": old})
+    rep.put("ofm", {"account_id": "a1", "stage": "first_meeting_set",
+                    "first_meeting_date": rep.day(5), "stage_entered_date": old})
+    rep.put("ocl", {"account_id": "a1", "stage": "closed", "signed_date": rep.day(-60),
+                    "prepaid_date": rep.day(-60), "stage_entered_date": old})
+    stale = rep.c.call("report.pipeline")["stale"]
+    check(sorted(stale) == ["o25", "o90", "ofm"], "open stages over the cycle: %r" % stale)
+    # an edit that moves the deal dates the new stage: no longer stale
+    got = rep.put("o25", {"stage": "pct_50", "criteria": ALL_FIVE})
+    check(got["stage_entered_date"] == rep.day(0), "the move is dated today: %r" % got)
+    check(got["stage_history"] == [{"stage": "pct_25", "date": old},
+                                   {"stage": "pct_50", "date": rep.day(0)}],
+          "the earlier stage opens the history: %r" % got["stage_history"])
+    rep.put("o25", {"title": "an edit that is no move"})
+    rep_now = rep.c.call("report.pipeline")
+    check(sorted(rep_now["stale"]) == ["o90", "ofm"], "stale after the move: %r" % rep_now)
+    check(rep.stages(rep_now)["pct_50"]["count"] == 1 and
+          rep.stages(rep_now)["pct_25"]["count"] == 0, "counts now: %r" % rep_now)
+    # as of ten days ago o25 was at 25% and stale already
+    then = rep.c.call("report.pipeline", {"today": rep.day(-10)})
+    check(rep.stages(then)["pct_25"]["count"] == 1 and rep.stages(then)["pct_50"]["count"] == 0,
+          "as of ten days ago: %r" % then)
+    check(sorted(then["stale"]) == ["o25", "o90", "ofm"], "stale then: %r" % then["stale"])
+    # before anything existed: nothing counts
+    before = rep.c.call("report.pipeline", {"today": rep.day(-41)})
+    check(sum(s["count"] for s in before["stages"]) == 0, "before: %r" % before)
+    out = rep.cli("report", "pipeline", "--today", rep.day(-10))
+    check("pipeline on %s" % rep.day(-10) in out and "o25" in out, out)
+
+
+def case_currencies(rep, demo_bin):
+    """Amounts add up per currency, never across currencies."""
+    rep.put("a1", {"name": "Dune Haulage"}, kind="account")
+    for rid, minor, cur in (("o1", 500000, "EUR"), ("o2", 120000, "GBP"), ("o3", 250000, "EUR")):
+        rep.put(rid, {"account_id": "a1", "stage": "pct_50", "criteria": ALL_FIVE,
+                      "amount": {"minor_units": minor, "currency": cur}})
+    row = rep.stages(rep.c.call("report.pipeline"))["pct_50"]
+    check(row["count"] == 3 and row["amounts"] == [{"currency": "EUR", "minor_units": 750000},
+                                                   {"currency": "GBP", "minor_units": 120000}],
+          "per currency: %r" % row)
+    check("amount_minor" not in row, "no sum across currencies: %r" % row)
+    out = rep.cli("report", "pipeline")
+    line = [l for l in out.splitlines() if l.startswith("pct_50")]
+    check(line and "7500.00 EUR; 1200.00 GBP" in line[0], out)
+
+
+def noon(day):
+    """Unix seconds of local noon on a datetime.date."""
+    return int(time.mktime(datetime.datetime(day.year, day.month, day.day, 12).timetuple()))
+
+
+def case_weekly(rep, demo_bin):
+    """The week: stages on each review day, and the funnel from calls on."""
+    today = rep.today
+    monday = today - datetime.timedelta(days=today.weekday())
+    rep.put("a1", {"name": "Elm Print", "funnel_stage": "lead"}, kind="account")
+    rep.put("a2", {"name": "Fir Tools", "funnel_stage": "funnel_target"}, kind="account")
+    rep.put("a3", {"name": "Gorse Farms", "funnel_stage": "contract"}, kind="account")
+    visits = [("phone_call", "done"), ("phone_call", "done"), ("phone_call", "cancelled"),
+              ("phone_call", "planned"), ("follow_up", "done"), ("demo", "cancelled")]
+    for i, (kind, status) in enumerate(visits):
+        rep.put("v%d" % i, {"account_id": "a1", "kind": kind, "status": status,
+                            "planned_at": noon(monday)}, kind="visit")
+    rep.put("v-old", {"account_id": "a1", "kind": "phone_call", "status": "done",
+                      "planned_at": noon(monday - datetime.timedelta(days=1))}, kind="visit")
+    # two first meetings set this Monday, one of them on to 25% today
+    for rid in ("o1", "o2"):
+        rep.put(rid, {"account_id": "a1", "stage": "first_meeting_set",
+                      "first_meeting_date": monday.isoformat(),
+                      "stage_entered_date": monday.isoformat()})
+    rep.put("o1", {"stage": "pct_25"})
+    rep.put("o-last-week", {"account_id": "a1", "stage": "sales_opportunity",
+                            "stage_entered_date": (monday - datetime.timedelta(days=3)).isoformat()})
+    r = rep.c.call("report.weekly")
+    check(len(r["weeks"]) == 1, "one week by default: %r" % r)
+    w = r["weeks"][0]
+    check(w["from"] == monday.isoformat(), "the week starts on Monday: %r" % w)
+    steps = {s["step"]: s for s in w["funnel"]}
+    check(steps["calls"]["count"] == 3 and steps["connections"]["count"] == 2 and
+          steps["connections"]["ratio"] == 0.667, "calls and connections: %r" % w["funnel"])
+    check(steps["first_meeting_set"]["count"] == 2 and steps["meetings"]["count"] == 1 and
+          steps["pct_25"]["count"] == 1 and steps["pct_50"]["count"] == 0 and
+          "ratio" not in steps["closed"], "the funnel: %r" % w["funnel"])
+    days = [d["date"] for d in w["review_days"]]
+    check(days == [(monday + datetime.timedelta(days=k)).isoformat() for k in (0, 2, 4)
+                   if monday + datetime.timedelta(days=k) <= today], "review days: %r" % days)
+    first = {s["stage"]: s["count"] for s in w["review_days"][0]["stages"]}
+    check(first["first_meeting_set"] == 2 and first["sales_opportunity"] == 1 and
+          first["pct_25"] == (1 if today == monday else 0), "Monday's stages: %r" % first)
+    acc = {a["funnel_stage"]: a for a in r["accounts"]}
+    check(acc["funnel_target"]["reached"] == 3 and acc["lead"]["reached"] == 2 and
+          acc["lead"]["count"] == 1 and acc["contract"]["reached"] == 1 and
+          acc["contract"]["ratio"] == 1.0, "accounts through the funnel: %r" % r["accounts"])
+    two = rep.c.call("report.weekly", {"weeks": 2})
+    last = {s["step"]: s["count"] for s in two["weeks"][0]["funnel"]}
+    check(last["calls"] == 1 and last["first_meeting_set"] == 0, "last week: %r" % last)
+    out = rep.cli("report", "weekly", "--weeks", "2")
+    check("connections" in out and "0.67" in out and "FUNNEL STAGE" in out and
+          monday.isoformat() in out, out)
+
+
 def case_demo(rep, demo_bin):
     """The demo book goes in through the rules and follows the method."""
     p = subprocess.run([demo_bin, "--socket", rep.d.socket, "--accounts", "120", "--quiet"],
@@ -151,7 +264,8 @@ def case_demo(rep, demo_bin):
            "closed"} <= stages, "every stage: %r" % stages)
 
 
-CASES = {"rules": case_rules, "override": case_override, "demo": case_demo}
+CASES = {"rules": case_rules, "override": case_override, "stage_dates": case_stage_dates,
+         "currencies": case_currencies, "weekly": case_weekly, "demo": case_demo}
 
 
 def main():

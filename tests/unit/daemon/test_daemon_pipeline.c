@@ -1,7 +1,8 @@
 /*
  * test_daemon_pipeline.c: the sales method where it lives: calendar days
- * (calendar.c), each stage's rule, what a move writes and the stage on a day
- * (pipeline.c).
+ * (calendar.c), each stage's rule and what a move writes (pipeline.c), and
+ * the counts of the reports as of a day, per currency, per rep and per week
+ * (report.c).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,6 +14,7 @@
 
 #include "calendar.h"
 #include "pipeline.h"
+#include "report.h"
 
 typedef Fieldsync__Opportunity Opp;
 typedef Fieldsync__Opportunity__StageChange Move;
@@ -341,6 +343,127 @@ static void test_stage_on_a_day_and_staleness(void **state)
     assert_false(fs_pipeline_stale(STAGE(LOST), "2026-01-01", t, 28));
 }
 
+/* ------------------------------------------------------------------------- */
+/* report.c */
+
+static void add(fs_pipeline_report *r, const char *id, int stage, const char *entered,
+                int64_t minor, const char *currency, const char *owner)
+{
+    Opp o = FIELDSYNC__OPPORTUNITY__INIT;
+    Fieldsync__Money m = FIELDSYNC__MONEY__INIT;
+    o.id = (char *)id;
+    o.has_stage = 1, o.stage = (Fieldsync__Opportunity__Stage)stage;
+    o.stage_entered_date = (char *)entered;
+    if (minor != 0) {
+        m.has_minor_units = 1, m.minor_units = minor, m.currency = (char *)currency;
+        o.amount = &m;
+    }
+    assert_int_equal(fs_pipeline_report_add(r, &o, owner), 0);
+}
+
+static void test_pipeline_adds_up_per_currency_and_per_rep(void **state)
+{
+    (void)state;
+    fs_pipeline_report r;
+    for (int per_owner = 0; per_owner <= 1; per_owner++) {
+        fs_pipeline_report_init(&r, day_of(TODAY), 28, per_owner);
+        add(&r, "o1", STAGE(PCT_50), "2026-11-01", 500, "GBP", "ben");
+        add(&r, "o2", STAGE(PCT_50), "2026-10-01", 300, "EUR", "anna"); /* stale */
+        add(&r, "o3", STAGE(PCT_50), "2026-11-20", 200, "EUR", "anna");
+        add(&r, "o4", STAGE(PCT_50), "2026-11-20", 100, NULL, "");
+        add(&r, "o5", STAGE(CLOSED), "2026-11-26", 900, "EUR", "anna"); /* after the day */
+        add(&r, "o6", STAGE(PCT_90), "2026-10-01", 0, NULL, "ben");     /* stale, no amount */
+        if (!per_owner) {
+            assert_int_equal(r.n, 1);
+            const fs_stage_tally *t = &r.tallies[0].stage[STAGE(PCT_50)];
+            assert_int_equal(t->count, 4);
+            assert_int_equal(t->stale, 1);
+            assert_int_equal(t->nsums, 3);
+            assert_string_equal(t->sums[0].currency, "EUR");
+            assert_int_equal(t->sums[0].minor_units, 500);
+            assert_string_equal(t->sums[1].currency, "GBP");
+            assert_string_equal(t->sums[2].currency, FS_NO_CURRENCY);
+            assert_int_equal(r.tallies[0].stage[STAGE(CLOSED)].count, 0);
+            assert_int_equal(r.tallies[0].nstale, 2);
+            assert_string_equal(r.tallies[0].stale[0], "o2");
+            assert_string_equal(r.tallies[0].stale[1], "o6");
+        } else {
+            assert_int_equal(r.n, 3);
+            assert_string_equal(r.tallies[0].owner, "");
+            assert_string_equal(r.tallies[1].owner, "anna");
+            assert_string_equal(r.tallies[2].owner, "ben");
+            assert_int_equal(r.tallies[1].stage[STAGE(PCT_50)].count, 2);
+            assert_int_equal(r.tallies[1].stage[STAGE(PCT_50)].sums[0].minor_units, 500);
+            assert_int_equal(r.tallies[2].stage[STAGE(PCT_90)].count, 1);
+            assert_int_equal(r.tallies[2].stage[STAGE(PCT_90)].nsums, 0);
+            assert_int_equal(r.tallies[2].nstale, 1);
+        }
+        fs_pipeline_report_clear(&r);
+    }
+}
+
+static void visit(fs_weekly_report *r, const char *date, int kind, int status)
+{
+    Fieldsync__Visit v = FIELDSYNC__VISIT__INIT;
+    v.has_planned_at = 1, v.planned_at = fs_cal_local_midnight(day_of(date)) + 9 * 3600;
+    v.has_kind = 1, v.kind = (Fieldsync__Visit__Kind)kind;
+    v.has_status = 1, v.status = (Fieldsync__Visit__Status)status;
+    assert_int_equal(fs_weekly_report_add_visit(r, &v), 0);
+}
+
+static void test_weeks_count_review_days_and_the_funnel(void **state)
+{
+    (void)state;
+    static fs_weekly_report r;
+    fs_weekly_report_init(&r, day_of(TODAY), 2);
+    assert_int_equal(r.nweeks, 2);
+    assert_int_equal(fs_weekly_report_first(&r), day_of("2026-11-16"));
+    assert_int_equal(fs_weekly_report_end(&r), day_of("2026-11-30"));
+    assert_int_equal(r.weeks[0].nreview, 3);
+    assert_int_equal(r.weeks[1].nreview, 2); /* Monday and today, Wednesday */
+
+    enum { CALL = FIELDSYNC__VISIT__KIND__PHONE_CALL, DEMO = FIELDSYNC__VISIT__KIND__DEMO };
+    enum { PLANNED = 1, DONE = 2, CANCELLED = 3 };
+    visit(&r, "2026-11-23", CALL, DONE);
+    visit(&r, "2026-11-24", CALL, CANCELLED);
+    visit(&r, "2026-11-27", CALL, PLANNED); /* not made yet */
+    visit(&r, "2026-11-25", DEMO, DONE);
+    visit(&r, "2026-11-25", DEMO, CANCELLED);
+    visit(&r, "2026-11-17", CALL, DONE);
+    visit(&r, "2026-11-15", CALL, DONE); /* before the report */
+    assert_int_equal(r.weeks[1].steps[FS_STEP_CALLS], 2);
+    assert_int_equal(r.weeks[1].steps[FS_STEP_CONNECTIONS], 1);
+    assert_int_equal(r.weeks[1].steps[FS_STEP_MEETINGS], 1);
+    assert_int_equal(r.weeks[0].steps[FS_STEP_CALLS], 1);
+
+    Move h[3] = {move(STAGE(FIRST_MEETING_SET), "2026-11-16"), move(STAGE(PCT_25), "2026-11-18"),
+                 move(STAGE(PCT_50), "2026-11-24")};
+    Move *hp[3] = {&h[0], &h[1], &h[2]};
+    Opp o = FIELDSYNC__OPPORTUNITY__INIT;
+    o.has_stage = 1, o.stage = STAGE(PCT_50), o.stage_entered_date = "2026-11-24";
+    o.n_stage_history = 3, o.stage_history = hp;
+    assert_int_equal(fs_weekly_report_add_opportunity(&r, &o, "anna"), 0);
+    /* an older record: its only move is its current stage */
+    Opp old = FIELDSYNC__OPPORTUNITY__INIT;
+    old.has_stage = 1, old.stage = STAGE(CLOSED), old.stage_entered_date = "2026-11-23";
+    assert_int_equal(fs_weekly_report_add_opportunity(&r, &old, "anna"), 0);
+    assert_int_equal(r.weeks[0].steps[FS_STEP_FIRST_MEETINGS], 1);
+    assert_int_equal(r.weeks[0].steps[FS_STEP_PCT_25], 1);
+    assert_int_equal(r.weeks[1].steps[FS_STEP_PCT_50], 1);
+    assert_int_equal(r.weeks[1].steps[FS_STEP_CLOSED], 1);
+    assert_int_equal(r.weeks[1].steps[FS_STEP_PCT_90], 0);
+    /* review days: Mon 16 first meeting; Wed 18 and Fri 20 at 25%; Mon 23 25% and the
+     * closed one; Wed 25 50% */
+    assert_int_equal(r.weeks[0].review[0][STAGE(FIRST_MEETING_SET)], 1);
+    assert_int_equal(r.weeks[0].review[1][STAGE(PCT_25)], 1);
+    assert_int_equal(r.weeks[0].review[2][STAGE(PCT_25)], 1);
+    assert_int_equal(r.weeks[0].review[2][STAGE(CLOSED)], 0);
+    assert_int_equal(r.weeks[1].review[0][STAGE(PCT_25)], 1);
+    assert_int_equal(r.weeks[1].review[0][STAGE(CLOSED)], 1);
+    assert_int_equal(r.weeks[1].review[1][STAGE(PCT_50)], 1);
+    assert_string_equal(fs_step_name(FS_STEP_FIRST_MEETINGS), "first_meeting_set");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -349,6 +472,8 @@ int main(void)
         cmocka_unit_test(test_a_move_is_dated_and_added_to_the_history),
         cmocka_unit_test(test_cooling_off_end_is_computed_never_typed),
         cmocka_unit_test(test_stage_on_a_day_and_staleness),
+        cmocka_unit_test(test_pipeline_adds_up_per_currency_and_per_rep),
+        cmocka_unit_test(test_weeks_count_review_days_and_the_funnel),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

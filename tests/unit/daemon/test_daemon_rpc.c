@@ -382,9 +382,16 @@ static void query_methods_check_their_parameters(void **state)
     json_t *row = json_array_get(json_object_get(res, "stages"), 4);
     assert_string_equal(json_string_value(json_object_get(row, "stage")), "pct_50");
     assert_int_equal(json_integer_value(json_object_get(row, "count")), 1);
-    assert_int_equal(json_integer_value(json_object_get(row, "amount_minor")), 500000);
+    assert_int_equal(json_integer_value(json_object_get(row, "stale")), 1);
+    json_t *sum = json_array_get(json_object_get(row, "amounts"), 0);
+    assert_string_equal(json_string_value(json_object_get(sum, "currency")), "EUR");
+    assert_int_equal(json_integer_value(json_object_get(sum, "minor_units")), 500000);
     assert_int_equal(json_array_size(json_object_get(res, "stale")), 1);
     json_decref(r);
+    expect_error(fx, "report.team", "{\"cycle_days\":3651}", FS_RPC_INVALID_PARAMS);
+    expect_error(fx, "report.weekly", "{\"weeks\":0}", FS_RPC_INVALID_PARAMS);
+    expect_error(fx, "report.weekly", "{\"weeks\":53}", FS_RPC_INVALID_PARAMS);
+    expect_error(fx, "report.weekly", "{\"today\":\"2026-13-01\"}", FS_RPC_INVALID_PARAMS);
 }
 
 /* record.put of an opportunity goes through the sales method's rules: a move
@@ -445,6 +452,8 @@ static void locked_store_refuses_record_calls_until_unlocked(void **state)
         {"search", "{\"query\":\"a\"}"},
         {"followups", "{}"},
         {"report.pipeline", "{}"},
+        {"report.team", "{}"},
+        {"report.weekly", "{}"},
         {"conflicts.list", "{}"},
         {"conflicts.resolve", "{\"kind\":\"account\",\"id\":\"a\",\"field\":\"tier\",\"value\":1}"},
         {"outbox.list", "{}"},

@@ -1,6 +1,6 @@
 /*
  * test_store_records.c: local puts, gets and deletes and the reads built on the
- * projections (lists with keyset pagination, search, follow-ups, pipeline,
+ * projections (lists with keyset pagination, search, follow-ups, what reports read,
  * conflicts) on real data, that every list query runs on an index, and that
  * bad input is refused without leaving anything behind.
  */
@@ -442,30 +442,72 @@ static void followups_due_by_date_exclude_done_and_undated(void **state)
     fs_followups_free(fu, n);
 }
 
-static void pipeline_counts_stages_and_flags_stale_deals(void **state)
+typedef struct seen {
+    char ids[8][8], owners[8][8];
+    size_t n, stop_after;
+} seen;
+
+static int seen_opportunity(void *ctx, const Fieldsync__Opportunity *o, const char *owner)
+{
+    seen *w = ctx;
+    snprintf(w->ids[w->n], sizeof(w->ids[0]), "%s", o->id);
+    snprintf(w->owners[w->n], sizeof(w->owners[0]), "%s", owner);
+    return ++w->n == w->stop_after ? 42 : 0;
+}
+
+static int seen_visit(void *ctx, const Fieldsync__Visit *v)
+{
+    seen *w = ctx;
+    snprintf(w->ids[w->n++], sizeof(w->ids[0]), "%s", v->id);
+    return 0;
+}
+
+static int by_id(const void *a, const void *b)
+{
+    return strcmp(a, b);
+}
+
+static void reports_read_opportunities_with_owners_visits_by_date_and_the_funnel(void **state)
 {
     fixture *f = *state;
-    tu_put_opportunity(f->st, "o1", "a1", 2, "2026-01-01", 1000);  /* stale at 28 days */
-    tu_put_opportunity(f->st, "o2", "a1", 3, "2026-02-20", 2000);  /* fresh */
-    tu_put_opportunity(f->st, "o3", "a2", 4, "2026-02-01", 4000);  /* exactly 28 days: fresh */
-    tu_put_opportunity(f->st, "o4", "a2", 4, "2026-01-31", 8000);  /* 29 days: stale */
-    tu_put_opportunity(f->st, "o5", "a3", 6, "2025-01-01", 16000); /* closed: never stale */
-    tu_put_opportunity(f->st, "o6", "a3", 1, "2025-01-01", 32000); /* already fell back */
-    assert_int_equal(fs_store_delete(f->st, OPPORTUNITY, "o6", NULL), 0);
-    fs_pipeline p;
-    assert_int_equal(fs_store_pipeline(f->st, "2026-03-01", 28, &p, NULL), 0);
-    assert_int_equal(p.count[2], 1);
-    assert_int_equal(p.count[3], 1);
-    assert_int_equal(p.count[4], 2);
-    assert_int_equal(p.amount[4], 12000);
-    assert_int_equal(p.count[6], 1);
-    assert_int_equal(p.count[1], 0); /* deleted ones do not count */
-    assert_int_equal(p.nstale, 2);
-    assert_string_equal(p.stale[0], "o1");
-    assert_string_equal(p.stale[1], "o4");
-    fs_pipeline_clear(&p);
-    assert_int_equal(fs_store_pipeline(f->st, "March 1st", 28, &p, NULL), FS_EINVAL);
-    assert_int_equal(fs_store_pipeline(f->st, "2026-03-01", 0, &p, NULL), FS_EINVAL);
+    tu_put_account(f->st, "a1", "Alder", 0, "rep1", NULL, NULL);
+    tu_put_account(f->st, "a2", "Birch", 0, NULL, NULL, NULL); /* names no owner */
+    tu_put_opportunity(f->st, "o1", "a1", 2, "2026-01-01", 1000);
+    tu_put_opportunity(f->st, "o2", "a2", 3, "2026-02-20", 2000);
+    tu_put_opportunity(f->st, "o3", "a9", 4, "2026-02-01", 4000); /* account not here */
+    tu_put_opportunity(f->st, "o4", "a1", 4, "2026-02-01", 8000);
+    assert_int_equal(fs_store_delete(f->st, OPPORTUNITY, "o4", NULL), 0);
+    seen w = {.n = 0};
+    assert_int_equal(fs_store_each_opportunity(f->st, seen_opportunity, &w, NULL), 0);
+    assert_int_equal(w.n, 3); /* deleted ones are not counted */
+    for (size_t i = 0; i < w.n; i++)
+        assert_string_equal(w.owners[i], strcmp(w.ids[i], "o1") == 0 ? "rep1" : "");
+    qsort(w.ids, w.n, sizeof(w.ids[0]), by_id);
+    assert_string_equal(w.ids[2], "o3");
+    /* the callback's answer stops the pass */
+    w = (seen){.stop_after = 1};
+    assert_int_equal(fs_store_each_opportunity(f->st, seen_opportunity, &w, NULL), 42);
+    assert_int_equal(w.n, 1);
+
+    tu_put_visit(f->st, "v1", "a1", 1000, "early", NULL, NULL, false);
+    tu_put_visit(f->st, "v2", "a1", 2000, "inside", NULL, NULL, false);
+    tu_put_visit(f->st, "v3", "a1", 2999, "inside", NULL, NULL, false);
+    tu_put_visit(f->st, "v4", "a1", 3000, "at the end: out", NULL, NULL, false);
+    w = (seen){.n = 0};
+    assert_int_equal(fs_store_each_visit(f->st, 2000, 3000, seen_visit, &w, NULL), 0);
+    assert_int_equal(w.n, 2);
+    assert_string_equal(w.ids[0], "v2");
+    assert_string_equal(w.ids[1], "v3");
+
+    Fieldsync__Account lead = FIELDSYNC__ACCOUNT__INIT;
+    lead.has_funnel_stage = 1;
+    lead.funnel_stage = FIELDSYNC__ACCOUNT__FUNNEL_STAGE__LEAD;
+    assert_int_equal(fs_store_put(f->st, ACCOUNT, "a1", &lead.base, NULL, 0, NULL), 0);
+    size_t funnel[FS_FUNNEL_COUNT];
+    assert_int_equal(fs_store_funnel(f->st, funnel, NULL), 0);
+    assert_int_equal(funnel[FIELDSYNC__ACCOUNT__FUNNEL_STAGE__LEAD], 1);
+    assert_int_equal(funnel[0], 1); /* a2 has no funnel stage */
+    assert_int_equal(funnel[FIELDSYNC__ACCOUNT__FUNNEL_STAGE__CONTRACT], 0);
 }
 
 static void concurrent_remote_write_is_a_listed_conflict_until_resolved(void **state)
@@ -541,7 +583,8 @@ static void every_list_and_report_query_runs_on_an_index(void **state)
         assert_indexed(f->st, sql);
     }
     assert_indexed(f->st, fs_store_followups_sql);
-    assert_indexed(f->st, fs_store_stale_sql);
+    assert_indexed(f->st, fs_store_each_visit_sql);
+    assert_indexed(f->st, fs_store_funnel_sql);
     assert_indexed(f->st, fs_store_conflicts_sql);
 }
 
@@ -567,8 +610,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(followups_due_by_date_exclude_done_and_undated, setup,
                                         teardown),
-        cmocka_unit_test_setup_teardown(pipeline_counts_stages_and_flags_stale_deals, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(
+            reports_read_opportunities_with_owners_visits_by_date_and_the_funnel, setup, teardown),
         cmocka_unit_test_setup_teardown(concurrent_remote_write_is_a_listed_conflict_until_resolved,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(every_list_and_report_query_runs_on_an_index, setup,
