@@ -3,7 +3,7 @@
 #   fieldsync-server on SQLite (loopback), a rep and an enrollment code,
 #   fieldsyncd with a new encrypted store, enrolled with the server, a generated
 #   book of business loaded through the socket, a sync, then status, today's
-#   follow-ups and the pipeline report. Both processes keep running.
+#   follow-ups and the pipeline and weekly reports. Both processes keep running.
 #
 #   scripts/run.sh [--accounts N] [--dir DIR]   start a demo (default: a new /tmp dir)
 #   scripts/run.sh --stop DIR                   stop the demo running in DIR
@@ -96,6 +96,8 @@ echo "== follow-ups due today"
 "$cli" --socket "$sock" followups
 echo "== pipeline report"
 "$cli" --socket "$sock" report pipeline
+echo "== this week: the review days and the funnel"
+"$cli" --socket "$sock" report weekly
 
 trap - EXIT
 cat <<EOF
