@@ -1,7 +1,7 @@
 // view_pipeline.js: the weekly pipeline table (report.pipeline): how many
-// opportunities sit in each stage and for how much, and the stale ones that
-// stayed in an open stage longer than the sales cycle (by the method they fall
-// back to "sales opportunity").
+// opportunities sit in each stage and for how much in each currency, and the
+// stale ones that stayed in an open stage longer than the sales cycle (by the
+// method they fall back to "sales opportunity").
 import {call} from './api.js';
 import {h, add, table, section, empty, title, pill} from './dom.js';
 import {label, money, localDate, fmtDate, daysBetween} from './format.js';
@@ -42,7 +42,7 @@ export async function render(root) {
       {label: 'Stage', cell: s => pill(label(s.stage), s.stage)},
       {label: 'Count', num: true, cell: s => String(s.count)},
       {label: '', cls: 'bar-cell', cell: s => bar(s.count)},
-      {label: 'Amount', num: true, cell: s => money(s.amount_minor)},
+      {label: 'Amount', num: true, cell: s => s.amounts.map(money).join(', ')},
     ], rows, {caption: 'Opportunities per stage'})),
     section('Stale opportunities', stale.length === 0 ?
       empty('None: every open opportunity moved within the cycle.') : [
