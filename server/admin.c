@@ -127,8 +127,10 @@ int srv_admin_device_revoke(srv_storage *s, int64_t device_id, int64_t now, fs_e
     return rc;
 }
 
-/* Writes the new owner's name into the account's state, so every device that
- * pulls it shows who owns it now (owner.h). */
+/* Writes the new owner's name into the account's state (owner.h) while it is
+ * still in its old territory; the move that follows gives it and its records
+ * to the new owner in their order, account first. FS_ENOTFOUND for an account
+ * nobody owns. */
 static int write_owner(srv_storage *s, const char *account_id, const srv_user *u, fs_err *err)
 {
     srv_record old;
@@ -136,8 +138,10 @@ static int write_owner(srv_storage *s, const char *account_id, const srv_user *u
     uint8_t *enc = NULL;
     size_t len = 0;
     bool stamped = false;
-    int rc = s->ops->record_get(s, FIELDSYNC__RECORD_KIND__ACCOUNT, account_id, &old, err);
-    if (rc != 0)
+    int64_t owner;
+    int rc = s->ops->territory_get(s, account_id, &owner, err);
+    if (rc != 0 ||
+        (rc = s->ops->record_get(s, FIELDSYNC__RECORD_KIND__ACCOUNT, account_id, &old, err)) != 0)
         return rc;
     rc = fs_state_decode(&st, old.state, old.state_len, err);
     if (rc == 0)
@@ -148,7 +152,7 @@ static int write_owner(srv_storage *s, const char *account_id, const srv_user *u
         srv_record rec = {.kind = st->kind,
                           .id = st->id,
                           .account_id = old.account_id,
-                          .owner = u->id,
+                          .owner = owner,
                           .alive = fs_record_alive(st),
                           .state = enc,
                           .state_len = len};
@@ -173,13 +177,12 @@ int srv_admin_reassign(srv_storage *s, const char *account_id, const char *rep, 
     if (rc == 0 && u.role != SRV_ROLE_REP)
         rc = fs_err_set(err, FS_EINVAL, "%s is a manager: accounts belong to reps", rep);
     if (rc == 0) {
-        rc = s->ops->reassign(s, account_id, u.id, moved, err);
+        if ((rc = write_owner(s, account_id, &u, err)) == 0)
+            rc = s->ops->reassign(s, account_id, u.id, moved, err);
         if (rc == FS_ENOTFOUND)
             fs_err_set(err, rc, "account %s is unknown to the server (no rep has pushed it)",
                        account_id);
     }
-    if (rc == 0)
-        rc = write_owner(s, account_id, &u, err);
     return finish(s, rc, err);
 }
 

@@ -297,8 +297,9 @@ static void test_reassign_racing_a_new_contact_conflicts(void **state)
     assert_int_equal(moved, 2);
     srv_pull_page page;
     pull(f->s, &bob, 0, &page);
-    assert_int_equal(page.n, 2);
-    assert_string_equal(page.items[1].id, "c-1");
+    assert_int_equal(page.n, 2); /* the contact came along (after or before the account, whose
+                                  * owner field reassign writes) */
+    assert_true(strcmp(page.items[0].id, "c-1") == 0 || strcmp(page.items[1].id, "c-1") == 0);
     srv_pull_page_clear(&page);
     fs_state_free(st[0]);
     fs_state_free(st[1]);
