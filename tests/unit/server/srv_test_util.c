@@ -261,6 +261,18 @@ const char *tu_error_code(const srv_response *rs)
     return code;
 }
 
+void tu_join_answer(fs_state *st, const Fieldsync__PushResult *r)
+{
+    fs_state *joined = NULL;
+    fs_err err = {0};
+    if (r->outcome_case != FIELDSYNC__PUSH_RESULT__OUTCOME_JOINED)
+        die("a push answer without a joined state", NULL);
+    if (fs_state_from_pb(&joined, r->joined, &err) != 0 ||
+        fs_record_join_into(st, joined, &err) != 0)
+        die("joining a push answer", &err);
+    fs_state_free(joined);
+}
+
 const char *tu_name(const fs_state *st)
 {
     static char name[128];

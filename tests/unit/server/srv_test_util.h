@@ -60,6 +60,10 @@ int tu_call(int (*h)(srv_storage *, const srv_config *, const srv_request *, srv
 /* The code of an ErrorResponse body (static buffer), or "" */
 const char *tu_error_code(const srv_response *rs);
 
+/* Joins the state a push answered with (r must be joined, not refused) into
+ * st, as a device does with the answer; aborts the test on failure. */
+void tu_join_answer(fs_state *st, const Fieldsync__PushResult *r);
+
 /* The visible "name" of a state (static buffer), or "" when unset. */
 const char *tu_name(const fs_state *st);
 

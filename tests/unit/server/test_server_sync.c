@@ -119,10 +119,7 @@ static void push_one_ok(fx *f, const char *bearer, fs_state *st)
 {
     Fieldsync__PushResponse *pr = push(f, bearer, &st, 1);
     assert_int_equal(reason_of(pr->results[0]), 0);
-    fs_state *joined = NULL;
-    assert_int_equal(fs_state_from_pb(&joined, pr->results[0]->joined, NULL), 0);
-    assert_int_equal(fs_record_join_into(st, joined, NULL), 0);
-    fs_state_free(joined);
+    tu_join_answer(st, pr->results[0]);
     fieldsync__push_response__free_unpacked(pr, NULL);
 }
 
