@@ -40,11 +40,17 @@ enum {
     O_ROLE = 1 << 10,
     O_MANAGER = 1 << 11,
     O_TTL = 1 << 12,
+    O_MAXCONN = 1 << 13,
+    O_MAXCONN_IP = 1 << 14,
+    O_HEADER_TIMEOUT = 1 << 15,
+    O_BODY_MEMORY = 1 << 16,
     O_COMMON = O_DB | O_CONFIG | O_LOG,
 };
 
+#define NOPTS 17
+
 typedef struct cli {
-    const char *val[13]; /* by option bit index */
+    const char *val[NOPTS]; /* by option bit index */
     unsigned seen;
     const char *pos[MAX_POS];
     int npos;
@@ -53,9 +59,24 @@ typedef struct cli {
     char *config_text; /* owns the strings config values point into */
 } cli;
 
-static const char *const opt_names[13] = {
-    "db",         "config",       "log-level", "listen", "cert",    "key", "threads",
-    "body-limit", "horizon-days", "port-file", "role",   "manager", "ttl",
+static const char *const opt_names[NOPTS] = {
+    "db",
+    "config",
+    "log-level",
+    "listen",
+    "cert",
+    "key",
+    "threads",
+    "body-limit",
+    "horizon-days",
+    "port-file",
+    "role",
+    "manager",
+    "ttl",
+    "max-connections",
+    "max-connections-per-ip",
+    "header-timeout",
+    "body-memory",
 };
 
 typedef struct command {
@@ -69,7 +90,7 @@ typedef struct command {
 
 static int opt_index(const char *name)
 {
-    for (int i = 0; i < 13; i++)
+    for (int i = 0; i < NOPTS; i++)
         if (strcmp(opt_names[i], name) == 0)
             return i;
     return -1;
@@ -449,40 +470,91 @@ static int run_gc(cli *c)
     return exit_for(rc, &err);
 }
 
-static int run_serve(cli *c)
+/* A whole number from min to max, or -1. */
+static long parse_count(const char *s, long min, long max)
 {
-    srv_http_opts o = {.listen = opt(c, O_LISTEN) ? opt(c, O_LISTEN) : "127.0.0.1:8443",
-                       .cert_path = opt(c, O_CERT),
-                       .key_path = opt(c, O_KEY),
-                       .threads = 4};
-    srv_config_default(&o.cfg);
-    if (opt(c, O_THREADS) != NULL) {
-        char *end;
-        long t = strtol(opt(c, O_THREADS), &end, 10);
-        if (*end != '\0' || t < 1 || t > 256)
-            return usage_error("--threads \"%s\" is not a number from 1 to 256", opt(c, O_THREADS));
-        o.threads = (unsigned)t;
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    return end == s || *end != '\0' || errno != 0 || v < min || v > max ? -1 : v;
+}
+
+/* Reads an optional count option into *out; false (after the usage message)
+ * when it is malformed. */
+static bool count_opt(cli *c, unsigned bit, long min, long max, unsigned *out, int *rc)
+{
+    if (opt(c, bit) == NULL)
+        return true;
+    long v = parse_count(opt(c, bit), min, max);
+    if (v >= 0) {
+        *out = (unsigned)v;
+        return true;
     }
-    if (opt(c, O_BODY) != NULL && (o.cfg.body_limit = parse_size(opt(c, O_BODY))) == 0)
+    char what[96];
+    snprintf(what, sizeof(what), "--%s \"%%s\" is not a number from %ld to %ld",
+             opt_names[__builtin_ctz(bit)], min, max);
+    *rc = usage_error(what, opt(c, bit));
+    return false;
+}
+
+/* The serve options beyond listen and TLS; 0 or the usage error's exit code. */
+static int serve_limits(cli *c, srv_http_opts *o)
+{
+    int rc = 0;
+    unsigned timeout = o->header_timeout_s;
+    if (!count_opt(c, O_THREADS, 1, 256, &o->threads, &rc) ||
+        !count_opt(c, O_MAXCONN, 1, 1000000, &o->max_connections, &rc) ||
+        !count_opt(c, O_MAXCONN_IP, 0, 1000000, &o->max_per_ip, &rc))
+        return rc;
+    if (opt(c, O_HEADER_TIMEOUT) != NULL) {
+        int64_t t = parse_duration(opt(c, O_HEADER_TIMEOUT), 1);
+        if (t < 1 || t > 3600)
+            return usage_error("--header-timeout \"%s\" is not a duration from 1s to 1h",
+                               opt(c, O_HEADER_TIMEOUT));
+        timeout = (unsigned)t;
+    }
+    o->header_timeout_s = timeout;
+    if (opt(c, O_BODY) != NULL && (o->cfg.body_limit = parse_size(opt(c, O_BODY))) == 0)
         return usage_error("--body-limit \"%s\" is not a size such as 8MiB or 65536",
                            opt(c, O_BODY));
-    if ((o.cfg.horizon_s = horizon_of(c)) < 0)
+    if (opt(c, O_BODY_MEMORY) != NULL && (o->body_memory = parse_size(opt(c, O_BODY_MEMORY))) == 0)
+        return usage_error("--body-memory \"%s\" is not a size such as 64MiB",
+                           opt(c, O_BODY_MEMORY));
+    if ((o->cfg.horizon_s = horizon_of(c)) < 0)
         return usage_error("--horizon-days \"%s\" is not a number of days", opt(c, O_HORIZON));
+    return 0;
+}
+
+static int run_serve(cli *c)
+{
+    srv_http_opts o;
+    srv_http_opts_default(&o);
+    if (opt(c, O_LISTEN) != NULL)
+        o.listen = opt(c, O_LISTEN);
+    o.cert_path = opt(c, O_CERT);
+    o.key_path = opt(c, O_KEY);
+    int rc = serve_limits(c, &o);
+    if (rc != 0)
+        return rc;
     if (opt(c, O_DB) == NULL)
         return usage_error("serve needs --db PATH or --db postgresql://...%s", "");
     fs_err err = {0};
-    int rc = srv_serve(opt(c, O_DB), &o, opt(c, O_PORTFILE), &err);
+    rc = srv_serve(opt(c, O_DB), &o, opt(c, O_PORTFILE), &err);
     return exit_for(rc, &err);
 }
 
 static const command commands[] = {
-    {"serve", 1, 0, 0, O_LISTEN | O_CERT | O_KEY | O_THREADS | O_BODY | O_HORIZON | O_PORTFILE,
+    {"serve", 1, 0, 0,
+     O_LISTEN | O_CERT | O_KEY | O_THREADS | O_BODY | O_HORIZON | O_PORTFILE | O_MAXCONN |
+         O_MAXCONN_IP | O_HEADER_TIMEOUT | O_BODY_MEMORY,
      run_serve,
      "serve [--listen ADDR:PORT] [--cert PEM --key PEM] [--threads N] [--body-limit SIZE]\n"
-     "      [--horizon-days N] [--port-file FILE]\n"
+     "      [--horizon-days N] [--port-file FILE] [--max-connections N]\n"
+     "      [--max-connections-per-ip N] [--header-timeout 10s] [--body-memory SIZE]\n"
      "  Runs the sync server until SIGINT/SIGTERM. Default --listen 127.0.0.1:8443.\n"
      "  Plain HTTP (no --cert/--key) only on a loopback address. --port-file receives the\n"
-     "  bound port (useful with port 0)."},
+     "  bound port (useful with port 0). Defaults: 512 connections, 32 per client address,\n"
+     "  10 s for a request's headers, 64MiB of request bodies at once."},
     {"user add", 2, 1, 1, O_ROLE | O_MANAGER, run_user_add,
      "user add NAME --role rep|manager [--manager NAME]\n"
      "  Adds a user (creating the database if needed); a rep may belong to a manager."},

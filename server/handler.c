@@ -128,6 +128,13 @@ bool srv_authenticate(srv_storage *s, const srv_request *rq, srv_device *dev, sr
     return true;
 }
 
+bool srv_admit(srv_storage *s, const srv_request *rq, bool device, srv_response *rs)
+{
+    srv_device dev;
+    srv_user user;
+    return srv_check_protocol(rq, rs) && (!device || srv_authenticate(s, rq, &dev, &user, rs));
+}
+
 /* ------------------------------------------------------------------------- */
 /* Enrollment */
 

@@ -11,6 +11,7 @@
 #ifndef SRV_HANDLER_H
 #define SRV_HANDLER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -21,6 +22,8 @@
 #define SRV_CONTENT_TYPE "application/x-protobuf"
 
 #define SRV_BODY_LIMIT_DEFAULT ((size_t)8 << 20)
+/* Largest enroll and pull bodies (both messages are a few dozen bytes). */
+#define SRV_SMALL_BODY_LIMIT ((size_t)4 << 10)
 #define SRV_PULL_LIMIT_DEFAULT 1000u
 #define SRV_PULL_LIMIT_MAX 5000u
 #define SRV_PULL_BYTES_MAX ((size_t)4 << 20)
@@ -31,7 +34,7 @@
 #define SRV_ID_MAX 128
 
 typedef struct srv_config {
-    size_t body_limit;           /* request bodies, after gzip decompression */
+    size_t body_limit;           /* push bodies, after gzip decompression */
     uint32_t pull_limit;         /* default page size */
     uint32_t pull_limit_max;     /* larger requested limits are lowered to this */
     size_t pull_max_bytes;       /* states per page stop after about this many bytes */
@@ -59,6 +62,13 @@ typedef struct srv_response {
 } srv_response;
 
 void srv_response_clear(srv_response *rs);
+
+/* The checks a request passes before its body is read (http.c runs them on
+ * the headers alone): the protocol version and, when device is set, a known
+ * device token that was not revoked. True when the request may go on; false
+ * with rs filled (400, 401 or a storage failure). The endpoints run the same
+ * checks again, so they stand alone for the tests and fuzz targets. */
+bool srv_admit(srv_storage *s, const srv_request *rq, bool device, srv_response *rs);
 
 /* An ErrorResponse {code, message} with status. */
 int srv_response_error(srv_response *rs, int status, const char *code, const char *fmt, ...)

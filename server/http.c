@@ -1,9 +1,17 @@
 /*
  * http.c: libmicrohttpd glue (see http.h). A request goes through three calls
- * of the access handler: the first decides the route and checks
- * Content-Length against the limit; the middle ones collect the body (and stop
- * with 413 as soon as it exceeds the limit); the last one borrows a database
- * connection from the pool, runs the handler and queues the answer.
+ * of the access handler. The first sees only the headers and decides whether
+ * the body is worth reading: route and method, content type and encoding, a
+ * declared Content-Length within the route's limit, the protocol version, the
+ * device token (push and pull), and room in the server-wide budget of body
+ * memory. Anything refused there is answered before a byte of the body is
+ * read. The middle calls collect the body into a buffer of the declared size;
+ * the last one borrows a database connection from the pool, runs the handler
+ * and queues the answer.
+ *
+ * Connections: libmicrohttpd caps them in total and per client address, closes
+ * them after SRV_IDLE_TIMEOUT_S of silence, and srv_deadline (deadline.c)
+ * closes those whose request headers take longer than the header timeout.
  *
  * Threads: MHD's internal thread pool (MHD_USE_AUTO_INTERNAL_THREAD, epoll on
  * Linux); the pool of database connections is as large as the thread pool, so
@@ -13,28 +21,42 @@
 #include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <sodium.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 
+#include "deadline.h"
 #include "gzip.h"
 #include "http.h"
 #include "fieldsync/log.h"
 
-#define SRV_CONNECTION_TIMEOUT_S 60
+/* Silence after which libmicrohttpd closes a connection (a stalled body). */
+#define SRV_IDLE_TIMEOUT_S 60
 #define SRV_PEM_MAX (1u << 20)
+/* libmicrohttpd's same message again within this many seconds is counted. */
+#define SRV_LOG_REPEAT_S 60
 /* Bodies smaller than this go out uncompressed: gzip would not pay. */
 #define SRV_GZIP_MIN 256
 
 struct srv_http {
     struct MHD_Daemon *d;
     srv_pool *pool;
+    srv_deadline *deadline;
     srv_config cfg;
+    size_t body_memory;       /* budget of request bodies held at once */
+    _Atomic size_t body_held; /* bytes of it reserved by requests in progress */
     char *cert;
     char *key;
+    pthread_mutex_t log_lock; /* libmicrohttpd's last message format, and its repeats */
+    const char *log_fmt;
+    time_t log_at;
+    size_t log_repeats;
 };
 
 typedef enum route {
@@ -48,8 +70,9 @@ typedef enum route {
 typedef struct req_state {
     route route;
     uint8_t *body;
-    size_t len, cap;
-    int rejected; /* a response was queued early (413) */
+    size_t len;
+    size_t declared; /* Content-Length, reserved from the body budget */
+    int rejected;    /* a response was queued early */
 } req_state;
 
 /* ------------------------------------------------------------------------- */
@@ -167,12 +190,75 @@ static route route_of(const char *url, const char *method, int *bad_method)
     return ROUTE_NONE;
 }
 
-/* First call of a request: route it and check the declared length. */
+/* The largest body a route takes (after gzip decompression too). */
+static size_t route_limit(const srv_http *h, route r)
+{
+    return r == ROUTE_PUSH ? h->cfg.body_limit : r == ROUTE_HEALTH ? 0 : SRV_SMALL_BODY_LIMIT;
+}
+
+/* Reserves n bytes of the body budget; false when they do not fit. */
+static bool budget_take(srv_http *h, size_t n)
+{
+    size_t held = atomic_load(&h->body_held);
+    do {
+        if (n > h->body_memory - held)
+            return false;
+    } while (!atomic_compare_exchange_weak(&h->body_held, &held, held + n));
+    return true;
+}
+
+static bool admit_token(srv_http *h, const srv_request *req, bool device, srv_response *rs)
+{
+    srv_storage *s = srv_pool_acquire(h->pool);
+    bool ok = srv_admit(s, req, device, rs);
+    srv_pool_release(h->pool, s);
+    return ok;
+}
+
+/* The checks on a POST's headers (transport, protocol, token, budget): true
+ * when the body may be read (its size is then reserved), else false with the
+ * refusal in rs. */
+static bool admit(srv_http *h, struct MHD_Connection *c, req_state *rq, srv_response *rs)
+{
+    const char *ct = header(c, MHD_HTTP_HEADER_CONTENT_TYPE);
+    const char *ce = header(c, MHD_HTTP_HEADER_CONTENT_ENCODING);
+    const char *cl = header(c, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    size_t limit = route_limit(h, rq->route);
+    unsigned long long declared = cl != NULL ? strtoull(cl, NULL, 10) : 0;
+    srv_request req = {.authorization = header(c, MHD_HTTP_HEADER_AUTHORIZATION),
+                       .protocol = header(c, "Fieldsync-Protocol")};
+    if (ct == NULL || strncasecmp(ct, SRV_CONTENT_TYPE, strlen(SRV_CONTENT_TYPE)) != 0)
+        srv_response_error(rs, 415, "unsupported_media_type",
+                           "bodies are protobuf: send Content-Type: application/x-protobuf");
+    else if (ce != NULL && strcasecmp(ce, "identity") != 0 && strcasecmp(ce, "gzip") != 0)
+        srv_response_error(rs, 415, "unsupported_encoding",
+                           "Content-Encoding must be gzip or identity");
+    else if (cl == NULL)
+        srv_response_error(rs, 411, "length_required",
+                           "send the body with a Content-Length header");
+    else if (declared > limit)
+        srv_response_error(rs, 413, "too_large",
+                           "the body is larger than this endpoint's limit of %zu bytes", limit);
+    else if (!admit_token(h, &req, rq->route != ROUTE_ENROLL, rs))
+        ; /* rs holds the refusal */
+    else if (!budget_take(h, (size_t)declared)) {
+        srv_response_error(rs, 503, "busy",
+                           "the server is receiving too many bodies at once: retry shortly");
+        rs->retry_after = 1;
+    } else {
+        rq->declared = (size_t)declared;
+        return true;
+    }
+    return false;
+}
+
+/* First call of a request: route it and check its headers. */
 static enum MHD_Result request_start(srv_http *h, struct MHD_Connection *c, const char *url,
                                      const char *method, void **con_cls)
 {
     int bad_method;
     route r = route_of(url, method, &bad_method);
+    srv_deadline_request(h->deadline, c, true);
     if (r == ROUTE_NONE)
         return bad_method
                    ? send_error(c, 405, "method_not_allowed",
@@ -184,71 +270,49 @@ static enum MHD_Result request_start(srv_http *h, struct MHD_Connection *c, cons
         return MHD_NO;
     rq->route = r;
     *con_cls = rq;
-    const char *cl = header(c, MHD_HTTP_HEADER_CONTENT_LENGTH);
-    if (cl != NULL && strtoull(cl, NULL, 10) > h->cfg.body_limit) {
-        rq->rejected = 1;
-        char msg[128];
-        snprintf(msg, sizeof(msg), "the body is larger than the server's limit of %zu bytes",
-                 h->cfg.body_limit);
-        return send_error(c, 413, "too_large", msg);
-    }
-    return MHD_YES;
+    if (r == ROUTE_HEALTH)
+        return MHD_YES;
+    srv_response rs = {0};
+    if (admit(h, c, rq, &rs))
+        return MHD_YES;
+    rq->rejected = 1;
+    enum MHD_Result ret = rs.body != NULL ? send_response(c, &rs, 0) : MHD_NO;
+    srv_response_clear(&rs);
+    return ret;
 }
 
-/* A middle call: appends upload data, or rejects once past the limit. */
-static enum MHD_Result request_data(srv_http *h, struct MHD_Connection *c, req_state *rq,
-                                    const char *data, size_t *size)
+/* A middle call: appends upload data (at most the declared length). */
+static enum MHD_Result request_data(struct MHD_Connection *c, req_state *rq, const char *data,
+                                    size_t *size)
 {
     size_t n = *size;
     *size = 0;
     if (rq->rejected)
         return MHD_YES;
-    if (rq->len + n > h->cfg.body_limit) {
+    if (n > rq->declared - rq->len) { /* a body on GET /v1/health */
         rq->rejected = 1;
-        char msg[128];
-        snprintf(msg, sizeof(msg), "the body is larger than the server's limit of %zu bytes",
-                 h->cfg.body_limit);
-        return send_error(c, 413, "too_large", msg);
+        return send_error(c, 413, "too_large", "this endpoint takes no body");
     }
-    if (rq->len + n > rq->cap) {
-        size_t ncap = rq->cap ? rq->cap : 16384;
-        while (ncap < rq->len + n)
-            ncap *= 2;
-        uint8_t *nb = realloc(rq->body, ncap);
-        if (nb == NULL)
-            return MHD_NO;
-        rq->body = nb;
-        rq->cap = ncap;
-    }
+    if (rq->body == NULL && (rq->body = malloc(rq->declared)) == NULL)
+        return MHD_NO;
     memcpy(rq->body + rq->len, data, n);
     rq->len += n;
     return MHD_YES;
 }
 
-/* Checks Content-Type and Content-Encoding, inflating a gzip body; fills *body
+/* Inflates a gzip body (the headers were checked by admit); fills *body
  * (borrowed or, when *owned, malloc'd) or queues the error answer. */
 static int request_body(srv_http *h, struct MHD_Connection *c, req_state *rq, const uint8_t **body,
                         size_t *len, uint8_t **owned, enum MHD_Result *ret)
 {
-    const char *ct = header(c, MHD_HTTP_HEADER_CONTENT_TYPE);
     const char *ce = header(c, MHD_HTTP_HEADER_CONTENT_ENCODING);
     *owned = NULL;
     *body = rq->body ? rq->body : (const uint8_t *)"";
     *len = rq->len;
-    if (ct == NULL || strncasecmp(ct, SRV_CONTENT_TYPE, strlen(SRV_CONTENT_TYPE)) != 0) {
-        *ret = send_error(c, 415, "unsupported_media_type",
-                          "bodies are protobuf: send Content-Type: application/x-protobuf");
-        return -1;
-    }
-    if (ce == NULL || strcasecmp(ce, "identity") == 0)
+    if (ce == NULL || strcasecmp(ce, "gzip") != 0)
         return 0;
-    if (strcasecmp(ce, "gzip") != 0) {
-        *ret =
-            send_error(c, 415, "unsupported_encoding", "Content-Encoding must be gzip or identity");
-        return -1;
-    }
     fs_err err = {0};
-    int rc = fs_gzip_decompress(*body, *len, h->cfg.body_limit, owned, len, &err);
+    int rc = fs_gzip_decompress(*body, *len, route_limit(h, rq->route), owned, len, &err);
     if (rc == FS_ETOOBIG)
         *ret = send_error(c, 413, "too_large", fs_err_message(&err));
     else if (rc != 0)
@@ -302,7 +366,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (rq == NULL)
         return request_start(h, c, url, method, con_cls);
     if (*upload_data_size > 0)
-        return request_data(h, c, rq, upload_data, upload_data_size);
+        return request_data(c, rq, upload_data, upload_data_size);
     if (rq->rejected)
         return MHD_YES;
     return request_finish(h, c, rq);
@@ -311,20 +375,40 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
-    (void)cls;
-    (void)c;
+    srv_http *h = cls;
     (void)toe;
     req_state *rq = *con_cls;
     if (rq != NULL) {
+        atomic_fetch_sub(&h->body_held, rq->declared);
         free(rq->body);
         free(rq);
         *con_cls = NULL;
     }
+    srv_deadline_request(h->deadline, c, false);
 }
 
+/* libmicrohttpd's messages. One whose format repeats within SRV_LOG_REPEAT_S
+ * (a full server refusing connections says so for each) is counted, not
+ * written. */
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
-    (void)cls;
+    srv_http *h = cls;
+    time_t now = time(NULL);
+    pthread_mutex_lock(&h->log_lock);
+    bool repeat = fmt == h->log_fmt && now - h->log_at < SRV_LOG_REPEAT_S;
+    size_t repeats = h->log_repeats;
+    if (repeat) {
+        h->log_repeats++;
+    } else {
+        h->log_fmt = fmt;
+        h->log_at = now;
+        h->log_repeats = 0;
+    }
+    pthread_mutex_unlock(&h->log_lock);
+    if (repeat)
+        return;
+    if (repeats > 0)
+        fs_log(FS_LOG_WARN, "http: (the previous message came %zu more times)", repeats);
     fs_log_lib(FS_LOG_WARN, "http", fmt, ap);
 }
 
@@ -414,7 +498,35 @@ static void http_free(srv_http *h)
         sodium_memzero(h->key, strlen(h->key));
     free(h->key);
     free(h->cert);
+    srv_deadline_stop(h->deadline);
+    pthread_mutex_destroy(&h->log_lock);
     free(h);
+}
+
+void srv_http_opts_default(srv_http_opts *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->listen = "127.0.0.1:8443";
+    o->threads = 4;
+    o->max_connections = SRV_CONNECTIONS_DEFAULT;
+    o->max_per_ip = SRV_CONNECTIONS_PER_IP_DEFAULT;
+    o->header_timeout_s = SRV_HEADER_TIMEOUT_DEFAULT_S;
+    o->body_memory = SRV_BODY_MEMORY_DEFAULT;
+    srv_config_default(&o->cfg);
+}
+
+static int http_check_opts(const srv_http_opts *o, fs_err *err)
+{
+    if (o->threads == 0 || o->max_connections < o->threads || o->header_timeout_s == 0)
+        return fs_err_set(err, FS_EINVAL,
+                          "the connection limit must be at least the number of threads, and "
+                          "the header timeout at least 1 s");
+    if (o->body_memory < o->cfg.body_limit)
+        return fs_err_set(err, FS_EINVAL,
+                          "the body memory budget (%zu bytes) is smaller than the body limit "
+                          "(%zu bytes): no push of the largest size could be received",
+                          o->body_memory, o->cfg.body_limit);
+    return 0;
 }
 
 int srv_http_start(srv_http **out, const srv_http_opts *o, srv_pool *pool, fs_err *err)
@@ -422,32 +534,40 @@ int srv_http_start(srv_http **out, const srv_http_opts *o, srv_pool *pool, fs_er
     struct sockaddr_storage addr;
     int loopback = 0;
     *out = NULL;
-    int rc = srv_http_parse_listen(o->listen, &addr, &loopback, err);
+    int rc = http_check_opts(o, err);
+    if (rc == 0)
+        rc = srv_http_parse_listen(o->listen, &addr, &loopback, err);
     if (rc != 0)
         return rc;
     srv_http *h = calloc(1, sizeof(*h));
     if (h == NULL)
         return fs_err_set(err, FS_ENOMEM, "out of memory starting the server");
+    pthread_mutex_init(&h->log_lock, NULL);
     h->pool = pool;
     h->cfg = o->cfg;
-    if ((rc = http_tls(h, o, loopback, err)) != 0) {
+    h->body_memory = o->body_memory;
+    if ((rc = http_tls(h, o, loopback, err)) != 0 ||
+        (rc = srv_deadline_start(&h->deadline, o->header_timeout_s, err)) != 0) {
         http_free(h);
         return rc;
     }
     unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG |
                      (addr.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0) |
                      (h->cert != NULL ? MHD_USE_TLS : 0);
-    struct MHD_OptionItem tls[] = {
+    struct MHD_OptionItem opts[] = {
+        {MHD_OPTION_THREAD_POOL_SIZE, o->threads, NULL},
+        {MHD_OPTION_CONNECTION_LIMIT, o->max_connections, NULL},
+        {MHD_OPTION_PER_IP_CONNECTION_LIMIT, o->max_per_ip, NULL},
+        {MHD_OPTION_CONNECTION_TIMEOUT, SRV_IDLE_TIMEOUT_S, NULL},
         {h->cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, h->cert},
         {MHD_OPTION_HTTPS_MEM_KEY, 0, h->key},
         {MHD_OPTION_END, 0, NULL},
     };
-    h->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER,
-                            on_mhd_log, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-                            MHD_OPTION_THREAD_POOL_SIZE, o->threads > 0 ? o->threads : 1u,
-                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)SRV_CONNECTION_TIMEOUT_S,
-                            MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_ARRAY, tls,
-                            MHD_OPTION_END);
+    h->d =
+        MHD_start_daemon(flags, 0, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER,
+                         on_mhd_log, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+                         MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_NOTIFY_CONNECTION,
+                         srv_deadline_notify, h->deadline, MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
     if (h->d == NULL) {
         http_free(h);
         return fs_err_set(err, FS_EIO,

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "fieldsync/log.h"
@@ -37,6 +38,28 @@ static int write_port_file(const char *path, uint16_t port, fs_err *err)
     return ok ? 0 : fs_err_set(err, FS_EIO, "cannot write the port file %s", path);
 }
 
+/* Descriptors beyond the connections: database files and their WAL, the
+ * listening socket, epoll, logs. */
+#define SRV_SPARE_FDS 64
+
+/* Raises the open-file limit to its hard limit, and says so when even that
+ * is below what max_connections needs (accept would then fail, not refuse). */
+static void raise_fd_limit(unsigned max_connections)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < (rlim_t)max_connections + SRV_SPARE_FDS)
+        fs_log(FS_LOG_WARN,
+               "the open-file limit (%llu) is too low for %u connections: raise it "
+               "(LimitNOFILE=) or lower --max-connections",
+               (unsigned long long)rl.rlim_cur, max_connections);
+}
+
 int srv_serve(const char *db_path, const srv_http_opts *opts, const char *port_file, fs_err *err)
 {
     srv_storage *s = NULL;
@@ -56,6 +79,7 @@ int srv_serve(const char *db_path, const srv_http_opts *opts, const char *port_f
     sigaddset(&set, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
+    raise_fd_limit(opts->max_connections);
     if ((rc = srv_http_start(&h, opts, pool, err)) != 0)
         goto done;
     uint16_t port = srv_http_port(h);
