@@ -24,6 +24,12 @@
 #define SRV_BODY_LIMIT_DEFAULT ((size_t)8 << 20)
 /* Largest enroll and pull bodies (both messages are a few dozen bytes). */
 #define SRV_SMALL_BODY_LIMIT ((size_t)4 << 10)
+#define SRV_PUSH_STATES_DEFAULT 5000u
+#define SRV_PUSH_ANSWER_DEFAULT ((size_t)32 << 20)
+/* Memory a push's decoding may take, per byte of the body limit: an honest
+ * push decodes to about 1.5 times its size, a crafted one (many empty
+ * repeated messages) to 50 times. */
+#define SRV_PUSH_DECODE_FACTOR 4
 #define SRV_PULL_LIMIT_DEFAULT 1000u
 #define SRV_PULL_LIMIT_MAX 5000u
 #define SRV_PULL_BYTES_MAX ((size_t)4 << 20)
@@ -35,6 +41,8 @@
 
 typedef struct srv_config {
     size_t body_limit;           /* push bodies, after gzip decompression */
+    size_t push_states_max;      /* states in one push; more: 413 */
+    size_t push_answer_max;      /* bytes of joined states one push answers; more: 413 */
     uint32_t pull_limit;         /* default page size */
     uint32_t pull_limit_max;     /* larger requested limits are lowered to this */
     size_t pull_max_bytes;       /* states per page stop after about this many bytes */

@@ -17,6 +17,12 @@
  * that lost to a concurrent one (PostgreSQL's serialization failures) runs
  * again from the start before the push is answered 503.
  *
+ * Size. A push's decoding draws on a budget (SRV_PUSH_DECODE_FACTOR times the
+ * body limit), a push carries at most cfg->push_states_max states, and its
+ * answer at most cfg->push_answer_max bytes; past any of them the push is
+ * refused as a whole with 413 and keeps nothing. Without them a body of
+ * empty states decoded and answered to sixty times its size.
+ *
  * Crash points (FIELDSYNC_CRASH_AT, include/fieldsync/crash.h):
  *   server.push.record     after each state of a push, before commit;
  *   server.push.committed  after the commit, before the answer is built.
@@ -49,6 +55,31 @@ enum {
     PB_PULL_MORE = 4,
     PB_PULL_RESYNC = 5,
 };
+
+/* A protobuf-c allocator that fails once a decoding has used its budget.
+ * Frees are not counted back: unpacking only allocates. */
+typedef struct decode_budget {
+    ProtobufCAllocator a;
+    size_t left;
+    bool exhausted;
+} decode_budget;
+
+static void *budget_alloc(void *data, size_t size)
+{
+    decode_budget *b = data;
+    if (size > b->left) {
+        b->exhausted = true;
+        return NULL;
+    }
+    b->left -= size;
+    return malloc(size);
+}
+
+static void budget_free(void *data, void *p)
+{
+    (void)data;
+    free(p);
+}
 
 /* The answer for one pushed state. */
 typedef struct push_outcome {
@@ -250,12 +281,17 @@ static int push_answer(const Fieldsync__PushRequest *req, const push_outcome *ou
     return srv_buf_finish(&out, &rs->body, &rs->len);
 }
 
-/* Runs both passes inside the open write transaction. */
-static int push_all(srv_storage *s, const srv_device *dev, const srv_user *user,
-                    const Fieldsync__PushRequest *req, push_outcome *outs, size_t *refused,
-                    fs_err *err)
+/* About what one result adds to the answer (ref, tags, lengths). */
+#define PUSH_RESULT_OVERHEAD 32
+
+/* Runs both passes inside the open write transaction; FS_ETOOBIG once the
+ * answer would pass cfg->push_answer_max. */
+static int push_all(srv_storage *s, const srv_config *cfg, const srv_device *dev,
+                    const srv_user *user, const Fieldsync__PushRequest *req, push_outcome *outs,
+                    size_t *refused, fs_err *err)
 {
     int rc = 0;
+    size_t answer = 0;
     for (int pass = 0; pass < 2 && rc == 0; pass++) {
         for (size_t i = 0; i < req->n_states && rc == 0; i++) {
             bool is_account =
@@ -265,6 +301,13 @@ static int push_all(srv_storage *s, const srv_device *dev, const srv_user *user,
             rc = push_state(s, dev, user, req->states[i], &outs[i], err);
             if (rc == 0 && outs[i].reason != 0)
                 (*refused)++;
+            answer += PUSH_RESULT_OVERHEAD + (req->states[i]->id ? strlen(req->states[i]->id) : 0) +
+                      (outs[i].reason ? strlen(outs[i].message) : outs[i].joined_len);
+            if (rc == 0 && answer > cfg->push_answer_max)
+                rc = fs_err_set(err, FS_ETOOBIG,
+                                "the answer to this push would pass the server's limit of %zu "
+                                "bytes: push fewer states at once",
+                                cfg->push_answer_max);
             /* tests kill the server here: inside the transaction, after a write */
             fs_crash_point("server.push.record");
         }
@@ -286,7 +329,7 @@ static int push_txn(srv_storage *s, const srv_config *cfg, const srv_device *dev
         *refused = 0;
         rc = s->ops->begin(s, true, err);
         if (rc == 0)
-            rc = push_all(s, dev, user, req, outs, refused, err);
+            rc = push_all(s, cfg, dev, user, req, outs, refused, err);
         if (rc == 0)
             rc = s->ops->device_seen(s, dev->id, srv_config_now(cfg), false, 0, err);
         if (rc == 0)
@@ -297,6 +340,33 @@ static int push_txn(srv_storage *s, const srv_config *cfg, const srv_device *dev
     return rc;
 }
 
+/* Decodes a PushRequest within its budget and state count, or fills rs with
+ * the refusal (400, 413) and returns NULL. */
+static Fieldsync__PushRequest *push_decode(const srv_config *cfg, const srv_request *rq,
+                                           srv_response *rs)
+{
+    decode_budget b = {.a = {budget_alloc, budget_free, NULL},
+                       .left = SRV_PUSH_DECODE_FACTOR * cfg->body_limit};
+    b.a.allocator_data = &b;
+    Fieldsync__PushRequest *req = fieldsync__push_request__unpack(&b.a, rq->len, rq->body);
+    if (req == NULL && b.exhausted)
+        srv_response_error(rs, 413, "too_large",
+                           "the push decodes to more than %zu bytes: send fewer or smaller states",
+                           SRV_PUSH_DECODE_FACTOR * cfg->body_limit);
+    else if (req == NULL)
+        srv_response_error(rs, 400, "malformed", "the body is not a valid PushRequest message");
+    else if (req->n_states > cfg->push_states_max)
+        srv_response_error(rs, 413, "too_large",
+                           "a push carries at most %zu states and this one has %zu: send smaller "
+                           "batches",
+                           cfg->push_states_max, req->n_states);
+    else
+        return req;
+    if (req != NULL)
+        fieldsync__push_request__free_unpacked(req, NULL);
+    return NULL;
+}
+
 int srv_handle_push(srv_storage *s, const srv_config *cfg, const srv_request *rq, srv_response *rs)
 {
     srv_device dev;
@@ -305,16 +375,16 @@ int srv_handle_push(srv_storage *s, const srv_config *cfg, const srv_request *rq
     size_t refused = 0;
     if (!srv_check_protocol(rq, rs) || !srv_authenticate(s, rq, &dev, &user, rs))
         return 0;
-    Fieldsync__PushRequest *req = fieldsync__push_request__unpack(NULL, rq->len, rq->body);
+    Fieldsync__PushRequest *req = push_decode(cfg, rq, rs);
     if (req == NULL)
-        return srv_response_error(rs, 400, "malformed",
-                                  "the body is not a valid PushRequest message");
+        return rs->body != NULL ? 0 : FS_ENOMEM;
     push_outcome *outs = calloc(req->n_states ? req->n_states : 1, sizeof(*outs));
     int rc = outs == NULL
                  ? fs_err_set(&err, FS_ENOMEM, "out of memory for a push of %zu", req->n_states)
                  : push_txn(s, cfg, &dev, &user, req, outs, &refused, &err);
     if (rc != 0) {
-        rc = srv_storage_failure(rs, &err);
+        rc = rc == FS_ETOOBIG ? srv_response_error(rs, 413, "too_large", "%s", fs_err_message(&err))
+                              : srv_storage_failure(rs, &err);
     } else {
         /* committed but not yet answered: the device will push again */
         fs_crash_point("server.push.committed");

@@ -118,7 +118,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (rs.status == 200) {
         check_ok_body(&rs, data, size);
         fz_ok++;
-    } else if (rs.status == 400 || rs.status == 403) {
+    } else if (rs.status == 400 || rs.status == 403 || rs.status == 413) {
         check_error_body(&rs);
         fz_refused++;
     } else
