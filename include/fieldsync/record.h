@@ -209,6 +209,16 @@ int fs_record_join_into(fs_state *into, const fs_state *other, fs_err *err);
  */
 int fs_record_validate(const fs_state *st, fs_err *err);
 
+/*
+ * Whether a and b agree on every write both hold: for each dot in both, the
+ * same HLC and, for every sibling both still hold, the same value, clearing
+ * or `alive` (they may differ in which siblings were superseded). 0 when they
+ * do; FS_ECONFLICT with *dot set to the first dot they disagree on, which
+ * only a faulty or hostile peer produces (see fs_record_join); FS_ECORRUPT or
+ * FS_ENOMEM, with err, when a state is not canonical or memory runs out.
+ */
+int fs_record_agree(const fs_state *a, const fs_state *b, fs_dot *dot, fs_err *err);
+
 /* True if any sibling of `alive` is true. */
 bool fs_record_alive(const fs_state *st);
 /* The greatest HLC of any event (0 for an empty state). */
