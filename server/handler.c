@@ -7,6 +7,15 @@
  * id (random, never 0, never used before) and a random 256-bit token it keeps
  * only as a hash, then answers with both. Code use, device row and answer are
  * one transaction, so a code is never burnt without a device to show for it.
+ *
+ * The request may name the replica id the device's store wrote with until now
+ * (its provisional id, or an earlier enrollment's). The new device is let
+ * push new writes of that id too (handler_sync.c, trust.c) when no device
+ * owns it, or only revoked devices of the same user do: a laptop that worked
+ * before it was enrolled, or one enrolled again after a revocation, keeps its
+ * unsynced changes. An id another live device owns is not granted (a copied
+ * store); the enrollment still succeeds, and that id's new writes are refused
+ * record by record.
  */
 #include <sodium.h>
 #include <stdarg.h>
@@ -170,21 +179,51 @@ static bool enroll_check_code(srv_storage *s, const uint8_t *hash, int64_t now, 
     return true;
 }
 
+/* The prior replica id the new device of code's user may own: prior when no
+ * device owns it or only revoked devices of that user do, else 0. */
+static int enroll_prior(srv_storage *s, const srv_code *code, uint64_t prior, uint64_t *granted,
+                        fs_err *err)
+{
+    srv_device *owners = NULL;
+    size_t n = 0;
+    *granted = 0;
+    if (prior == 0)
+        return 0;
+    int rc = s->ops->replica_owners(s, prior, &owners, &n, err);
+    size_t i = 0;
+    while (rc == 0 && i < n && owners[i].user_id == code->user_id && owners[i].revoked_at != 0)
+        i++;
+    if (rc == 0 && i == n)
+        *granted = prior;
+    else if (rc == 0)
+        fs_log(FS_LOG_WARN,
+               "enrollment for user %lld: the store's replica %016llx belongs to device %lld, "
+               "which is not a revoked device of that user; its new writes will be refused",
+               (long long)code->user_id, (unsigned long long)prior, (long long)owners[i].id);
+    free(owners);
+    return rc;
+}
+
 /* Mints a device for code's user; token receives its secret. */
-static int enroll_add_device(srv_storage *s, const srv_code *code, const char *name, int64_t now,
-                             srv_device *dev, uint8_t token[SRV_TOKEN_BYTES], fs_err *err)
+static int enroll_add_device(srv_storage *s, const srv_code *code, const char *name, uint64_t prior,
+                             int64_t now, srv_device *dev, uint8_t token[SRV_TOKEN_BYTES],
+                             fs_err *err)
 {
     uint8_t hash[SRV_HASH_BYTES];
     memset(dev, 0, sizeof(*dev));
     dev->user_id = code->user_id;
     dev->created_at = now;
     snprintf(dev->name, sizeof(dev->name), "%s", name ? name : "");
-    int rc = FS_EEXIST;
+    int rc = enroll_prior(s, code, prior, &dev->prior_replica, err);
+    if (rc != 0)
+        return rc;
+    rc = FS_EEXIST;
     for (int i = 0; i < SRV_REPLICA_TRIES && rc == FS_EEXIST; i++) {
         dev->replica = srv_replica_mint();
         srv_token_mint(token);
         srv_token_hash(token, hash);
-        rc = s->ops->device_add(s, dev, hash, &dev->id, err);
+        rc = dev->replica == dev->prior_replica ? FS_EEXIST
+                                                : s->ops->device_add(s, dev, hash, &dev->id, err);
     }
     return rc;
 }
@@ -253,7 +292,9 @@ int srv_handle_enroll(srv_storage *s, const srv_config *cfg, const srv_request *
     }
     rc = s->ops->code_use(s, hash, now, &err);
     if (rc == 0)
-        rc = enroll_add_device(s, &code, req->device_name, now, &dev, token, &err);
+        rc = enroll_add_device(s, &code, req->device_name,
+                               req->has_prior_replica_id ? req->prior_replica_id : 0, now, &dev,
+                               token, &err);
     if (rc == 0)
         rc = enroll_answer(s, &dev, token, rs, &err);
     if (rc == 0)
@@ -264,8 +305,9 @@ int srv_handle_enroll(srv_storage *s, const srv_config *cfg, const srv_request *
         rc = srv_storage_failure(rs, &err);
         goto done;
     }
-    fs_log(FS_LOG_INFO, "enrolled device %lld for user %lld", (long long)dev.id,
-           (long long)dev.user_id);
+    fs_log(FS_LOG_INFO, "enrolled device %lld for user %lld%s", (long long)dev.id,
+           (long long)dev.user_id,
+           dev.prior_replica ? " (with its store's earlier replica id)" : "");
 done:
     fieldsync__enroll_request__free_unpacked(req, NULL);
     return rc;

@@ -18,8 +18,10 @@
  * The data model:
  * - users: reps and managers; a rep may have a manager (their team).
  * - devices: enrolled replicas of a user, with the hash of their token, their
- *   last acknowledged pull cursor, last-seen time and revocation time. Replica
- *   ids are never reused: device rows are never deleted.
+ *   last acknowledged pull cursor, last-seen time and revocation time, and the
+ *   prior replica id their store wrote with before enrollment when the server
+ *   granted it (0: none). Replica ids are never reused: device rows are never
+ *   deleted.
  * - codes: hashes of one-time enrollment codes with their user and expiry.
  * - territory: account id -> owner rep. Set when a rep first pushes the account,
  *   changed only by reassign. The record's own `owner` field is never trusted
@@ -70,10 +72,11 @@ typedef struct srv_device {
     int64_t user_id;
     uint64_t replica;
     char name[SRV_DEVICE_NAME_MAX + 1];
-    int64_t created_at;   /* Unix seconds */
-    int64_t last_seen_at; /* Unix seconds */
-    int64_t revoked_at;   /* 0: active */
-    uint64_t cursor;      /* last cursor the device pulled from */
+    int64_t created_at;     /* Unix seconds */
+    int64_t last_seen_at;   /* Unix seconds */
+    int64_t revoked_at;     /* 0: active */
+    uint64_t cursor;        /* last cursor the device pulled from */
+    uint64_t prior_replica; /* also this device's, from before enrollment; 0: none */
 } srv_device;
 
 typedef struct srv_code {
@@ -184,10 +187,14 @@ typedef struct srv_storage_ops {
     /* Raises user id's floor to floor (never lowers it). */
     int (*user_raise_floor)(srv_storage *s, int64_t id, uint64_t floor, fs_err *err);
 
-    /* FS_EEXIST when the replica id was ever used. token_hash: SRV_HASH_LEN. */
+    /* FS_EEXIST when the replica id was ever used (as a replica or a prior
+     * replica). token_hash: SRV_HASH_LEN. d->prior_replica is stored as given. */
     int (*device_add)(srv_storage *s, const srv_device *d, const uint8_t *token_hash, int64_t *id,
                       fs_err *err);
     int (*device_by_token)(srv_storage *s, const uint8_t *token_hash, srv_device *out, fs_err *err);
+    /* The devices whose replica or prior replica is replica (*n 0: nobody's). */
+    int (*replica_owners)(srv_storage *s, uint64_t replica, srv_device **out, size_t *n,
+                          fs_err *err);
     /* user_id 0: every device. */
     int (*device_list)(srv_storage *s, int64_t user_id, srv_device **out, size_t *n, fs_err *err);
     /* FS_ENOTFOUND for an unknown device; revoking twice keeps the first time. */

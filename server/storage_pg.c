@@ -31,7 +31,7 @@
 
 #include "storage_pg_int.h"
 
-#define PG_SCHEMA_VERSION 1
+#define PG_SCHEMA_VERSION 2
 /* pg_advisory_xact_lock key serialising schema upgrades ("fsschema"). */
 #define PG_SCHEMA_LOCK "7306916084394781029"
 
@@ -69,10 +69,15 @@ static const char pg_schema_v1[] =
 /* pg_migrations[v] takes a database from version v to v + 1. */
 static const char *const pg_migrations[PG_SCHEMA_VERSION] = {
     [0] = pg_schema_v1,
+    /* The replica id a device's store wrote with before enrollment, when the
+     * server granted it: that device may push new writes of it too. */
+    [1] = "ALTER TABLE devices ADD COLUMN prior_replica bigint NOT NULL DEFAULT 0;"
+          "CREATE INDEX devices_prior ON devices(prior_replica);",
 };
 
 #define USER_COLS "id, name, role, coalesce(manager_id, 0), floor"
-#define DEVICE_COLS "id, user_id, replica, name, created_at, last_seen_at, revoked_at, cursor"
+#define DEVICE_COLS                                                                                \
+    "id, user_id, replica, name, created_at, last_seen_at, revoked_at, cursor, prior_replica"
 
 static const char *const pg_sql[PG_COUNT] = {
     [PG_XID] = "SELECT pg_current_xact_id()::text::bigint",
@@ -86,8 +91,8 @@ static const char *const pg_sql[PG_COUNT] = {
     [PG_USER_SET_MANAGER] = "UPDATE users SET manager_id = $2 WHERE id = $1",
     [PG_RAISE_FLOOR] = "UPDATE users SET floor = greatest(floor, $2) WHERE id = $1",
     [PG_DEVICE_ADD] = "INSERT INTO devices(user_id, replica, name, token_hash, created_at,"
-                      " last_seen_at) VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT DO NOTHING"
-                      " RETURNING id",
+                      " last_seen_at, prior_replica) VALUES ($1, $2, $3, $4, $5, $5, $6)"
+                      " ON CONFLICT DO NOTHING RETURNING id",
     [PG_DEVICE_BY_TOKEN] = "SELECT " DEVICE_COLS " FROM devices WHERE token_hash = $1",
     [PG_DEVICE_LIST] = "SELECT " DEVICE_COLS " FROM devices WHERE user_id = $1 ORDER BY id",
     [PG_DEVICE_LIST_ALL] = "SELECT " DEVICE_COLS " FROM devices ORDER BY id",
@@ -96,7 +101,9 @@ static const char *const pg_sql[PG_COUNT] = {
     [PG_DEVICE_SEEN] = "UPDATE devices SET last_seen_at = greatest(last_seen_at, $2) WHERE id = $1",
     [PG_DEVICE_SEEN_CURSOR] = "UPDATE devices SET last_seen_at = greatest(last_seen_at, $2),"
                               " cursor = $3 WHERE id = $1",
-    [PG_REPLICA_USED] = "SELECT 1 FROM devices WHERE replica = $1",
+    [PG_REPLICA_USED] = "SELECT 1 FROM devices WHERE replica = $1 OR prior_replica = $1",
+    [PG_REPLICA_OWNERS] = "SELECT " DEVICE_COLS " FROM devices WHERE replica = $1"
+                          " OR prior_replica = $1 ORDER BY id",
     [PG_CODE_ADD] = "INSERT INTO codes(hash, user_id, expires_at) VALUES ($1, $2, $3)",
     [PG_CODE_GET] = "SELECT user_id, expires_at, used_at FROM codes WHERE hash = $1",
     [PG_CODE_USE] = "UPDATE codes SET used_at = $2 WHERE hash = $1 AND used_at = 0",
@@ -538,6 +545,7 @@ const srv_storage_ops pg_ops = {
     .user_raise_floor = pg_raise_floor,
     .device_add = pg_device_add,
     .device_by_token = pg_device_by_token,
+    .replica_owners = pg_replica_owners,
     .device_list = pg_device_list,
     .device_revoke = pg_device_revoke,
     .device_seen = pg_device_seen,

@@ -38,6 +38,7 @@ enum pg_stmt {
     PG_DEVICE_SEEN,
     PG_DEVICE_SEEN_CURSOR,
     PG_REPLICA_USED,
+    PG_REPLICA_OWNERS,
     PG_CODE_ADD,
     PG_CODE_GET,
     PG_CODE_USE,
@@ -135,6 +136,8 @@ int pg_user_set_manager(srv_storage *base, int64_t id, int64_t manager_id, fs_er
 int pg_device_add(srv_storage *base, const srv_device *d, const uint8_t *token_hash, int64_t *id,
                   fs_err *err);
 int pg_device_by_token(srv_storage *base, const uint8_t *token_hash, srv_device *out, fs_err *err);
+int pg_replica_owners(srv_storage *base, uint64_t replica, srv_device **out, size_t *n,
+                      fs_err *err);
 int pg_device_list(srv_storage *base, int64_t user_id, srv_device **out, size_t *n, fs_err *err);
 int pg_device_revoke(srv_storage *base, int64_t id, int64_t now, fs_err *err);
 int pg_device_seen(srv_storage *base, int64_t id, int64_t now, bool set_cursor, uint64_t cursor,

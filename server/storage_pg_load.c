@@ -29,7 +29,8 @@ static const char *const ld_sql[LD_COUNT] = {
     [LD_SERVER_ID] = "UPDATE meta SET value = $1 WHERE key = 'server_id'",
     [LD_USER] = "INSERT INTO users(id, name, role, manager_id, floor) VALUES ($1, $2, $3, $4, $5)",
     [LD_DEVICE] = "INSERT INTO devices(id, user_id, replica, name, token_hash, created_at,"
-                  " last_seen_at, revoked_at, cursor) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                  " last_seen_at, revoked_at, cursor, prior_replica)"
+                  " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     [LD_CODE] = "INSERT INTO codes(hash, user_id, expires_at, used_at) VALUES ($1, $2, $3, $4)",
     [LD_TERRITORY] = "INSERT INTO territory(account_id, owner) VALUES ($1, $2)",
     [LD_REMOVAL] = "INSERT INTO removals(seq, kind, id, old_owner, new_owner)"
@@ -110,6 +111,7 @@ static int ld_device(void *arg, const srv_device *d, const uint8_t *token_hash, 
     pg_param_i64(&p, d->last_seen_at);
     pg_param_i64(&p, d->revoked_at);
     pg_param_i64(&p, (int64_t)d->cursor);
+    pg_param_i64(&p, (int64_t)d->prior_replica);
     return ld_exec(arg, LD_DEVICE, &p, NULL, err);
 }
 

@@ -145,6 +145,7 @@ static void read_device(const PGresult *r, int row, void *out)
     d->last_seen_at = pg_i64(r, row, 5);
     d->revoked_at = pg_i64(r, row, 6);
     d->cursor = (uint64_t)pg_i64(r, row, 7);
+    d->prior_replica = (uint64_t)pg_i64(r, row, 8);
 }
 
 int pg_device_add(srv_storage *base, const srv_device *d, const uint8_t *token_hash, int64_t *id,
@@ -167,6 +168,7 @@ int pg_device_add(srv_storage *base, const srv_device *d, const uint8_t *token_h
     pg_param_text(&p, d->name);
     pg_param_bytes(&p, token_hash, SRV_HASH_LEN);
     pg_param_i64(&p, d->created_at);
+    pg_param_i64(&p, (int64_t)d->prior_replica);
     if ((rc = pg_run(s, PG_DEVICE_ADD, &p, &r, "adding a device", err)) != 0)
         return rc;
     if (PQntuples(r) == 0)
@@ -191,6 +193,15 @@ int pg_device_by_token(srv_storage *base, const uint8_t *token_hash, srv_device 
         read_device(r, 0, out);
     PQclear(r);
     return rc;
+}
+
+int pg_replica_owners(srv_storage *base, uint64_t replica, srv_device **out, size_t *n, fs_err *err)
+{
+    pg_params p = {0};
+    PGresult *r;
+    pg_param_i64(&p, (int64_t)replica);
+    int rc = pg_run(pg(base), PG_REPLICA_OWNERS, &p, &r, "looking up a replica id", err);
+    return rc ? rc : pg_collect(r, sizeof(srv_device), read_device, (void **)out, n, err);
 }
 
 int pg_device_list(srv_storage *base, int64_t user_id, srv_device **out, size_t *n, fs_err *err)

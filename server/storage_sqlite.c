@@ -18,7 +18,7 @@
 
 #include "storage_sqlite_int.h"
 
-#define SQ_SCHEMA_VERSION 3
+#define SQ_SCHEMA_VERSION 4
 #define SQ_BUSY_TIMEOUT_MS 10000
 /* Per connection: the pull pages of a territory stay in memory across requests. */
 #define SQ_CACHE_KIB 16384
@@ -66,7 +66,15 @@ static const char *const sq_migrations[SQ_SCHEMA_VERSION] = {
     /* The device whose push wrote each record's current version: its own
      * pulls leave that version out (it has it from the push's answer). */
     [2] = "ALTER TABLE records ADD COLUMN writer INTEGER NOT NULL DEFAULT 0;",
+    /* The replica id a device's store wrote with before enrollment, when the
+     * server granted it: that device may push new writes of it too. */
+    [3] = "ALTER TABLE devices ADD COLUMN prior_replica INTEGER NOT NULL DEFAULT 0;"
+          "CREATE INDEX devices_prior ON devices(prior_replica);",
 };
+
+/* What sq_read_device reads, in order. */
+#define SQ_DEVICE_COLS                                                                             \
+    "id, user_id, replica, name, created_at, last_seen_at, revoked_at, cursor, prior_replica"
 
 static const char *const sq_sql[SQ_COUNT] = {
     [SQ_NEXT_SEQ] = "UPDATE meta SET value = value + 1 WHERE key = 'seq' RETURNING value",
@@ -82,19 +90,18 @@ static const char *const sq_sql[SQ_COUNT] = {
                      " ORDER BY name",
     [SQ_USER_SET_MANAGER] = "UPDATE users SET manager_id = ?2 WHERE id = ?1",
     [SQ_DEVICE_ADD] = "INSERT INTO devices(user_id, replica, name, token_hash, created_at,"
-                      " last_seen_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
-    [SQ_DEVICE_BY_TOKEN] = "SELECT id, user_id, replica, name, created_at, last_seen_at,"
-                           " revoked_at, cursor FROM devices WHERE token_hash = ?1",
-    [SQ_DEVICE_LIST] = "SELECT id, user_id, replica, name, created_at, last_seen_at,"
-                       " revoked_at, cursor FROM devices WHERE user_id = ?1 ORDER BY id",
-    [SQ_DEVICE_LIST_ALL] = "SELECT id, user_id, replica, name, created_at, last_seen_at,"
-                           " revoked_at, cursor FROM devices ORDER BY id",
+                      " last_seen_at, prior_replica) VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6)",
+    [SQ_DEVICE_BY_TOKEN] = "SELECT " SQ_DEVICE_COLS " FROM devices WHERE token_hash = ?1",
+    [SQ_DEVICE_LIST] = "SELECT " SQ_DEVICE_COLS " FROM devices WHERE user_id = ?1 ORDER BY id",
+    [SQ_DEVICE_LIST_ALL] = "SELECT " SQ_DEVICE_COLS " FROM devices ORDER BY id",
     [SQ_DEVICE_REVOKE] = "UPDATE devices SET revoked_at = CASE WHEN revoked_at = 0 THEN ?2"
                          " ELSE revoked_at END WHERE id = ?1",
     [SQ_DEVICE_SEEN] = "UPDATE devices SET last_seen_at = max(last_seen_at, ?2) WHERE id = ?1",
     [SQ_DEVICE_SEEN_CURSOR] = "UPDATE devices SET last_seen_at = max(last_seen_at, ?2),"
                               " cursor = ?3 WHERE id = ?1",
-    [SQ_REPLICA_USED] = "SELECT 1 FROM devices WHERE replica = ?1",
+    [SQ_REPLICA_USED] = "SELECT 1 FROM devices WHERE replica = ?1 OR prior_replica = ?1",
+    [SQ_REPLICA_OWNERS] = "SELECT " SQ_DEVICE_COLS " FROM devices WHERE replica = ?1"
+                          " OR prior_replica = ?1 ORDER BY id",
     [SQ_CODE_ADD] = "INSERT INTO codes(hash, user_id, expires_at) VALUES (?1, ?2, ?3)",
     [SQ_CODE_GET] = "SELECT user_id, expires_at, used_at FROM codes WHERE hash = ?1",
     [SQ_CODE_USE] = "UPDATE codes SET used_at = ?2 WHERE hash = ?1 AND used_at = 0",
@@ -323,6 +330,7 @@ static const srv_storage_ops sq_ops = {
     .user_raise_floor = sq_raise_floor,
     .device_add = sq_device_add,
     .device_by_token = sq_device_by_token,
+    .replica_owners = sq_replica_owners,
     .device_list = sq_device_list,
     .device_revoke = sq_device_revoke,
     .device_seen = sq_device_seen,

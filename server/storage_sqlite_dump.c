@@ -50,7 +50,8 @@ static int row_device(sqlite3_stmt *st, const srv_dump_sink *sink, fs_err *err)
                     .created_at = sqlite3_column_int64(st, 4),
                     .last_seen_at = sqlite3_column_int64(st, 5),
                     .revoked_at = sqlite3_column_int64(st, 6),
-                    .cursor = (uint64_t)sqlite3_column_int64(st, 7)};
+                    .cursor = (uint64_t)sqlite3_column_int64(st, 7),
+                    .prior_replica = (uint64_t)sqlite3_column_int64(st, 9)};
     snprintf(d.name, sizeof(d.name), "%s", text(st, 3));
     if (sqlite3_column_bytes(st, 8) != SRV_HASH_LEN)
         return fs_err_set(err, FS_ECORRUPT, "device %lld has a damaged token hash",
@@ -102,7 +103,7 @@ static const struct {
     {"SELECT id, name, role, coalesce(manager_id, 0), floor FROM users ORDER BY role DESC, id",
      row_user},
     {"SELECT id, user_id, replica, name, created_at, last_seen_at, revoked_at, cursor,"
-     " token_hash FROM devices ORDER BY id",
+     " token_hash, prior_replica FROM devices ORDER BY id",
      row_device},
     {"SELECT hash, user_id, expires_at, used_at FROM codes", row_code},
     {"SELECT account_id, owner FROM territory", row_territory},

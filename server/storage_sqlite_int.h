@@ -31,6 +31,7 @@ enum sq_stmt {
     SQ_DEVICE_SEEN,
     SQ_DEVICE_SEEN_CURSOR,
     SQ_REPLICA_USED,
+    SQ_REPLICA_OWNERS,
     SQ_CODE_ADD,
     SQ_CODE_GET,
     SQ_CODE_USE,
@@ -88,6 +89,8 @@ int sq_user_set_manager(srv_storage *base, int64_t id, int64_t manager_id, fs_er
 int sq_device_add(srv_storage *base, const srv_device *d, const uint8_t *token_hash, int64_t *id,
                   fs_err *err);
 int sq_device_by_token(srv_storage *base, const uint8_t *token_hash, srv_device *out, fs_err *err);
+int sq_replica_owners(srv_storage *base, uint64_t replica, srv_device **out, size_t *n,
+                      fs_err *err);
 int sq_device_list(srv_storage *base, int64_t user_id, srv_device **out, size_t *n, fs_err *err);
 int sq_device_revoke(srv_storage *base, int64_t id, int64_t now, fs_err *err);
 int sq_device_seen(srv_storage *base, int64_t id, int64_t now, bool set_cursor, uint64_t cursor,

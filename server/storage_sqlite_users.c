@@ -167,6 +167,7 @@ static void sq_read_device(sqlite3_stmt *st, void *out)
     d->last_seen_at = sqlite3_column_int64(st, 5);
     d->revoked_at = sqlite3_column_int64(st, 6);
     d->cursor = (uint64_t)sqlite3_column_int64(st, 7);
+    d->prior_replica = (uint64_t)sqlite3_column_int64(st, 8);
 }
 
 int sq_device_add(srv_storage *base, const srv_device *d, const uint8_t *token_hash, int64_t *id,
@@ -190,6 +191,7 @@ int sq_device_add(srv_storage *base, const srv_device *d, const uint8_t *token_h
     sqlite3_bind_text(st, 3, d->name, -1, SQLITE_STATIC);
     sqlite3_bind_blob(st, 4, token_hash, SRV_HASH_LEN, SQLITE_STATIC);
     sqlite3_bind_int64(st, 5, d->created_at);
+    sqlite3_bind_int64(st, 6, (int64_t)d->prior_replica);
     rc = sqlite3_step(st);
     sqlite3_reset(st);
     if (rc == SQLITE_CONSTRAINT)
@@ -215,6 +217,15 @@ int sq_device_by_token(srv_storage *base, const uint8_t *token_hash, srv_device 
     if (rc == SQLITE_DONE)
         return fs_err_set(err, FS_ENOTFOUND, "unknown device token");
     return rc == SQLITE_ROW ? 0 : sq_fail(s, "looking up a device", err);
+}
+
+int sq_replica_owners(srv_storage *base, uint64_t replica, srv_device **out, size_t *n, fs_err *err)
+{
+    sqlite3_stmt *st = sq_stmt(sq(base), SQ_REPLICA_OWNERS, err);
+    if (st == NULL)
+        return FS_EIO;
+    sqlite3_bind_int64(st, 1, (int64_t)replica);
+    return sq_collect(sq(base), st, sizeof(srv_device), sq_read_device, (void **)out, n, err);
 }
 
 int sq_device_list(srv_storage *base, int64_t user_id, srv_device **out, size_t *n, fs_err *err)

@@ -7,6 +7,11 @@
  * its presence is what makes the engine consider itself enrolled: an
  * enrollment interrupted half-way leaves an unenrolled device that simply
  * enrolls again with a new code.
+ *
+ * The request names the replica id the store has written with so far (minted
+ * by the store before enrollment, or given by an earlier one): the server then
+ * accepts this device's unsynced writes under that id as its own
+ * (protocol.md, "Whose writes a device may push").
  */
 #include "sync_int.h"
 
@@ -118,7 +123,7 @@ int fs_sync_enroll(fs_sync *s, const char *url, const char *code, const char *de
     s->enroll_url = strdup(url);
     if (s->enroll_url == NULL)
         return fs_err_set(err, FS_ENOMEM, "enrollment: out of memory");
-    rc = fs_sync_encode_enroll(code, device_name, &body, &len, err);
+    rc = fs_sync_encode_enroll(code, device_name, fs_store_replica(s->st), &body, &len, err);
     if (rc == 0)
         rc = fs_http_post(s->http, url, "/v1/enroll", body, len, NULL, on_enroll_done, s,
                           &s->enroll_req, err);

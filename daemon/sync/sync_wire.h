@@ -25,8 +25,10 @@
 /* ------------------------------------------------------------------------- */
 /* Requests (bodies malloc'd, caller frees) */
 
-int fs_sync_encode_enroll(const char *code, const char *device_name, uint8_t **out, size_t *len,
-                          fs_err *err);
+/* prior_replica: the replica id the store writes with now (provisional, or an
+ * earlier enrollment's), so the server lets this device push its writes. */
+int fs_sync_encode_enroll(const char *code, const char *device_name, uint64_t prior_replica,
+                          uint8_t **out, size_t *len, fs_err *err);
 /*
  * A PushRequest of the batch's first items: as many as fit in max_bytes (at
  * least one). *nsent says how many went in; the rest go back to pending when

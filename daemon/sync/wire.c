@@ -43,12 +43,14 @@ static int pack_buffer(size_t size, uint8_t **out, size_t *len, fs_err *err, con
     return 0;
 }
 
-int fs_sync_encode_enroll(const char *code, const char *device_name, uint8_t **out, size_t *len,
-                          fs_err *err)
+int fs_sync_encode_enroll(const char *code, const char *device_name, uint64_t prior_replica,
+                          uint8_t **out, size_t *len, fs_err *err)
 {
     Fieldsync__EnrollRequest rq = FIELDSYNC__ENROLL_REQUEST__INIT;
     rq.code = (char *)code;
     rq.device_name = (char *)device_name;
+    rq.has_prior_replica_id = prior_replica != 0;
+    rq.prior_replica_id = prior_replica;
     int rc = pack_buffer(fieldsync__enroll_request__get_packed_size(&rq), out, len, err,
                          "building the enrollment request");
     if (rc == 0)

@@ -119,6 +119,12 @@ void tu_user(srv_storage *s, const char *name, srv_role role, const char *manage
 void tu_enroll(srv_storage *s, const srv_config *cfg, const char *user, char bearer[80],
                uint64_t *replica)
 {
+    tu_enroll_prior(s, cfg, user, 0, bearer, replica);
+}
+
+void tu_enroll_prior(srv_storage *s, const srv_config *cfg, const char *user, uint64_t prior,
+                     char bearer[80], uint64_t *replica)
+{
     fs_err err = {0};
     char code[SRV_CODE_LEN + 1];
     if (srv_admin_enroll_code(s, user, srv_config_now(cfg), 3600, code, &err) != 0)
@@ -126,6 +132,8 @@ void tu_enroll(srv_storage *s, const srv_config *cfg, const char *user, char bea
     Fieldsync__EnrollRequest rq = FIELDSYNC__ENROLL_REQUEST__INIT;
     rq.code = code;
     rq.device_name = "test laptop";
+    rq.has_prior_replica_id = prior != 0;
+    rq.prior_replica_id = prior;
     uint8_t buf[128];
     size_t len = fieldsync__enroll_request__pack(&rq, buf);
     srv_response rs = {0};

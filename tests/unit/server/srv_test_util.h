@@ -38,6 +38,9 @@ void tu_user(srv_storage *s, const char *name, srv_role role, const char *manage
  * Authorization header value and *replica the replica id. */
 void tu_enroll(srv_storage *s, const srv_config *cfg, const char *user, char bearer[80],
                uint64_t *replica);
+/* The same for a device whose store wrote with replica id prior before (0: none). */
+void tu_enroll_prior(srv_storage *s, const srv_config *cfg, const char *user, uint64_t prior,
+                     char bearer[80], uint64_t *replica);
 
 /* A device's write: a new state (or st updated) with the given fields. */
 fs_state *tu_account(uint64_t replica, const char *id, const char *name);

@@ -195,6 +195,31 @@ static void test_replica_ids_are_never_reused(void **state)
     assert_int_equal(f->s->ops->device_add(f->s, &d, hash, NULL, NULL), FS_EEXIST);
 }
 
+static void test_a_granted_prior_replica_is_never_minted_for_another_device(void **state)
+{
+    fx *f = *state;
+    char bearer[80];
+    uint64_t replica;
+    tu_enroll_prior(f->s, &f->cfg, "anna", 0x7e57, bearer, &replica);
+    srv_device *owners = NULL;
+    size_t n = 0;
+    assert_int_equal(f->s->ops->replica_owners(f->s, 0x7e57, &owners, &n, NULL), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(owners[0].replica, replica);
+    assert_int_equal(owners[0].prior_replica, 0x7e57);
+    free(owners);
+    assert_int_equal(f->s->ops->replica_owners(f->s, replica, &owners, &n, NULL), 0);
+    assert_int_equal(n, 1);
+    free(owners);
+    /* the storage refuses to mint it as another device's replica id */
+    srv_device d = {.user_id = 1, .replica = 0x7e57, .created_at = f->now};
+    uint8_t hash[SRV_HASH_LEN] = {2};
+    assert_int_equal(f->s->ops->device_add(f->s, &d, hash, NULL, NULL), FS_EEXIST);
+    assert_int_equal(f->s->ops->replica_owners(f->s, 0x1234, &owners, &n, NULL), 0);
+    assert_int_equal(n, 0);
+    free(owners);
+}
+
 int main(int argc, char **argv)
 {
     tu_use_backend(argc > 1 ? argv[1] : "sqlite");
@@ -208,6 +233,7 @@ int main(int argc, char **argv)
         T(test_malformed_enroll_body_is_400_and_burns_no_code),
         T(test_enroll_without_protocol_header_is_400),
         T(test_replica_ids_are_never_reused),
+        T(test_a_granted_prior_replica_is_never_minted_for_another_device),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
