@@ -44,10 +44,11 @@ enum {
     O_MAXCONN_IP = 1 << 14,
     O_HEADER_TIMEOUT = 1 << 15,
     O_BODY_MEMORY = 1 << 16,
+    O_CLOCK_SKEW = 1 << 17,
     O_COMMON = O_DB | O_CONFIG | O_LOG,
 };
 
-#define NOPTS 17
+#define NOPTS 18
 
 typedef struct cli {
     const char *val[NOPTS]; /* by option bit index */
@@ -77,6 +78,7 @@ static const char *const opt_names[NOPTS] = {
     "max-connections-per-ip",
     "header-timeout",
     "body-memory",
+    "clock-skew",
 };
 
 typedef struct command {
@@ -514,6 +516,10 @@ static int serve_limits(cli *c, srv_http_opts *o)
         timeout = (unsigned)t;
     }
     o->header_timeout_s = timeout;
+    if (opt(c, O_CLOCK_SKEW) != NULL &&
+        (o->cfg.clock_skew_s = parse_duration(opt(c, O_CLOCK_SKEW), 1)) < 0)
+        return usage_error("--clock-skew \"%s\" is not a duration such as 5m or 300",
+                           opt(c, O_CLOCK_SKEW));
     if (opt(c, O_BODY) != NULL && (o->cfg.body_limit = parse_size(opt(c, O_BODY))) == 0)
         return usage_error("--body-limit \"%s\" is not a size such as 8MiB or 65536",
                            opt(c, O_BODY));
@@ -546,15 +552,17 @@ static int run_serve(cli *c)
 static const command commands[] = {
     {"serve", 1, 0, 0,
      O_LISTEN | O_CERT | O_KEY | O_THREADS | O_BODY | O_HORIZON | O_PORTFILE | O_MAXCONN |
-         O_MAXCONN_IP | O_HEADER_TIMEOUT | O_BODY_MEMORY,
+         O_MAXCONN_IP | O_HEADER_TIMEOUT | O_BODY_MEMORY | O_CLOCK_SKEW,
      run_serve,
      "serve [--listen ADDR:PORT] [--cert PEM --key PEM] [--threads N] [--body-limit SIZE]\n"
      "      [--horizon-days N] [--port-file FILE] [--max-connections N]\n"
      "      [--max-connections-per-ip N] [--header-timeout 10s] [--body-memory SIZE]\n"
+     "      [--clock-skew 5m]\n"
      "  Runs the sync server until SIGINT/SIGTERM. Default --listen 127.0.0.1:8443.\n"
      "  Plain HTTP (no --cert/--key) only on a loopback address. --port-file receives the\n"
      "  bound port (useful with port 0). Defaults: 512 connections, 32 per client address,\n"
-     "  10 s for a request's headers, 64MiB of request bodies at once."},
+     "  10 s for a request's headers, 64MiB of request bodies at once, new writes dated at\n"
+     "  most 5 minutes ahead of the server's clock."},
     {"user add", 2, 1, 1, O_ROLE | O_MANAGER, run_user_add,
      "user add NAME --role rep|manager [--manager NAME]\n"
      "  Adds a user (creating the database if needed); a rep may belong to a manager."},

@@ -38,6 +38,7 @@ void srv_config_default(srv_config *c)
     c->body_limit = SRV_BODY_LIMIT_DEFAULT;
     c->push_states_max = SRV_PUSH_STATES_DEFAULT;
     c->push_answer_max = SRV_PUSH_ANSWER_DEFAULT;
+    c->clock_skew_s = SRV_CLOCK_SKEW_DEFAULT_S;
     c->pull_limit = SRV_PULL_LIMIT_DEFAULT;
     c->pull_limit_max = SRV_PULL_LIMIT_MAX;
     c->pull_max_bytes = SRV_PULL_BYTES_MAX;

@@ -30,6 +30,7 @@
  * push decodes to about 1.5 times its size, a crafted one (many empty
  * repeated messages) to 50 times. */
 #define SRV_PUSH_DECODE_FACTOR 4
+#define SRV_CLOCK_SKEW_DEFAULT_S ((int64_t)300)
 #define SRV_PULL_LIMIT_DEFAULT 1000u
 #define SRV_PULL_LIMIT_MAX 5000u
 #define SRV_PULL_BYTES_MAX ((size_t)4 << 20)
@@ -43,6 +44,7 @@ typedef struct srv_config {
     size_t body_limit;           /* push bodies, after gzip decompression */
     size_t push_states_max;      /* states in one push; more: 413 */
     size_t push_answer_max;      /* bytes of joined states one push answers; more: 413 */
+    int64_t clock_skew_s;        /* a new write may be dated this far ahead of our clock */
     uint32_t pull_limit;         /* default page size */
     uint32_t pull_limit_max;     /* larger requested limits are lowered to this */
     size_t pull_max_bytes;       /* states per page stop after about this many bytes */

@@ -12,6 +12,10 @@
  * "pushed in the same batch" and "owned by the time the child is checked" are
  * the same rule. A manager's device writes nothing (READ_ONLY).
  *
+ * Whose writes. Inside its territory a device may add only its own writes:
+ * before the join, each state is held to srv_trust_check (trust.c) against
+ * the server's copy (FOREIGN_WRITE, CLOCK_AHEAD).
+ *
  * The whole push is one transaction: a storage failure answers 500/503 and
  * keeps nothing; per-record refusals are answers, not failures. A transaction
  * that lost to a concurrent one (PostgreSQL's serialization failures) runs
@@ -38,6 +42,7 @@
 #include "owner.h"
 #include "fieldsync/log.h"
 #include "pbout.h"
+#include "trust.h"
 
 /* Field numbers of the messages written by hand (fieldsync.proto). */
 enum {
@@ -164,10 +169,18 @@ static int authorize(srv_storage *s, const srv_user *user, const fs_state *st, c
     return 0;
 }
 
-/* Joins one decoded, valid state into storage for user. */
-static int push_one(srv_storage *s, const srv_device *dev, const srv_user *user,
-                    const fs_state *pushed, push_outcome *o, fs_err *err)
+/* Who pushes: the device, its user, and the rules its states are held to. */
+typedef struct pusher {
+    const srv_device *dev;
+    const srv_user *user;
+    srv_trust trust;
+} pusher;
+
+/* Joins one decoded, valid state into storage for the pusher. */
+static int push_one(srv_storage *s, const pusher *p, const fs_state *pushed, push_outcome *o,
+                    fs_err *err)
 {
+    const srv_user *user = p->user;
     srv_record old;
     fs_state *joined = NULL;
     char *account = NULL;
@@ -184,6 +197,14 @@ static int push_one(srv_storage *s, const srv_device *dev, const srv_user *user,
         rc = authorize(s, user, pushed, old.account_id, o, &ok, err);
     if (rc != 0 || (exists && !ok))
         goto done;
+    /* joined is still the server's copy (or an empty state) */
+    rc = srv_trust_check(&p->trust, joined, pushed, o->message, sizeof(o->message), err);
+    if (rc > 0)
+        o->reason = rc;
+    if (rc != 0) {
+        rc = rc > 0 ? 0 : rc;
+        goto done;
+    }
     if ((rc = fs_record_join_into(joined, pushed, err)) != 0)
         goto done;
     if ((rc = account_of(joined, &account, err)) != 0)
@@ -206,7 +227,7 @@ static int push_one(srv_storage *s, const srv_device *dev, const srv_user *user,
                           .id = joined->id,
                           .account_id = account,
                           .owner = user->id, /* authorize: the account is the user's */
-                          .writer = dev->id,
+                          .writer = p->dev->id,
                           .alive = fs_record_alive(joined),
                           .state = enc,
                           .state_len = enc_len};
@@ -230,8 +251,8 @@ done:
 
 /* Validates and processes state i (accounts in the first pass, others in the
  * second). */
-static int push_state(srv_storage *s, const srv_device *dev, const srv_user *user,
-                      const Fieldsync__RecordState *pb, push_outcome *o, fs_err *err)
+static int push_state(srv_storage *s, const pusher *p, const Fieldsync__RecordState *pb,
+                      push_outcome *o, fs_err *err)
 {
     fs_state *st = NULL;
     fs_err why = {0};
@@ -243,13 +264,13 @@ static int push_state(srv_storage *s, const srv_device *dev, const srv_user *use
     else if (strlen(st->id) > SRV_ID_MAX)
         rc = refuse(o, FIELDSYNC__REFUSAL__REASON__INVALID, "record id longer than %d bytes",
                     SRV_ID_MAX);
-    else if (user->role != SRV_ROLE_REP)
+    else if (p->user->role != SRV_ROLE_REP)
         rc = refuse(o, FIELDSYNC__REFUSAL__REASON__READ_ONLY,
                     "user %s is a manager: their devices read the team's records and write "
                     "none",
-                    user->name);
+                    p->user->name);
     else
-        rc = push_one(s, dev, user, st, o, err);
+        rc = push_one(s, p, st, o, err);
     fs_state_free(st);
     return rc;
 }
@@ -286,9 +307,9 @@ static int push_answer(const Fieldsync__PushRequest *req, const push_outcome *ou
 
 /* Runs both passes inside the open write transaction; FS_ETOOBIG once the
  * answer would pass cfg->push_answer_max. */
-static int push_all(srv_storage *s, const srv_config *cfg, const srv_device *dev,
-                    const srv_user *user, const Fieldsync__PushRequest *req, push_outcome *outs,
-                    size_t *refused, fs_err *err)
+static int push_all(srv_storage *s, const srv_config *cfg, const pusher *p,
+                    const Fieldsync__PushRequest *req, push_outcome *outs, size_t *refused,
+                    fs_err *err)
 {
     int rc = 0;
     size_t answer = 0;
@@ -298,7 +319,7 @@ static int push_all(srv_storage *s, const srv_config *cfg, const srv_device *dev
                 req->states[i]->has_kind && req->states[i]->kind == FIELDSYNC__RECORD_KIND__ACCOUNT;
             if (is_account != (pass == 0))
                 continue;
-            rc = push_state(s, dev, user, req->states[i], &outs[i], err);
+            rc = push_state(s, p, req->states[i], &outs[i], err);
             if (rc == 0 && outs[i].reason != 0)
                 (*refused)++;
             answer += PUSH_RESULT_OVERHEAD + (req->states[i]->id ? strlen(req->states[i]->id) : 0) +
@@ -317,9 +338,9 @@ static int push_all(srv_storage *s, const srv_config *cfg, const srv_device *dev
 
 /* The push's transaction; run again while it loses to a concurrent one
  * (FS_ECONFLICT, PostgreSQL), up to SRV_CONFLICT_TRIES times. */
-static int push_txn(srv_storage *s, const srv_config *cfg, const srv_device *dev,
-                    const srv_user *user, const Fieldsync__PushRequest *req, push_outcome *outs,
-                    size_t *refused, fs_err *err)
+static int push_txn(srv_storage *s, const srv_config *cfg, const pusher *p,
+                    const Fieldsync__PushRequest *req, push_outcome *outs, size_t *refused,
+                    fs_err *err)
 {
     int rc = FS_ECONFLICT;
     for (int attempt = 0; attempt < SRV_CONFLICT_TRIES && rc == FS_ECONFLICT; attempt++) {
@@ -329,9 +350,9 @@ static int push_txn(srv_storage *s, const srv_config *cfg, const srv_device *dev
         *refused = 0;
         rc = s->ops->begin(s, true, err);
         if (rc == 0)
-            rc = push_all(s, cfg, dev, user, req, outs, refused, err);
+            rc = push_all(s, cfg, p, req, outs, refused, err);
         if (rc == 0)
-            rc = s->ops->device_seen(s, dev->id, srv_config_now(cfg), false, 0, err);
+            rc = s->ops->device_seen(s, p->dev->id, srv_config_now(cfg), false, 0, err);
         if (rc == 0)
             rc = s->ops->commit(s, err);
         if (rc != 0)
@@ -378,10 +399,12 @@ int srv_handle_push(srv_storage *s, const srv_config *cfg, const srv_request *rq
     Fieldsync__PushRequest *req = push_decode(cfg, rq, rs);
     if (req == NULL)
         return rs->body != NULL ? 0 : FS_ENOMEM;
+    pusher p = {.dev = &dev, .user = &user};
+    srv_trust_init(&p.trust, &dev, srv_config_now(cfg), cfg->clock_skew_s);
     push_outcome *outs = calloc(req->n_states ? req->n_states : 1, sizeof(*outs));
     int rc = outs == NULL
                  ? fs_err_set(&err, FS_ENOMEM, "out of memory for a push of %zu", req->n_states)
-                 : push_txn(s, cfg, &dev, &user, req, outs, &refused, &err);
+                 : push_txn(s, cfg, &p, req, outs, &refused, &err);
     if (rc != 0) {
         rc = rc == FS_ETOOBIG ? srv_response_error(rs, 413, "too_large", "%s", fs_err_message(&err))
                               : srv_storage_failure(rs, &err);

@@ -46,7 +46,8 @@ static void fz_setup(void)
     tu_user(fz_s, "anna", SRV_ROLE_REP, "mgr");
     tu_user(fz_s, "bob", SRV_ROLE_REP, NULL);
     uint64_t replica;
-    tu_enroll(fz_s, &fz_cfg, "anna", fz_bearer, &replica);
+    /* the seeds are anna's writes as replica 11 (make_seeds.c): her store's id */
+    tu_enroll_prior(fz_s, &fz_cfg, "anna", 11, fz_bearer, &replica);
     /* something to join with and to be refused against */
     char bob[80];
     uint64_t rbob;
