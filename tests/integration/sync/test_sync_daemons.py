@@ -8,7 +8,7 @@ test_sync_engine.c / test_sync_faults.c; this file proves the daemon wiring.
 usage: test_sync_daemons.py SERVER DAEMON CLI CASE
 Cases: travel, merge, conflict, edit_vs_delete, offline, offline_edits, bad_text,
 bad_pull, revoked, resync, resync_pages, resync_removed, enroll_loopback,
-endless_pages, resync_loop.
+endless_pages, resync_loop, before_enroll, copied_store.
 """
 import json
 import os
@@ -66,15 +66,17 @@ class Server:
 
 
 class Device:
-    """A fieldsyncd with a fresh store, enrolled as user (unless enroll is
-    False). The store has a raw key file, or is protected by passphrase when
-    one is given."""
+    """A fieldsyncd with a fresh store (or the store in root), enrolled as user
+    (unless enroll is False). The store has a raw key file, or is protected by
+    passphrase when one is given."""
 
     def __init__(self, daemon_bin, cli_bin, server, name, enroll=True, passphrase=None,
-                 user="rep"):
-        self.d = Daemon(daemon_bin, {"sync_debounce_ms": "60000"})
+                 user="rep", root=None):
+        self.d = Daemon(daemon_bin, {"sync_debounce_ms": "60000"}, root)
         self.cli_bin = cli_bin
+        self.server = server
         self.name = name
+        self.user = user
         if passphrase is None:
             self.d.start(["--init"])
         else:
@@ -84,15 +86,21 @@ class Device:
                 f.write(passphrase + "\n")
             self.cli("init", "--passphrase-file", pfile)
             os.unlink(pfile)
+        self.connect()
+        if enroll:
+            self.first_sync = self.enroll()  # the first sync starts by itself
+
+    def connect(self):
         self.c = self.d.client(timeout=SYNC_TIMEOUT)
         self.c.call("subscribe", {"topics": ["sync.progress", "record.changed"]})
-        if not enroll:
-            return
-        code = server.admin("enroll-code", user)
-        # through the CLI, as a rep enrolls a laptop
-        out = self.cli("enroll", server.url, code, "--device-name", name)
-        check("enrolled" in out, "%s: enroll said %r" % (name, out))
-        self.first_sync = self.wait_done()  # the first sync starts by itself
+
+    def enroll(self):
+        """Enrolls through the CLI, as a rep enrolls a laptop; returns the
+        outcome of the first sync, which starts by itself."""
+        code = self.server.admin("enroll-code", self.user)
+        out = self.cli("enroll", self.server.url, code, "--device-name", self.name)
+        check("enrolled" in out, "%s: enroll said %r" % (self.name, out))
+        return self.wait_done()
 
     def cli(self, *args, expect=0):
         p = subprocess.run([self.cli_bin, "--socket", self.d.socket] + list(args),
@@ -526,13 +534,59 @@ def case_resync_loop(srv, mk):
         fake.stop()
 
 
+def case_before_enroll(srv, mk):
+    # a new laptop: the rep works before it is enrolled (provisional replica id)
+    a = mk("laptop", enroll=False)
+    a.put("account", "acc-1", {"name": "Juniper Mills"})
+    a.put("contact", "con-1", {"account_id": "acc-1", "name": "Jo Jansen"})
+    done = a.enroll()
+    check(done["ok"] and done["pushed"] == 2 and done["refused"] == 0,
+          "the first sync pushes the offline work: %r" % done)
+    check(a.c.call("sync.status")["pending"] == 0, "outbox empty")
+    b = mk("tablet")
+    check(b.get("account", "acc-1")["record"]["name"] == "Juniper Mills", "b has the account")
+    check(b.get("contact", "con-1")["record"]["name"] == "Jo Jansen", "b has the contact")
+
+
+def case_copied_store(srv, mk):
+    # a store copied to a second laptop before either was enrolled: both hold
+    # the same provisional replica id, which only the first to enroll gets
+    a = mk("laptop", enroll=False)
+    a.put("account", "acc-1", {"name": "Kestrel Boats"})
+    a.d.stop()
+    copy_root = a.d.root + "-copy"
+    shutil.copytree(a.d.root, copy_root, ignore=shutil.ignore_patterns("run", "*.log"))
+    a.d.start(["--init"])
+    a.connect()
+    c = mk("copy", enroll=False, root=copy_root)
+    c.put("account", "acc-2", {"name": "Written on the copy"})
+    check(a.enroll()["pushed"] == 1, "the first laptop's work goes out")
+    done = c.enroll()
+    check(done["ok"] and done["pushed"] == 1 and done["refused"] == 1,
+          "the copy's shared record goes, its own write is refused: %r" % done)
+    refused = c.c.call("outbox.list", {"status": "refused"})["entries"]
+    check(len(refused) == 1 and refused[0]["id"] == "acc-2" and
+          refused[0]["reason"] == "foreign_write" and "own writes" in refused[0]["message"],
+          "the refusal and its reason: %r" % refused)
+    out = c.cli("outbox", "--status", "refused")
+    check("acc-2" in out and "foreign_write" in out, "the CLI lists it: %s" % out)
+    check("1 refused" in c.cli("status"), "status counts it: %s" % c.cli("status"))
+    check(c.get("account", "acc-2")["record"]["name"] == "Written on the copy",
+          "nothing lost on the device")
+    a.sync()
+    check(a.get("account", "acc-1")["record"]["name"] == "Kestrel Boats", "a keeps its own")
+    never = a.c.call_raw("record.get", {"kind": "account", "id": "acc-2"})
+    check(never.get("error", {}).get("code") == -32002, "acc-2 never reached a: %r" % never)
+
+
 CASES = {"travel": case_travel, "merge": case_merge, "conflict": case_conflict,
          "edit_vs_delete": case_edit_vs_delete, "offline": case_offline,
          "offline_edits": case_offline_edits, "bad_text": case_bad_text,
          "bad_pull": case_bad_pull, "revoked": case_revoked, "resync": case_resync,
          "resync_pages": case_resync_pages, "resync_removed": case_resync_removed,
          "enroll_loopback": case_enroll_loopback, "endless_pages": case_endless_pages,
-         "resync_loop": case_resync_loop}
+         "resync_loop": case_resync_loop, "before_enroll": case_before_enroll,
+         "copied_store": case_copied_store}
 
 
 def main():
@@ -544,8 +598,8 @@ def main():
     srv = Server(server_bin, root)
     devices = []
 
-    def mk(name, enroll=True):
-        dev = Device(daemon_bin, cli_bin, srv, name, enroll)
+    def mk(name, **kw):
+        dev = Device(daemon_bin, cli_bin, srv, name, **kw)
         devices.append(dev)
         return dev
 

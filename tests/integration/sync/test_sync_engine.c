@@ -8,7 +8,8 @@
  * comes back; reassignment moves records; a revoked device stops; a forced
  * resync keeps unsynced changes and removes what the server no longer gives,
  * and so does a resync the server requires; a book bigger than a run's page
- * cap arrives over several runs; the engine never arms a timer
+ * cap arrives over several runs; a change dated far ahead of the server's
+ * clock is refused and stays listed; the engine never arms a timer
  * while unconfigured; debounce and network-change triggers start runs.
  */
 #include <setjmp.h>
@@ -312,6 +313,36 @@ static void test_revoked_device_stops(void **state)
     assert_int_equal(hd_pending(&f->a), 0);
 }
 
+static uint64_t an_hour_ahead(void *arg)
+{
+    (void)arg;
+    return ((uint64_t)time(NULL) + 3600) * 1000;
+}
+
+static void test_change_dated_ahead_is_refused_kept_and_listed(void **state)
+{
+    fx *f = *state;
+    hd_enroll(&f->a, &f->sv, "ann");
+    hd_put_account(&f->a, "acc1", "On time", NULL);
+    fs_store_set_clock(f->a.st, an_hour_ahead, NULL); /* the laptop's clock is wrong */
+    hd_put_account(&f->a, "acc2", "From the future", NULL);
+    assert_int_equal(hd_sync(&f->a), 0); /* a refusal is an answer, not a failure */
+    assert_int_equal(f->a.last.pushed, 1);
+    assert_int_equal(f->a.last.refused, 1);
+    fs_outbox_entry *e = NULL;
+    size_t n = 0;
+    assert_int_equal(fs_outbox_list(f->a.st, FS_OUTBOX_REFUSED, 10, &e, &n, NULL), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(e[0].id, "acc2");
+    assert_int_equal(e[0].reason, FIELDSYNC__REFUSAL__REASON__CLOCK_AHEAD);
+    assert_non_null(strstr(e[0].message, "ahead of the server's clock"));
+    fs_outbox_entries_free(e, n);
+    assert_name(&f->a, "acc2", "From the future"); /* nothing lost on the device */
+    hd_enroll(&f->b, &f->sv, "ann");
+    assert_name(&f->b, "acc1", "On time");
+    assert_false(hd_has(&f->b, ACCOUNT, "acc2"));
+}
+
 static void test_forced_resync_keeps_local_changes_and_drops_the_rest(void **state)
 {
     fx *f = *state;
@@ -487,6 +518,7 @@ int main(void)
         T(test_thousand_offline_changes_reach_the_server_after_reconnect),
         T(test_reassignment_moves_records),
         T(test_revoked_device_stops),
+        T(test_change_dated_ahead_is_refused_kept_and_listed),
         T(test_forced_resync_keeps_local_changes_and_drops_the_rest),
         T(test_resync_required_by_the_server_is_handled),
         T(test_a_run_stops_at_its_page_cap_and_the_next_goes_on),
