@@ -140,11 +140,14 @@ bool srv_authenticate(srv_storage *s, const srv_request *rq, srv_device *dev, sr
     return true;
 }
 
-bool srv_admit(srv_storage *s, const srv_request *rq, bool device, srv_response *rs)
+bool srv_admit(srv_storage *s, const srv_request *rq, bool device, int64_t *device_id,
+               srv_response *rs)
 {
-    srv_device dev;
+    srv_device dev = {0};
     srv_user user;
-    return srv_check_protocol(rq, rs) && (!device || srv_authenticate(s, rq, &dev, &user, rs));
+    bool ok = srv_check_protocol(rq, rs) && (!device || srv_authenticate(s, rq, &dev, &user, rs));
+    *device_id = dev.id;
+    return ok;
 }
 
 /* ------------------------------------------------------------------------- */

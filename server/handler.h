@@ -75,10 +75,12 @@ void srv_response_clear(srv_response *rs);
 
 /* The checks a request passes before its body is read (http.c runs them on
  * the headers alone): the protocol version and, when device is set, a known
- * device token that was not revoked. True when the request may go on; false
- * with rs filled (400, 401 or a storage failure). The endpoints run the same
- * checks again, so they stand alone for the tests and fuzz targets. */
-bool srv_admit(srv_storage *s, const srv_request *rq, bool device, srv_response *rs);
+ * device token that was not revoked (*device_id receives the device's id, 0
+ * without). True when the request may go on; false with rs filled (400, 401
+ * or a storage failure). The endpoints run the same checks again, so they
+ * stand alone for the tests and fuzz targets. */
+bool srv_admit(srv_storage *s, const srv_request *rq, bool device, int64_t *device_id,
+               srv_response *rs);
 
 /* An ErrorResponse {code, message} with status. */
 int srv_response_error(srv_response *rs, int status, const char *code, const char *fmt, ...)

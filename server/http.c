@@ -3,9 +3,9 @@
  * of the access handler. The first sees only the headers and decides whether
  * the body is worth reading: route and method, content type and encoding, a
  * declared Content-Length within the route's limit, the protocol version, the
- * device token (push and pull), and room in the server-wide budget of body
- * memory. Anything refused there is answered before a byte of the body is
- * read. The middle calls collect the body into a buffer of the declared size;
+ * device token (push and pull), no other request of that device in progress,
+ * and room in the server-wide budget of body memory (inflight.c). Anything
+ * refused there is answered before a byte of the body is read. The middle calls collect the body into a buffer of the declared size;
  * the last one borrows a database connection from the pool, runs the handler
  * and queues the answer.
  *
@@ -23,7 +23,6 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <sodium.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +33,7 @@
 #include "deadline.h"
 #include "gzip.h"
 #include "http.h"
+#include "inflight.h"
 #include "fieldsync/log.h"
 
 /* Silence after which libmicrohttpd closes a connection (a stalled body). */
@@ -48,9 +48,8 @@ struct srv_http {
     struct MHD_Daemon *d;
     srv_pool *pool;
     srv_deadline *deadline;
+    srv_inflight *inflight; /* body memory and devices held by requests in progress */
     srv_config cfg;
-    size_t body_memory;       /* budget of request bodies held at once */
-    _Atomic size_t body_held; /* bytes of it reserved by requests in progress */
     char *cert;
     char *key;
     pthread_mutex_t log_lock; /* libmicrohttpd's last message format, and its repeats */
@@ -71,7 +70,9 @@ typedef struct req_state {
     route route;
     uint8_t *body;
     size_t len;
-    size_t declared; /* Content-Length, reserved from the body budget */
+    size_t declared; /* Content-Length */
+    int64_t device;  /* the device whose token came with it, 0: none */
+    bool admitted;   /* declared and device are held in h->inflight */
     int rejected;    /* a response was queued early */
 } req_state;
 
@@ -196,23 +197,34 @@ static size_t route_limit(const srv_http *h, route r)
     return r == ROUTE_PUSH ? h->cfg.body_limit : r == ROUTE_HEALTH ? 0 : SRV_SMALL_BODY_LIMIT;
 }
 
-/* Reserves n bytes of the body budget; false when they do not fit. */
-static bool budget_take(srv_http *h, size_t n)
-{
-    size_t held = atomic_load(&h->body_held);
-    do {
-        if (n > h->body_memory - held)
-            return false;
-    } while (!atomic_compare_exchange_weak(&h->body_held, &held, held + n));
-    return true;
-}
-
-static bool admit_token(srv_http *h, const srv_request *req, bool device, srv_response *rs)
+static bool admit_token(srv_http *h, const srv_request *req, bool device, int64_t *device_id,
+                        srv_response *rs)
 {
     srv_storage *s = srv_pool_acquire(h->pool);
-    bool ok = srv_admit(s, req, device, rs);
+    bool ok = srv_admit(s, req, device, device_id, rs);
     srv_pool_release(h->pool, s);
     return ok;
+}
+
+/* Holds the body's size and the device for the request, or says why not. */
+static bool admit_hold(srv_http *h, req_state *rq, size_t declared, srv_response *rs)
+{
+    switch (srv_inflight_take(h->inflight, rq->device, declared)) {
+    case SRV_INFLIGHT_OK:
+        rq->declared = declared;
+        rq->admitted = true;
+        return true;
+    case SRV_INFLIGHT_DEVICE_BUSY:
+        srv_response_error(rs, 429, "too_many_requests",
+                           "this device has another request in progress: send one at a time");
+        break;
+    case SRV_INFLIGHT_FULL:
+        srv_response_error(rs, 503, "busy",
+                           "the server is receiving too many bodies at once: retry shortly");
+        break;
+    }
+    rs->retry_after = 1;
+    return false;
 }
 
 /* The checks on a POST's headers (transport, protocol, token, budget): true
@@ -239,16 +251,10 @@ static bool admit(srv_http *h, struct MHD_Connection *c, req_state *rq, srv_resp
     else if (declared > limit)
         srv_response_error(rs, 413, "too_large",
                            "the body is larger than this endpoint's limit of %zu bytes", limit);
-    else if (!admit_token(h, &req, rq->route != ROUTE_ENROLL, rs))
+    else if (!admit_token(h, &req, rq->route != ROUTE_ENROLL, &rq->device, rs))
         ; /* rs holds the refusal */
-    else if (!budget_take(h, (size_t)declared)) {
-        srv_response_error(rs, 503, "busy",
-                           "the server is receiving too many bodies at once: retry shortly");
-        rs->retry_after = 1;
-    } else {
-        rq->declared = (size_t)declared;
-        return true;
-    }
+    else
+        return admit_hold(h, rq, (size_t)declared, rs);
     return false;
 }
 
@@ -379,7 +385,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     (void)toe;
     req_state *rq = *con_cls;
     if (rq != NULL) {
-        atomic_fetch_sub(&h->body_held, rq->declared);
+        if (rq->admitted)
+            srv_inflight_give(h->inflight, rq->device, rq->declared);
         free(rq->body);
         free(rq);
         *con_cls = NULL;
@@ -499,6 +506,7 @@ static void http_free(srv_http *h)
     free(h->key);
     free(h->cert);
     srv_deadline_stop(h->deadline);
+    srv_inflight_free(h->inflight);
     pthread_mutex_destroy(&h->log_lock);
     free(h);
 }
@@ -545,8 +553,8 @@ int srv_http_start(srv_http **out, const srv_http_opts *o, srv_pool *pool, fs_er
     pthread_mutex_init(&h->log_lock, NULL);
     h->pool = pool;
     h->cfg = o->cfg;
-    h->body_memory = o->body_memory;
     if ((rc = http_tls(h, o, loopback, err)) != 0 ||
+        (rc = srv_inflight_new(&h->inflight, o->body_memory, o->max_connections, err)) != 0 ||
         (rc = srv_deadline_start(&h->deadline, o->header_timeout_s, err)) != 0) {
         http_free(h);
         return rc;
