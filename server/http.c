@@ -5,9 +5,9 @@
  * declared Content-Length within the route's limit, the protocol version, the
  * device token (push and pull), no other request of that device in progress,
  * and room in the server-wide budget of body memory (inflight.c). Anything
- * refused there is answered before a byte of the body is read. The middle calls collect the body into a buffer of the declared size;
- * the last one borrows a database connection from the pool, runs the handler
- * and queues the answer.
+ * refused there is answered before a byte of the body is read. The middle calls collect the body
+ * into a buffer of the declared size; the last one borrows a database connection from the pool,
+ * runs the handler and queues the answer.
  *
  * Connections: libmicrohttpd caps them in total and per client address, closes
  * them after SRV_IDLE_TIMEOUT_S of silence, and srv_deadline (deadline.c)
@@ -329,6 +329,16 @@ static int request_body(srv_http *h, struct MHD_Connection *c, req_state *rq, co
     return 0;
 }
 
+/* Frees the body and hands back what the request held in h->inflight. */
+static void request_release(srv_http *h, req_state *rq)
+{
+    if (rq->admitted)
+        srv_inflight_give(h->inflight, rq->device, rq->declared);
+    rq->admitted = false;
+    free(rq->body);
+    rq->body = NULL;
+}
+
 /* The last call: run the endpoint. */
 static enum MHD_Result request_finish(srv_http *h, struct MHD_Connection *c, req_state *rq)
 {
@@ -348,6 +358,9 @@ static enum MHD_Result request_finish(srv_http *h, struct MHD_Connection *c, req
                                        : srv_handle_pull(s, &h->cfg, &req, &rs);
     srv_pool_release(h->pool, s);
     free(owned);
+    /* before the answer goes out: the device's next request may follow it at
+     * once, on another connection, before this one's completion is reported */
+    request_release(h, rq);
     if (rc != 0) {
         srv_response_clear(&rs);
         return send_error(c, 500, "internal", "out of memory: retry later");
@@ -385,9 +398,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     (void)toe;
     req_state *rq = *con_cls;
     if (rq != NULL) {
-        if (rq->admitted)
-            srv_inflight_give(h->inflight, rq->device, rq->declared);
-        free(rq->body);
+        request_release(h, rq);
         free(rq);
         *con_cls = NULL;
     }
