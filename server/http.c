@@ -5,9 +5,10 @@
  * declared Content-Length within the route's limit, the protocol version, the
  * device token (push and pull), no other request of that device in progress,
  * and room in the server-wide budget of body memory (inflight.c). Anything
- * refused there is answered before a byte of the body is read. The middle calls collect the body
- * into a buffer of the declared size; the last one borrows a database connection from the pool,
- * runs the handler and queues the answer.
+ * refused there is answered before a byte of the body is read. The middle
+ * calls collect the body into a buffer of the declared size; the last one
+ * borrows a database connection from the pool, runs the handler, gives back
+ * what the request held and queues the answer.
  *
  * Connections: libmicrohttpd caps them in total and per client address, closes
  * them after SRV_IDLE_TIMEOUT_S of silence, and srv_deadline (deadline.c)
@@ -39,7 +40,7 @@
 /* Silence after which libmicrohttpd closes a connection (a stalled body). */
 #define SRV_IDLE_TIMEOUT_S 60
 #define SRV_PEM_MAX (1u << 20)
-/* libmicrohttpd's same message again within this many seconds is counted. */
+/* A libmicrohttpd message format repeated within this many seconds is counted. */
 #define SRV_LOG_REPEAT_S 60
 /* Bodies smaller than this go out uncompressed: gzip would not pay. */
 #define SRV_GZIP_MIN 256
