@@ -400,6 +400,17 @@ static void test_revoked_device_gets_401_device_revoked(void **state)
     assert_int_equal(rs.status, 401);
     assert_string_equal(tu_error_code(&rs), "device_revoked");
     srv_response_clear(&rs);
+    /* nor can it push: its replica id writes nothing new */
+    fs_state *a = tu_account(f->ra, "acc-1", "After revocation");
+    size_t plen;
+    uint8_t *push = tu_push_body(&a, 1, &plen);
+    assert_int_equal(tu_call(srv_handle_push, f->s, &f->cfg, f->anna_a, push, plen, &rs), 0);
+    assert_int_equal(rs.status, 401);
+    assert_string_equal(tu_error_code(&rs), "device_revoked");
+    assert_int_equal(last_seq(f), 0);
+    srv_response_clear(&rs);
+    free(push);
+    fs_state_free(a);
     /* the rep's other device still works */
     assert_int_equal(tu_call(srv_handle_pull, f->s, &f->cfg, f->anna_b, body, len, &rs), 0);
     assert_int_equal(rs.status, 200);

@@ -200,27 +200,6 @@ static void test_a_new_write_dated_past_the_skew_is_refused(void **state)
     fs_state_free(st);
 }
 
-static void test_a_revoked_device_cannot_push(void **state)
-{
-    fx *f = *state;
-    srv_device *d;
-    size_t n;
-    assert_int_equal(f->s->ops->device_list(f->s, 0, &d, &n, NULL), 0);
-    assert_int_equal(srv_admin_device_revoke(f->s, d[0].id, f->now, NULL), 0);
-    free(d);
-    fs_state *a = tu_account(f->ra, "acc-1", "Brenner");
-    size_t len;
-    uint8_t *body = tu_push_body(&a, 1, &len);
-    srv_response rs = {0};
-    assert_int_equal(tu_call(srv_handle_push, f->s, &f->cfg, f->anna_a, body, len, &rs), 0);
-    assert_int_equal(rs.status, 401);
-    assert_string_equal(tu_error_code(&rs), "device_revoked");
-    assert_int_equal(last_seq(f), 0);
-    srv_response_clear(&rs);
-    free(body);
-    fs_state_free(a);
-}
-
 static void test_the_stores_prior_replica_is_the_new_devices_when_nobody_owns_it(void **state)
 {
     fx *f = *state;
@@ -275,7 +254,6 @@ int main(void)
         T(test_a_forged_counter_cannot_swallow_the_owners_next_write),
         T(test_a_known_write_cannot_be_rewritten_or_cleared),
         T(test_a_new_write_dated_past_the_skew_is_refused),
-        T(test_a_revoked_device_cannot_push),
         T(test_the_stores_prior_replica_is_the_new_devices_when_nobody_owns_it),
         T(test_a_revoked_laptop_enrolled_again_keeps_its_unsynced_writes),
 #undef T
