@@ -22,14 +22,11 @@
  * to the first run that succeeds (the engine retries on its own after a
  * failure). The program exits 1 when a sync did not succeed within 60 s.
  */
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -45,89 +42,15 @@ typedef struct opts {
     attack_opts a;
     unsigned syncs;
     double seconds;
-    const char *limits[8]; /* serve options given on our command line */
+    const char *limits[9]; /* serve options given on our command line, NULL-terminated */
     int nlimits;
 } opts;
-
-typedef struct server {
-    char dir[128], db[160], url[64];
-    pid_t pid;
-    unsigned port;
-} server;
 
 /* ------------------------------------------------------------------------- */
 /* The server */
 
-static int run_server(server *sv, char *out, size_t cap, const char *const *args, bool wait_exit)
-{
-    const char *argv[32] = {FS_SERVER_BIN, "--log-level", "error", "--db", sv->db};
-    int n = 5, p[2] = {-1, -1};
-    for (int i = 0; args[i] != NULL && n < 31; i++)
-        argv[n++] = args[i];
-    argv[n] = NULL;
-    if (out != NULL && pipe(p) != 0)
-        die("pipe", NULL);
-    pid_t pid = fork();
-    if (pid == 0) {
-        dup2(out != NULL ? p[1] : open("/dev/null", O_WRONLY), 1);
-        execv(FS_SERVER_BIN, (char *const *)argv);
-        _exit(127);
-    }
-    if (out != NULL) {
-        close(p[1]);
-        ssize_t r, got = 0;
-        while ((r = read(p[0], out + got, cap - 1 - (size_t)got)) > 0)
-            got += r;
-        out[got] = '\0';
-        out[strcspn(out, "\r\n")] = '\0';
-        close(p[0]);
-    }
-    if (!wait_exit) {
-        sv->pid = pid;
-        return 0;
-    }
-    int st;
-    waitpid(pid, &st, 0);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-static void server_start(server *sv, const opts *o)
-{
-    char port_file[200];
-    snprintf(sv->dir, sizeof(sv->dir), "/tmp/bench-server-load-XXXXXX");
-    if (mkdtemp(sv->dir) == NULL)
-        die("mkdtemp", NULL);
-    snprintf(sv->db, sizeof(sv->db), "%s/server.db", sv->dir);
-    snprintf(port_file, sizeof(port_file), "%s/port", sv->dir);
-    const char *args[24] = {"serve", "--listen",    "127.0.0.1:0", "--threads",
-                            "2",     "--port-file", port_file};
-    for (int i = 0; i < o->nlimits; i++)
-        args[7 + i] = o->limits[i];
-    run_server(sv, NULL, 0, args, false);
-    for (double t0 = now_s(); now_s() - t0 < 10;) {
-        FILE *f = fopen(port_file, "r");
-        if (f != NULL && fscanf(f, "%u", &sv->port) == 1) {
-            fclose(f);
-            snprintf(sv->url, sizeof(sv->url), "http://127.0.0.1:%u", sv->port);
-            return;
-        }
-        if (f != NULL)
-            fclose(f);
-        struct timespec ts = {0, 5000000};
-        nanosleep(&ts, NULL);
-    }
-    die("the server did not start", NULL);
-}
-
-/* An admin command (args NULL-terminated); its first line of output into out. */
-static void admin(server *sv, char *out, size_t cap, const char *const *args)
-{
-    if (run_server(sv, out, cap, args, true) != 0)
-        die(args[0], NULL);
-}
-
 /* The server's memory figure key ("VmRSS", "VmHWM") in kB. */
-static long server_kb(const server *sv, const char *key)
+static long server_kb(const bench_server *sv, const char *key)
 {
     char path[64], line[256];
     long kb = -1;
@@ -143,7 +66,7 @@ static long server_kb(const server *sv, const char *key)
 }
 
 /* Enrolls the rogue device over plain HTTP; bearer receives "Bearer <hex>". */
-static void rogue_enroll(const server *sv, const char *code, char bearer[80])
+static void rogue_enroll(const bench_server *sv, const char *code, char bearer[80])
 {
     Fieldsync__EnrollRequest rq = FIELDSYNC__ENROLL_REQUEST__INIT;
     rq.code = (char *)code;
@@ -289,11 +212,13 @@ int main(int argc, char **argv)
     }
     signal(SIGPIPE, SIG_IGN);
     fs_log_set_level(FS_LOG_ERROR);
-    server sv;
-    server_start(&sv, &o);
+    bench_server sv;
+    o.limits[o.nlimits] = NULL;
+    bench_server_start(&sv, "bench-server-load", o.limits);
     char code[64], bearer[80], devdir[200];
-    admin(&sv, NULL, 0, (const char *[]){"user", "add", "rep", "--role", "rep", NULL});
-    admin(&sv, NULL, 0, (const char *[]){"user", "add", "rogue", "--role", "rep", NULL});
+    bench_server_admin(&sv, NULL, 0, (const char *[]){"user", "add", "rep", "--role", "rep", NULL});
+    bench_server_admin(&sv, NULL, 0,
+                       (const char *[]){"user", "add", "rogue", "--role", "rep", NULL});
     printf("bench_server_load: fieldsync-server at %s (2 threads", sv.url);
     for (int i = 0; i < o.nlimits; i += 2)
         printf(", %s %s", o.limits[i], o.limits[i + 1]);
@@ -304,9 +229,9 @@ int main(int argc, char **argv)
     dev d;
     snprintf(devdir, sizeof(devdir), "%s/device", sv.dir);
     dev_open(&d, loop, devdir, true, 0);
-    admin(&sv, code, sizeof(code), (const char *[]){"enroll-code", "rep", NULL});
+    bench_server_admin(&sv, code, sizeof(code), (const char *[]){"enroll-code", "rep", NULL});
     dev_enroll(&d, sv.url, code);
-    admin(&sv, code, sizeof(code), (const char *[]){"enroll-code", "rogue", NULL});
+    bench_server_admin(&sv, code, sizeof(code), (const char *[]){"enroll-code", "rogue", NULL});
     rogue_enroll(&sv, code, bearer);
     long rss0 = server_kb(&sv, "VmRSS");
 
@@ -338,11 +263,6 @@ int main(int argc, char **argv)
 
     dev_close(&d);
     fs_loop_free(loop);
-    kill(sv.pid, SIGTERM);
-    waitpid(sv.pid, NULL, 0);
-    char cmd[200];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", sv.dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", sv.dir);
+    bench_server_stop(&sv);
     return ok == o.syncs ? 0 : 1;
 }

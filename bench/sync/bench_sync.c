@@ -22,8 +22,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <fcntl.h>
-#include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -40,88 +38,9 @@ static const char *self_exe;
 /* ------------------------------------------------------------------------- */
 /* The server (parent) */
 
-typedef struct server {
-    char dir[128], db[160], url[64];
-    pid_t pid;
-} server;
-
-static int run_server(server *sv, char *out, size_t cap, const char *const *args, bool wait_exit)
+static void code_for(bench_server *sv, const char *user, char *code, size_t cap)
 {
-    const char *argv[24] = {FS_SERVER_BIN, "--log-level", "error", "--db", sv->db};
-    int n = 5, p[2] = {-1, -1};
-    for (int i = 0; args[i] != NULL && n < 23; i++)
-        argv[n++] = args[i];
-    argv[n] = NULL;
-    if (out != NULL && pipe(p) != 0)
-        die("pipe", NULL);
-    pid_t pid = fork();
-    if (pid == 0) {
-        if (out != NULL) {
-            dup2(p[1], 1);
-        } else {
-            int null = open("/dev/null", O_WRONLY);
-            dup2(null, 1);
-        }
-        execv(FS_SERVER_BIN, (char *const *)argv);
-        _exit(127);
-    }
-    if (out != NULL) {
-        close(p[1]);
-        ssize_t r, got = 0;
-        while ((r = read(p[0], out + got, cap - 1 - (size_t)got)) > 0)
-            got += r;
-        out[got] = '\0';
-        close(p[0]);
-    }
-    if (!wait_exit) {
-        sv->pid = pid;
-        return 0;
-    }
-    int st;
-    waitpid(pid, &st, 0);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-static void server_start(server *sv)
-{
-    char port_file[200];
-    unsigned port = 0;
-    snprintf(sv->dir, sizeof(sv->dir), "/tmp/bench-sync-XXXXXX");
-    if (mkdtemp(sv->dir) == NULL)
-        die("mkdtemp", NULL);
-    snprintf(sv->db, sizeof(sv->db), "%s/server.db", sv->dir);
-    snprintf(port_file, sizeof(port_file), "%s/port", sv->dir);
-    const char *args[] = {"serve", "--listen",    "127.0.0.1:0", "--threads",
-                          "2",     "--port-file", port_file,     NULL};
-    run_server(sv, NULL, 0, args, false);
-    for (double t0 = now_s(); now_s() - t0 < 10;) {
-        FILE *f = fopen(port_file, "r");
-        if (f != NULL && fscanf(f, "%u", &port) == 1) {
-            fclose(f);
-            snprintf(sv->url, sizeof(sv->url), "http://127.0.0.1:%u", port);
-            return;
-        }
-        if (f != NULL)
-            fclose(f);
-        struct timespec ts = {0, 5000000};
-        nanosleep(&ts, NULL);
-    }
-    die("the server did not start", NULL);
-}
-
-static void admin(server *sv, char *out, size_t cap, const char *a, const char *b, const char *c,
-                  const char *d)
-{
-    const char *args[] = {a, b, c, d, NULL};
-    if (run_server(sv, out, cap, args, true) != 0)
-        die(a, NULL);
-    if (out != NULL)
-        out[strcspn(out, "\r\n")] = '\0';
-}
-
-static void code_for(server *sv, const char *user, char *code, size_t cap)
-{
-    admin(sv, code, cap, "enroll-code", user, NULL, NULL);
+    bench_server_admin(sv, code, cap, (const char *const[]){"enroll-code", user, NULL});
 }
 
 static void run_child(const char *const *args)
@@ -193,10 +112,11 @@ int main(int argc, char **argv)
     size_t push = arg_size(argc, argv, "--push", 10000);
     size_t catchup = arg_size(argc, argv, "--catchup", 100);
     char code[64], loaddir[200], devdir[200], fleetdir[200], codes[200], nbuf[3][32];
-    server sv;
-    server_start(&sv);
+    bench_server sv;
+    bench_server_start(&sv, "bench-sync", NULL);
     printf("bench_sync: fieldsync-server at %s (loopback, SQLite, 2 threads)\n", sv.url);
-    admin(&sv, NULL, 0, "user", "add", "rep", "--role=rep");
+    bench_server_admin(&sv, NULL, 0,
+                       (const char *const[]){"user", "add", "rep", "--role=rep", NULL});
     snprintf(loaddir, sizeof(loaddir), "%s/loader", sv.dir);
     snprintf(devdir, sizeof(devdir), "%s/device", sv.dir);
     snprintf(fleetdir, sizeof(fleetdir), "%s/fleet", sv.dir);
@@ -214,7 +134,8 @@ int main(int argc, char **argv)
         for (size_t i = 0; f != NULL && i < devices; i++) {
             char user[32];
             snprintf(user, sizeof(user), "f%zu", i);
-            admin(&sv, NULL, 0, "user", "add", user, "--role=rep");
+            bench_server_admin(&sv, NULL, 0,
+                               (const char *const[]){"user", "add", user, "--role=rep", NULL});
             code_for(&sv, user, code, sizeof(code));
             fprintf(f, "%s\n", code);
         }
@@ -224,9 +145,6 @@ int main(int argc, char **argv)
         snprintf(nbuf[0], sizeof(nbuf[0]), "%zu", devices);
         run_child((const char *const[]){"fleet", sv.url, codes, fleetdir, nbuf[0], NULL});
     }
-    kill(sv.pid, SIGTERM);
-    waitpid(sv.pid, NULL, 0);
-    char cmd[200];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", sv.dir);
-    return system(cmd) == 0 ? 0 : 1;
+    bench_server_stop(&sv);
+    return 0;
 }

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "fieldsync/store.h"
 #include "fieldsync/sync.h"
@@ -44,6 +45,22 @@ void dev_sync(dev *d);
 /* The same for a forced full resync. */
 void dev_resync(dev *d);
 void print_run(const char *what, const dev *d, uint64_t records, double secs);
+
+/* The real fieldsync-server (bench_server.c), 2 threads on 127.0.0.1. */
+typedef struct bench_server {
+    char dir[128], db[160], url[64];
+    pid_t pid;
+    unsigned port;
+} bench_server;
+
+/* Starts it in a new directory /tmp/NAME-XXXXXX; extra: more serve options
+ * (NULL-terminated, or NULL). */
+void bench_server_start(bench_server *sv, const char *name, const char *const *extra);
+/* Runs an admin command (args NULL-terminated); out (optional) receives the
+ * first line it prints. A failure ends the program. */
+void bench_server_admin(bench_server *sv, char *out, size_t cap, const char *const *args);
+/* SIGTERM, wait, and remove its directory. */
+void bench_server_stop(bench_server *sv);
 
 int phase_load(const char *url, const char *code, const char *dir, size_t records);
 int phase_device(const char *url, const char *code, const char *dir, const char *loaddir,
