@@ -503,7 +503,6 @@ static bool count_opt(cli *c, unsigned bit, long min, long max, unsigned *out, i
 static int serve_limits(cli *c, srv_http_opts *o)
 {
     int rc = 0;
-    unsigned timeout = o->header_timeout_s;
     if (!count_opt(c, O_THREADS, 1, 256, &o->threads, &rc) ||
         !count_opt(c, O_MAXCONN, 1, 1000000, &o->max_connections, &rc) ||
         !count_opt(c, O_MAXCONN_IP, 0, 1000000, &o->max_per_ip, &rc))
@@ -513,9 +512,8 @@ static int serve_limits(cli *c, srv_http_opts *o)
         if (t < 1 || t > 3600)
             return usage_error("--header-timeout \"%s\" is not a duration from 1s to 1h",
                                opt(c, O_HEADER_TIMEOUT));
-        timeout = (unsigned)t;
+        o->header_timeout_s = (unsigned)t;
     }
-    o->header_timeout_s = timeout;
     if (opt(c, O_CLOCK_SKEW) != NULL &&
         (o->cfg.clock_skew_s = parse_duration(opt(c, O_CLOCK_SKEW), 1)) < 0)
         return usage_error("--clock-skew \"%s\" is not a duration such as 5m or 300",

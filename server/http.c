@@ -228,9 +228,9 @@ static bool admit_hold(srv_http *h, req_state *rq, size_t declared, srv_response
     return false;
 }
 
-/* The checks on a POST's headers (transport, protocol, token, budget): true
- * when the body may be read (its size is then reserved), else false with the
- * refusal in rs. */
+/* The checks on a POST's headers (transport, protocol, token, what is held):
+ * true when the body may be read (its size and device are then held), else
+ * false with the refusal in rs. */
 static bool admit(srv_http *h, struct MHD_Connection *c, req_state *rq, srv_response *rs)
 {
     const char *ct = header(c, MHD_HTTP_HEADER_CONTENT_TYPE);
