@@ -117,8 +117,7 @@ static void test_forged_writes_of_another_device_are_refused_over_http(void **st
     fs_state *j = NULL;
     assert_int_equal(push_ok_or_reason(f, f->anna_a, a, &j), 0);
     assert_string_equal(tu_name(j), "Brenner GmbH");
-    assert_int_equal(fs_vv_get(&j->vv, f->ra), 2);
-    assert_int_equal(j->vv.n, 1);
+    assert_int_equal(fs_vv_get(&j->vv, f->ra), 2); /* not the forged 101 */
     fs_state_free(j);
     fs_state_free(rewritten);
     fs_state_free(counter);

@@ -337,14 +337,15 @@ def case_bad_text(srv, mk):
               "%s lists every account page by page: %r" % (dev.name, cli_items))
 
 
-def plant(srv, kind, rid, state):
-    """Replaces a record's state in the server's database, as an older server that
-    did not check text may have stored it."""
+def plant(srv, kind, rid, extra):
+    """Adds extra (version vector entries and events, wire format) to a record's
+    state in the server's database, as an older server that did not check text
+    may have joined a write into it. The state keeps what the server knew."""
     srv.stop()
     db = sqlite3.connect(srv.db)
     with db:
-        n = db.execute("UPDATE records SET state = ? WHERE kind = ? AND id = ?",
-                       (state, wire.KINDS[kind], rid)).rowcount
+        n = db.execute("UPDATE records SET state = state || ? WHERE kind = ? AND id = ?",
+                       (extra, wire.KINDS[kind], rid)).rowcount
     db.close()
     check(n == 1, "planted %s %s" % (kind, rid))
     srv.start()
@@ -356,7 +357,7 @@ def case_bad_pull(srv, mk):
                       ("acc-3", "Cedar Plastics")):
         a.put("account", rid, {"name": name})
     a.sync()
-    bad = wire.record_state("account", "acc-2", 0x5eed, 1, now_hlc(), wire.text(2, b"Br\xffok"))
+    bad = wire.write_event(0x5eed, 1, now_hlc(), wire.text(2, b"Br\xffok"))
     plant(srv, "account", "acc-2", bad)
     b = mk("tablet")  # its first sync pulls the page holding the bad state
     done = b.first_sync

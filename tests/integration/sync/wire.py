@@ -68,13 +68,19 @@ def _read_varint(buf, i):
             return value, i
 
 
-def record_state(kind, rid, replica, counter, hlc, fields):
-    """A RecordState of one live write event: fields is the kind's wire format."""
+def write_event(replica, counter, hlc, fields):
+    """A RecordState's version vector entry and event for one live write
+    (RecordState fields 3 and 4): fields is the kind's wire format."""
     vv = field(1, FIXED64, replica) + field(2, VARINT, counter)
     event = (field(1, FIXED64, replica) + field(2, VARINT, counter) + field(3, FIXED64, hlc) +
              field(4, VARINT, 1) + field(5, LEN, fields))
-    return (field(1, VARINT, KINDS[kind]) + text(2, rid) + field(3, LEN, vv) +
-            field(4, LEN, event))
+    return field(3, LEN, vv) + field(4, LEN, event)
+
+
+def record_state(kind, rid, replica, counter, hlc, fields):
+    """A RecordState of one live write event: fields is the kind's wire format."""
+    return field(1, VARINT, KINDS[kind]) + text(2, rid) + write_event(replica, counter, hlc,
+                                                                       fields)
 
 
 class Device:
