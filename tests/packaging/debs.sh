@@ -41,6 +41,10 @@ client="$out/fieldsync_${FS_VERSION}_$arch.deb"
 server="$out/fieldsync-server_${FS_VERSION}_$arch.deb"
 [ -f "$client" ] && [ -f "$server" ] ||
     fail "no fieldsync_${FS_VERSION} .debs in $out: does debian/changelog match the project version $FS_VERSION?"
+# The files docs/operations.md tells an administrator to install are these.
+for name in $(grep -o "fieldsync[a-z-]*_[^ ]*_$arch\.deb" "$src/docs/operations.md"); do
+    [ -f "$out/$name" ] || fail "docs/operations.md names $name, which build.sh did not make"
+done
 
 # 2. Exactly the expected files in each package.
 files() { # deb -> sorted file paths (no directories)
