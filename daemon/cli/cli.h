@@ -32,6 +32,9 @@ enum fs_exit {
     FS_EXIT_NO_SERVER = 8,       /* sync: no server configured */
     FS_EXIT_PARTIAL = 9,         /* import: some rows were rejected */
     FS_EXIT_DAMAGED = 10,        /* check: the store is damaged */
+    /* stdout's reader went away (`| head`): stopped quietly, with the status a
+     * program killed by SIGPIPE reports (128 + 13) */
+    FS_EXIT_PIPE = 141,
 };
 
 /* A command's parse helper returns this when the command should go on. */
@@ -92,10 +95,19 @@ int fs_cli_call_quiet(fs_cli *cli, const char *method, json_t *params, json_t **
 int fs_cli_report_rpc_error(const fs_rpcc_error *e);
 int fs_cli_exit_code(const fs_rpcc_error *e);
 
+/* A write to stdout failed: FS_EXIT_PIPE, quietly, when its reader went away
+ * (`| head`), else the error sentence and FS_EXIT_ERROR. Call it right after
+ * the failed write (it reads errno); a non-zero return stops the command. */
+int fs_cli_output_failed(void);
+
 /* Prints v as JSON to stdout (indented on a terminal) and returns 0. */
 int fs_cli_print_json(fs_cli *cli, const json_t *v);
-/* Prints the table to stdout, truncated to the terminal's width. */
+/* Prints the table to stdout, truncated to the terminal's width (saying on
+ * stderr when columns had to be left out). */
 int fs_cli_print_table(fs_cli *cli, const fs_table *t);
+/* Whether a JSON path holds a record id ("id", "*_id"): its table column is
+ * kept whole, since the next command needs it. */
+bool fs_cli_is_id_path(const char *path);
 /* "key: value" lines with aligned values (pairs: 2n strings; NULL values skipped). */
 int fs_cli_print_pairs(const char *const *pairs, size_t n);
 

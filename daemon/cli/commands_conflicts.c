@@ -80,6 +80,8 @@ static int conflicts_list(fs_cli *cli, int argc, char **argv)
                                              "VALUE", "TIME", "REPLICA", "VISIBLE"};
         fs_table t;
         rc = fs_table_init(&t, titles, 8);
+        for (size_t c = 0; c < 4; c++) /* what `conflicts resolve` takes */
+            fs_table_keep_whole(&t, c);
         size_t i;
         json_t *rec;
         json_array_foreach(recs, i, rec) if (rc == 0) rc = add_sibling_rows(&t, rec);

@@ -76,6 +76,14 @@ static int write_item(exporter *ex, const char *kind, const json_t *item)
     return rc;
 }
 
+/* A write failed: stdout's reader may have gone (`| head`), else an error. */
+static int write_failed(exporter *ex)
+{
+    if (ex->out == stdout)
+        return fs_cli_output_failed();
+    return fs_cli_fail(FS_EXIT_ERROR, "cannot write the export: %s", strerror(errno));
+}
+
 static int export_kind(exporter *ex, const fs_kind_info *k)
 {
     json_t *params = json_pack("{s:s, s:i}", "kind", k->name, "limit", 1000);
@@ -89,12 +97,12 @@ static int export_kind(exporter *ex, const fs_kind_info *k)
         if (ex->csv && !ex->header_done) { /* only once the store answered */
             ex->header_done = true;
             if (write_csv_header(ex) != 0)
-                rc = fs_cli_fail(FS_EXIT_ERROR, "cannot write the export: %s", strerror(errno));
+                rc = write_failed(ex);
         }
         json_array_foreach(json_object_get(res, "items"), i, item)
         {
             if (rc == 0 && write_item(ex, k->name, item) != 0)
-                rc = fs_cli_fail(FS_EXIT_ERROR, "cannot write the export: %s", strerror(errno));
+                rc = write_failed(ex);
             ex->count++;
         }
         json_t *next = json_object_get(res, "next_cursor");

@@ -107,6 +107,9 @@ static int print_list(fs_kind_cmd *kc, const json_t *items)
     fs_table t;
     if (fs_table_init(&t, titles, ncols) != 0)
         return fs_cli_fail(FS_EXIT_ERROR, "out of memory");
+    for (size_t c = 0; c < ncols; c++)
+        if (fs_cli_is_id_path(v->cols[c].path))
+            fs_table_keep_whole(&t, c);
     int rc = add_list_rows(&t, v, ncols, items);
     if (rc == 0)
         rc = fs_cli_print_table(kc->cli, &t);

@@ -21,6 +21,9 @@ static int print_items(fs_cli *cli, const json_t *items, const char *const *cols
     fs_table t;
     if (fs_table_init(&t, titles, ncols) != 0)
         return fs_cli_fail(FS_EXIT_ERROR, "out of memory");
+    for (size_t c = 0; c < ncols; c++)
+        if (fs_cli_is_id_path(cols[2 * c + 1]) || strcmp(cols[2 * c + 1], "seq") == 0)
+            fs_table_keep_whole(&t, c);
     size_t i;
     json_t *item;
     int rc = 0;

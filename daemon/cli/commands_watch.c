@@ -14,6 +14,7 @@
 typedef struct watcher {
     fs_cli *cli;
     long long seen;
+    int rc; /* non-zero once stdout failed (its reader may have gone) */
 } watcher;
 
 static void print_note(void *arg, const char *method, json_t *params)
@@ -36,7 +37,8 @@ static void print_note(void *arg, const char *method, json_t *params)
         printf("%s %s\n", method, p ? p : "");
         free(p);
     }
-    fflush(stdout);
+    if ((fflush(stdout) != 0 || ferror(stdout)) && w->rc == 0)
+        w->rc = fs_cli_output_failed();
 }
 
 /* "a,b" -> ["a","b"] */
@@ -79,10 +81,10 @@ int fs_cmd_watch(fs_cli *cli, int argc, char **argv)
     json_decref(res);
     watcher w = {.cli = cli};
     fs_rpcc_set_notify(cli->rpc, print_note, &w);
-    while (count < 0 || w.seen < count) {
+    while (w.rc == 0 && (count < 0 || w.seen < count)) {
         fs_err err = {0};
         if (fs_rpcc_wait_notification(cli->rpc, -1, &err) != 0)
             return fs_cli_fail(FS_EXIT_UNREACHABLE, "%s", fs_err_message(&err));
     }
-    return FS_EXIT_OK;
+    return w.rc;
 }

@@ -57,7 +57,8 @@ static void print_help(void)
         printf("  %-15s %s\n", commands[i].name, commands[i].about);
     printf("\n`fieldsync COMMAND --help` describes a command. Exit codes: 0 ok, 1 error, 2 "
            "usage,\n3 daemon unreachable, 4 locked, 5 not found, 6 wrong passphrase, 7 no "
-           "store,\n8 no server configured, 9 import rows rejected, 10 store damaged (see "
+           "store,\n8 no server configured, 9 import rows rejected, 10 store damaged, 141 "
+           "output\npipe closed (see "
            "fieldsync(1)).\n");
 }
 
@@ -138,7 +139,8 @@ static int dispatch(fs_cli *cli, int argc, char **argv)
 int main(int argc, char **argv)
 {
     fs_cli cli = {.timeout_ms = FS_CLI_DEFAULT_TIMEOUT_MS};
-    signal(SIGPIPE, SIG_IGN); /* a closed pipe (| head) is a write error, not a kill */
+    /* a closed pipe (| head) is a write error, not a kill: fs_cli_output_failed */
+    signal(SIGPIPE, SIG_IGN);
     fs_rpcc_wipe_alloc();
     find_socket(&cli);
     find_terminal(&cli);
@@ -155,7 +157,7 @@ int main(int argc, char **argv)
     else
         rc = dispatch(&cli, argc - first, argv + first);
     if (fflush(stdout) != 0 && rc == FS_EXIT_OK)
-        rc = fs_cli_fail(FS_EXIT_ERROR, "cannot write the output");
+        rc = fs_cli_output_failed();
     fs_rpcc_free(cli.rpc);
     free(cli.socket_default);
     return rc;

@@ -5,11 +5,14 @@
  */
 #include "cli.h"
 
+#include <errno.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "fields.h"
 
@@ -155,19 +158,42 @@ int fs_cli_call(fs_cli *cli, const char *method, json_t *params, json_t **result
     return rc;
 }
 
+int fs_cli_output_failed(void)
+{
+    int e = errno;
+    struct pollfd p = {.fd = STDOUT_FILENO};
+    /* a pipe whose reader closed polls POLLERR, whatever errno the write left */
+    if (e == EPIPE || (poll(&p, 1, 0) == 1 && (p.revents & POLLERR)))
+        return FS_EXIT_PIPE;
+    return fs_cli_fail(FS_EXIT_ERROR, "cannot write the output: %s", strerror(e));
+}
+
 int fs_cli_print_json(fs_cli *cli, const json_t *v)
 {
     size_t flags = JSON_ENCODE_ANY | (cli->tty ? JSON_INDENT(2) : JSON_COMPACT);
     if (json_dumpf(v, stdout, flags) != 0 || fputc('\n', stdout) == EOF)
-        return fs_cli_fail(FS_EXIT_ERROR, "cannot write the output");
+        return fs_cli_output_failed();
     return FS_EXIT_OK;
 }
 
 int fs_cli_print_table(fs_cli *cli, const fs_table *t)
 {
-    if (fs_table_print(t, stdout, cli->tty ? cli->width : 0) != 0)
-        return fs_cli_fail(FS_EXIT_ERROR, "cannot write the output");
+    size_t width = cli->tty ? cli->width : 0;
+    if (fs_table_print(t, stdout, width) != 0)
+        return fs_cli_output_failed();
+    size_t hidden = fs_table_hidden(t, width);
+    if (hidden > 0)
+        fprintf(stderr,
+                "fieldsync: %zu column%s left out to fit %zu columns: a wider terminal, a pipe "
+                "or --json shows them\n",
+                hidden, hidden == 1 ? "" : "s", width);
     return FS_EXIT_OK;
+}
+
+bool fs_cli_is_id_path(const char *path)
+{
+    size_t n = strlen(path);
+    return strcmp(path, "id") == 0 || (n > 3 && strcmp(path + n - 3, "_id") == 0);
 }
 
 int fs_cli_print_pairs(const char *const *pairs, size_t n)

@@ -4,7 +4,10 @@
  * Widths are counted in UTF-8 code points, which is right for the Latin,
  * Greek and Cyrillic names a rep's book holds; double-width scripts come out
  * misaligned but never cut inside a character. Truncation takes one column
- * at a time from the widest, so short columns (ids, tiers, dates) stay whole.
+ * at a time from the widest, so short columns (tiers, dates) stay whole; a
+ * column kept whole (ids) is never cut, and when the others cannot shrink any
+ * more, the rightmost of them are left out: a cut id is useless, a missing
+ * column is only less to read.
  */
 #include "table.h"
 
@@ -86,6 +89,12 @@ void fs_table_align_right(fs_table *t, size_t col)
         t->right[col] = true;
 }
 
+void fs_table_keep_whole(fs_table *t, size_t col)
+{
+    if (col < t->ncols)
+        t->whole[col] = true;
+}
+
 int fs_table_add_row(fs_table *t, const char *const *cells)
 {
     if (t->nrows == t->cap) {
@@ -110,9 +119,33 @@ int fs_table_add_row(fs_table *t, const char *const *cells)
     return 0;
 }
 
-/* Column widths, shrunk until the table fits max_width (0: no limit). */
+/* The narrowest a column can be made. */
+static size_t min_width(const fs_table *t, size_t c, size_t natural)
+{
+    return t->whole[c] || natural < FS_TABLE_MIN_COL ? natural : FS_TABLE_MIN_COL;
+}
+
+/* Width of the shown columns with their separators, each at its width in w. */
+static size_t total_width(const fs_table *t, const size_t *w)
+{
+    size_t total = 0, shown = 0;
+    for (size_t c = 0; c < t->ncols; c++)
+        if (w[c] > 0) {
+            total += w[c];
+            shown++;
+        }
+    return total + (shown > 0 ? 2 * (shown - 1) : 0);
+}
+
+/*
+ * Column widths for max_width (0: no limit); 0 marks a column left out. First
+ * the rightmost columns that can be cut are left out while the table does not
+ * fit even with every column at its narrowest (the first such column stays);
+ * then the widest column that can be cut loses a character at a time.
+ */
 static void compute_widths(const fs_table *t, size_t max_width, size_t *w)
 {
+    size_t narrow[FS_TABLE_MAX_COLS];
     for (size_t c = 0; c < t->ncols; c++) {
         w[c] = fs_table_text_width(t->headers[c]);
         for (size_t r = 0; r < t->nrows; r++) {
@@ -120,20 +153,37 @@ static void compute_widths(const fs_table *t, size_t max_width, size_t *w)
             if (cw > w[c])
                 w[c] = cw;
         }
+        if (w[c] == 0)
+            w[c] = 1; /* an empty column still takes its place */
+        narrow[c] = min_width(t, c, w[c]);
     }
     if (max_width == 0)
         return;
+    for (size_t c = t->ncols; c-- > 0 && total_width(t, narrow) > max_width;) {
+        bool first_cuttable = true;
+        for (size_t p = 0; p < c; p++)
+            first_cuttable &= t->whole[p];
+        if (!t->whole[c] && !first_cuttable)
+            narrow[c] = w[c] = 0;
+    }
     for (;;) {
-        size_t total = 2 * (t->ncols - 1), widest = 0;
-        for (size_t c = 0; c < t->ncols; c++) {
-            total += w[c];
-            if (w[c] > w[widest])
+        size_t widest = t->ncols;
+        for (size_t c = 0; c < t->ncols; c++)
+            if (w[c] > narrow[c] && (widest == t->ncols || w[c] > w[widest]))
                 widest = c;
-        }
-        if (total <= max_width || w[widest] <= FS_TABLE_MIN_COL)
+        if (total_width(t, w) <= max_width || widest == t->ncols)
             return;
         w[widest]--;
     }
+}
+
+size_t fs_table_hidden(const fs_table *t, size_t max_width)
+{
+    size_t w[FS_TABLE_MAX_COLS], n = 0;
+    compute_widths(t, max_width, w);
+    for (size_t c = 0; c < t->ncols; c++)
+        n += w[c] == 0;
+    return n;
 }
 
 static int print_cell(FILE *f, const char *s, size_t width, bool right, bool last)
@@ -154,7 +204,8 @@ static int print_cell(FILE *f, const char *s, size_t width, bool right, bool las
     return rc ? FS_EIO : 0;
 }
 
-/* A row goes through a memory stream so trailing blanks (empty last cells) can go. */
+/* A row goes through a memory stream so trailing blanks (empty last cells) can go.
+ * Columns of width 0 are left out. */
 static int print_row(const fs_table *t, FILE *f, char *const *cells, const size_t *w)
 {
     char *line = NULL;
@@ -162,9 +213,13 @@ static int print_row(const fs_table *t, FILE *f, char *const *cells, const size_
     FILE *m = open_memstream(&line, &len);
     if (m == NULL)
         return FS_ENOMEM;
+    size_t last = t->ncols - 1;
+    while (last > 0 && w[last] == 0)
+        last--;
     int rc = 0;
-    for (size_t c = 0; rc == 0 && c < t->ncols; c++)
-        rc = print_cell(m, cells[c], w[c], t->right[c], c + 1 == t->ncols);
+    for (size_t c = 0; rc == 0 && c <= last; c++)
+        if (w[c] > 0)
+            rc = print_cell(m, cells[c], w[c], t->right[c], c == last);
     if (fclose(m) != 0 && rc == 0)
         rc = FS_ENOMEM;
     while (rc == 0 && len > 0 && line[len - 1] == ' ')

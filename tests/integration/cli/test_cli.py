@@ -37,6 +37,7 @@ import traceback
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
 EXIT_LOCKED, EXIT_NOT_FOUND, EXIT_AUTH, EXIT_NOT_INIT = 4, 5, 6, 7
 EXIT_NO_SERVER, EXIT_PARTIAL, EXIT_DAMAGED = 8, 9, 10
+EXIT_PIPE = 141
 PASSPHRASE = "correct horse battery staple"
 
 
@@ -484,8 +485,17 @@ def test_terminal_prompts_without_echo_and_tables_fit(h):
              "tty passwd: the new passphrase is asked twice and must match", out)
     rc, out = h.run_tty(["accounts", "list", "--all"], [], cols=50)
     lines = [l for l in out.replace("\r", "").splitlines() if l]
-    h.expect(rc == 0 and len(lines) >= 7 and all(len(l) <= 50 for l in lines) and
-             any("..." in l for l in lines), "tty tables are cut to the terminal width", out)
+    table = [l for l in lines if not l.startswith("fieldsync: ")]
+    h.expect(rc == 0 and len(table) >= 7 and all(len(l) <= 50 for l in table) and
+             any("..." in l for l in table), "tty tables are cut to the terminal width", out)
+    ids = {i["id"] for i in h.json("accounts", "list", "--all")["items"]}
+    h.expect(len(ids) >= 6 and {l.split()[0] for l in table[1:]} == ids,
+             "a narrow terminal never cuts the ids the next command needs", out)
+    h.expect(any("columns left out" in l for l in lines),
+             "the columns left out for a narrow terminal are mentioned", out)
+    rc, out = h.run_tty(["contacts", "list", "--account", h.aid], [], cols=40)
+    h.expect(rc == 0 and h.cid in out and h.aid in out, "contact and account ids whole at 40",
+             out)
     rc, out = h.run_tty(["accounts", "show", h.aid, "--json"], [])
     h.expect(rc == 0 and '\n  "kind"' in out.replace("\r", ""), "tty --json is indented", out)
 
@@ -516,6 +526,48 @@ def test_watch_sees_another_clients_changes(h):
     h.expect_run("watch with an unknown topic", ["watch", "--topics", "gossip"], EXIT_ERROR,
                  err_has="unknown topic")
     h.expect_run("watch bad count", ["watch", "--count", "0"], EXIT_USAGE)
+
+
+def run_to_closed_pipe(h, args):
+    """Runs the CLI with stdout a pipe whose reader is already gone (`| head`
+    that stopped reading): (exit code, stderr)."""
+    r, w = os.pipe()
+    os.close(r)
+    env = dict(os.environ, FIELDSYNC_SOCKET=h.socket)
+    try:
+        p = subprocess.run([h.cli] + args, stdout=w, stderr=subprocess.PIPE, env=env,
+                           text=True, timeout=60, start_new_session=True)
+    finally:
+        os.close(w)
+    return p.returncode, p.stderr
+
+
+def test_a_closed_pipe_ends_quietly(h):
+    for args in (["export"], ["accounts", "list", "--all"], ["search", "hydraul"],
+                 ["accounts", "show", h.aid, "--json"], ["status"]):
+        rc, err = run_to_closed_pipe(h, args)
+        h.expect(rc == EXIT_PIPE and err == "", "%s | head: exit 141, nothing on stderr"
+                 % " ".join(args), (rc, err))
+    # watch notices the closed pipe at its next line and stops
+    r, w = os.pipe()
+    os.close(r)
+    env = dict(os.environ, FIELDSYNC_SOCKET=h.socket)
+    watch = subprocess.Popen([h.cli, "watch", "--topics", "record.changed"], stdout=w,
+                             stderr=subprocess.PIPE, env=env, text=True,
+                             start_new_session=True)
+    os.close(w)
+    ready, _, _ = select.select([watch.stderr], [], [], 20)
+    h.expect(ready and "watching" in watch.stderr.readline(), "watch subscribed")
+    rid = add(h, "accounts", "--name", "Piped Ltd")
+    try:
+        rc = watch.wait(timeout=20)
+        h.expect(rc == EXIT_PIPE and watch.stderr.read() == "",
+                 "watch | head stops quietly at its next line", rc)
+    except subprocess.TimeoutExpired:
+        watch.kill()
+        watch.wait()
+        h.expect(False, "watch | head stops quietly at its next line (it kept running)")
+    h.expect_run("rm piped", ["accounts", "rm", rid], 0)
 
 
 def read_csv(text):
@@ -666,7 +718,8 @@ TESTS = [test_help_on_every_subcommand, test_unreachable_daemon_exits_3,
          test_records_add_show_edit_rm, test_other_kinds_and_lists,
          test_search_followups_report, test_conflicts_outbox_sync, test_lock_unlock_passwd,
          test_terminal_prompts_without_echo_and_tables_fit,
-         test_watch_sees_another_clients_changes, test_export_import_round_trip,
+         test_watch_sees_another_clients_changes, test_a_closed_pipe_ends_quietly,
+         test_export_import_round_trip,
          test_import_with_bad_rows, test_import_text_outside_the_limits,
          test_check_and_a_damaged_store]
 

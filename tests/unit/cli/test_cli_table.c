@@ -1,7 +1,8 @@
 /*
  * test_cli_table.c: human tables (daemon/cli/table.c): alignment, right-aligned
- * numbers, truncation to the terminal width by the widest column first, UTF-8
- * widths, control characters, and no trailing blanks.
+ * numbers, truncation to the terminal width by the widest column first, ids
+ * never cut (other columns left out instead), UTF-8 widths, control characters,
+ * and no trailing blanks.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -93,6 +94,49 @@ static void test_never_narrower_than_the_minimum(void **state)
     fs_table_clear(&t);
 }
 
+#define LONG_ID "0123456789abcdef0123456789abcdef"
+
+static void id_table(fs_table *t)
+{
+    const char *h[] = {"ID", "NAME", "CITY"};
+    assert_int_equal(fs_table_init(t, h, 3), 0);
+    const char *r[] = {LONG_ID, "Acme Hydraulics", "Bramley"};
+    assert_int_equal(fs_table_add_row(t, r), 0);
+    fs_table_keep_whole(t, 0);
+}
+
+static void test_whole_columns_are_never_cut(void **state)
+{
+    (void)state;
+    fs_table t;
+    id_table(&t);
+    /* ID 32 + NAME + CITY 7 + 4 separators = 54: NAME gets 11 of its 15 */
+    char *s = render(&t, 54);
+    assert_string_equal(s, "ID                                NAME         CITY\n" LONG_ID
+                           "  Acme Hyd...  Bramley\n");
+    free(s);
+    assert_int_equal(fs_table_hidden(&t, 54), 0);
+    fs_table_clear(&t);
+}
+
+static void test_columns_are_left_out_before_an_id_is_cut(void **state)
+{
+    (void)state;
+    fs_table t;
+    id_table(&t);
+    /* 32 + 2 + 6 + 2 + 6 = 48 even at the narrowest: CITY goes, NAME is cut */
+    char *s = render(&t, 45);
+    assert_string_equal(s, "ID                                NAME\n" LONG_ID "  Acme Hyd...\n");
+    free(s);
+    assert_int_equal(fs_table_hidden(&t, 45), 1);
+    /* narrower than the id: the id still prints whole, with the first other column */
+    s = render(&t, 20);
+    assert_string_equal(s, "ID                                NAME\n" LONG_ID "  Acm...\n");
+    free(s);
+    assert_int_equal(fs_table_hidden(&t, 0), 0);
+    fs_table_clear(&t);
+}
+
 static void test_control_characters_become_spaces(void **state)
 {
     (void)state;
@@ -173,6 +217,8 @@ int main(void)
         cmocka_unit_test(test_no_trailing_blanks_with_empty_last_cells),
         cmocka_unit_test(test_truncates_the_widest_column_to_fit),
         cmocka_unit_test(test_never_narrower_than_the_minimum),
+        cmocka_unit_test(test_whole_columns_are_never_cut),
+        cmocka_unit_test(test_columns_are_left_out_before_an_id_is_cut),
         cmocka_unit_test(test_control_characters_become_spaces),
         cmocka_unit_test(test_utf8_width_counts_code_points),
         cmocka_unit_test(test_fit_handles_tiny_widths),
