@@ -113,7 +113,8 @@ int fs_cli_print_pairs(const char *const *pairs, size_t n);
 
 /* A JSON scalar as text for a table cell (malloc'd; "" for null/absent). */
 char *fs_cli_cell(const json_t *v);
-/* Unix seconds as "YYYY-MM-DD HH:MM" UTC into buf (>= 20 bytes). */
+/* Unix seconds as "YYYY-MM-DD HH:MM ZONE" in the local time zone ("2026-11-20
+ * 10:00 CET": fs_time_parse reads it back) into buf (>= 40 bytes). */
 const char *fs_cli_time(long long t, char *buf, size_t n);
 
 /* ---- commands ---- */

@@ -30,12 +30,17 @@ static int add_sibling_rows(fs_table *t, const json_t *rec)
             char *value = json_is_true(json_object_get(s, "cleared"))
                               ? strdup("(cleared)")
                               : fs_cli_cell(json_object_get(s, "value"));
+            const char *iso = json_string_value(json_object_get(s, "time"));
+            char when[40] = "";
+            long long at;
+            if (iso != NULL && fs_time_parse(iso, &at) == 0) /* UTC, shown local */
+                fs_cli_time(at, when, sizeof(when));
             const char *cells[] = {kind,
                                    id,
                                    field,
                                    n,
                                    value,
-                                   json_string_value(json_object_get(s, "time")),
+                                   when,
                                    json_string_value(json_object_get(s, "replica")),
                                    json_is_true(json_object_get(s, "visible")) ? "yes" : ""};
             int rc = fs_table_add_row(t, cells);

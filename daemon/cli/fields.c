@@ -90,7 +90,7 @@ static void leaf_help(fs_leaf *l)
         [FS_LEAF_DATE] = "date YYYY-MM-DD (or today, tomorrow, +N days)",
         [FS_LEAF_INT] = "integer",
         [FS_LEAF_UINT] = "integer >= 0",
-        [FS_LEAF_TIME] = "time: YYYY-MM-DD HH:MM (UTC) or Unix seconds",
+        [FS_LEAF_TIME] = "time: YYYY-MM-DD HH:MM local (or with Z, +HH:MM) or Unix seconds",
         [FS_LEAF_BOOL] = "true or false",
         [FS_LEAF_ENUM] = "one of ",
         [FS_LEAF_MONEY] = "amount and currency, e.g. \"1250.00 EUR\"",

@@ -97,9 +97,12 @@ char *fs_json_dump(const json_t *v, size_t flags);
 int fs_money_parse(const char *text, json_t **out);
 char *fs_money_format(const json_t *money);
 
-/* Dates: "YYYY-MM-DD" (a real day), "today", "tomorrow", "+N" days. out >= 11. */
+/* Dates: "YYYY-MM-DD" (a real day), "today", "tomorrow", "+N" days, these in
+ * the local time zone (calendar.h). out >= 11. */
 int fs_date_parse(const char *text, char *out);
-/* Instants: Unix seconds, or "YYYY-MM-DD[ HH:MM[:SS]]" in UTC ("T", "Z" allowed). */
+/* Instants: Unix seconds, or "YYYY-MM-DD[ HH:MM[:SS]]" ("T" allowed) in the
+ * local time zone, or in the zone that follows: "Z" or "UTC", "+HH:MM", or the
+ * local zone's abbreviation as fs_cli_time shows it ("CET", "CEST"). */
 int fs_time_parse(const char *text, long long *out);
 
 #endif

@@ -13,6 +13,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "fieldsync/calendar.h"
+
 char *fs_json_dump(const json_t *v, size_t flags)
 {
     size_t n = json_dumpb(v, NULL, 0, flags);
@@ -74,11 +76,35 @@ int fs_date_parse(const char *text, char *out)
             return -1;
     } else
         return -1;
-    time_t t = time(NULL) + (time_t)(days * 86400);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(out, 11, "%Y-%m-%d", &tm);
+    fs_calendar_day((int)days, out); /* the rep's local day, not UTC's */
     return 0;
+}
+
+/* A zone after a time: "Z" or "UTC" (*off 0), "+HH:MM" or "+HHMM" (*off seconds
+ * east), or the local zone's own abbreviation ("CET", "CEST": *isdst 0 or 1,
+ * *local true). 0, or -1 when p is none of these. */
+static int parse_zone(const char *p, bool *local, long *off, int *isdst)
+{
+    int hh, mm, used = 0;
+    *local = false;
+    *off = 0;
+    if (strcmp(p, "Z") == 0 || strcmp(p, "UTC") == 0)
+        return 0;
+    if ((p[0] == '+' || p[0] == '-') && isdigit((unsigned char)p[1]) &&
+        (sscanf(p + 1, "%2d:%2d%n", &hh, &mm, &used) == 2 ||
+         sscanf(p + 1, "%2d%2d%n", &hh, &mm, &used) == 2) &&
+        p[1 + used] == '\0' && hh <= 14 && mm <= 59) {
+        *off = (p[0] == '-' ? -1 : 1) * (hh * 3600L + mm * 60L);
+        return 0;
+    }
+    tzset();
+    for (int dst = 0; dst < 2; dst++)
+        if (tzname[dst] != NULL && strcmp(p, tzname[dst]) == 0) {
+            *local = true;
+            *isdst = dst;
+            return 0;
+        }
+    return -1;
 }
 
 int fs_time_parse(const char *text, long long *out)
@@ -110,17 +136,21 @@ int fs_time_parse(const char *text, long long *out)
         if (hh > 23 || mm > 59 || ss > 60)
             return -1;
     }
-    if (*p == 'Z')
+    bool local = true;
+    long off = 0;
+    int isdst = -1; /* mktime decides, for a time given without its zone */
+    if (*p == ' ')
         p++;
-    if (*p != '\0')
+    if (*p != '\0' && parse_zone(p, &local, &off, &isdst) != 0)
         return -1;
     struct tm tm = {.tm_year = y - 1900,
                     .tm_mon = m - 1,
                     .tm_mday = d,
                     .tm_hour = hh,
                     .tm_min = mm,
-                    .tm_sec = ss};
-    *out = (long long)timegm(&tm);
+                    .tm_sec = ss,
+                    .tm_isdst = isdst};
+    *out = local ? (long long)mktime(&tm) : (long long)timegm(&tm) - off;
     return 0;
 }
 
@@ -347,7 +377,7 @@ static int convert_one(const fs_leaf *l, const char *text, json_t **out, char *w
         return 0;
     case FS_LEAF_TIME:
         if (fs_time_parse(text, &v) != 0)
-            return why_fail(why, n, l, text, "a time YYYY-MM-DD HH:MM (UTC) or Unix seconds");
+            return why_fail(why, n, l, text, "a time YYYY-MM-DD HH:MM (local, or with Z or +HH:MM) or Unix seconds");
         *out = json_integer(v);
         return 0;
     case FS_LEAF_INT:

@@ -228,7 +228,7 @@ const char *fs_cli_time(long long t, char *buf, size_t n)
 {
     time_t tt = (time_t)t;
     struct tm tm;
-    if (gmtime_r(&tt, &tm) == NULL || strftime(buf, n, "%Y-%m-%d %H:%M", &tm) == 0)
+    if (localtime_r(&tt, &tm) == NULL || strftime(buf, n, "%Y-%m-%d %H:%M %Z", &tm) == 0)
         snprintf(buf, n, "%lld", t);
     return buf;
 }

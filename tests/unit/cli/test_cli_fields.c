@@ -149,30 +149,53 @@ static void test_dates_are_real_days(void **state)
     expect_refused(&visits, "next-step-date", "2026-13-01", "next_step_date");
     expect_refused(&visits, "next-step-date", "26-1-1", "next_step_date");
     expect_refused(&visits, "next-step-date", "2026-01-01x", "next_step_date");
-    char today[11], why[512];
-    time_t now = time(NULL);
+    /* today, tomorrow, +N are days of the local zone: 14 hours east of UTC here,
+     * where the local date differs from UTC's for ten hours of every day */
+    setenv("TZ", "TST-14", 1);
+    tzset();
+    char today[11], in2[11], why[512];
+    time_t now = time(NULL), later = now + 14 * 3600, later2 = later + 2 * 86400;
     struct tm tm;
-    gmtime_r(&now, &tm);
-    strftime(today, sizeof(today), "%Y-%m-%d", &tm);
+    strftime(today, sizeof(today), "%Y-%m-%d", gmtime_r(&later, &tm));
+    strftime(in2, sizeof(in2), "%Y-%m-%d", gmtime_r(&later2, &tm));
     char *s = conv(&visits, "next-step-date", "today", why);
     assert_non_null(s);
     assert_memory_equal(s + 1, today, 10);
     free(s);
     s = conv(&visits, "next-step-date", "+2", why);
     assert_non_null(s);
+    assert_memory_equal(s + 1, in2, 10);
     free(s);
+    unsetenv("TZ");
+    tzset();
     expect_refused(&visits, "next-step-date", "+x", "next_step_date");
 }
 
-static void test_times_in_utc_or_unix_seconds(void **state)
+static void test_times_local_with_a_zone_or_unix_seconds(void **state)
 {
     (void)state;
+    setenv("TZ", "TST+12", 1); /* 12 hours west of UTC, no daylight saving */
+    tzset();
+    /* 2025-11-20 10:00 UTC is 1763632800 */
     expect_conv(&visits, "planned-at", "1763632800", "1763632800");
-    expect_conv(&visits, "planned-at", "2025-11-20 10:00", "1763632800");
+    expect_conv(&visits, "planned-at", "2025-11-20 10:00", "1763676000");
+    expect_conv(&visits, "planned-at", "2025-11-20 10:00 TST", "1763676000");
+    expect_conv(&visits, "planned-at", "2025-11-20", "1763640000");
     expect_conv(&visits, "planned-at", "2025-11-20T10:00:00Z", "1763632800");
-    expect_conv(&visits, "planned-at", "2025-11-20", "1763596800");
+    expect_conv(&visits, "planned-at", "2025-11-20 10:00 UTC", "1763632800");
+    expect_conv(&visits, "planned-at", "2025-11-20 11:00 +01:00", "1763632800");
+    expect_conv(&visits, "planned-at", "2025-11-20 05:30-0430", "1763632800");
     expect_refused(&visits, "planned-at", "2025-11-20 25:00", "planned_at");
+    expect_refused(&visits, "planned-at", "2025-11-20 10:00 XYZ", "planned_at");
+    expect_refused(&visits, "planned-at", "2025-11-20 10:00 +1", "planned_at");
     expect_refused(&visits, "planned-at", "tomorrow at ten", "planned_at");
+    /* the hour that happens twice when the clocks go back: the zone decides */
+    setenv("TZ", "CET-1CEST,M3.5.0,M10.5.0/3", 1);
+    tzset();
+    expect_conv(&visits, "planned-at", "2025-10-26 02:30 CEST", "1761438600");
+    expect_conv(&visits, "planned-at", "2025-10-26 02:30 CET", "1761442200");
+    unsetenv("TZ");
+    tzset();
 }
 
 static void test_phones_and_lists(void **state)
@@ -260,7 +283,7 @@ int main(void)
         cmocka_unit_test(test_booleans),
         cmocka_unit_test(test_money_in_major_units_with_currency),
         cmocka_unit_test(test_dates_are_real_days),
-        cmocka_unit_test(test_times_in_utc_or_unix_seconds),
+        cmocka_unit_test(test_times_local_with_a_zone_or_unix_seconds),
         cmocka_unit_test(test_phones_and_lists),
         cmocka_unit_test(test_apply_builds_nested_objects_and_appends_lists),
         cmocka_unit_test(test_format_inverts_convert),
