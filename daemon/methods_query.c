@@ -6,18 +6,15 @@
  */
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
+#include "fieldsync/calendar.h"
 #include "json_record.h"
 #include "rpc.h"
 
-/* Today's date (UTC) as "YYYY-MM-DD". */
+/* Today's date as "YYYY-MM-DD", in the daemon's local time zone (calendar.h). */
 void fs_rpc_today(char buf[11])
 {
-    time_t t = time(NULL);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(buf, 11, "%Y-%m-%d", &tm);
+    fs_calendar_day(0, buf);
 }
 
 int fs_rpc_param_date(json_t *params, const char *key, char out[11], fs_rpc_err *e)
@@ -82,12 +79,18 @@ static json_t *text_or_null(const char *s)
     return s != NULL ? fs_json_text(s) : json_null();
 }
 
-static json_t *followup_json(const fs_followup *f)
+/* One follow-up as JSON; days_overdue counts from today (the local day). */
+static json_t *followup_json(const fs_followup *f, const char *day)
 {
-    return json_pack("{s:o,s:o,s:o,s:o,s:o}", "visit_id", fs_json_text(f->visit_id), "account_id",
-                     text_or_null(f->account_id), "account_name", text_or_null(f->account_name),
-                     "next_step", text_or_null(f->next_step), "next_step_date",
-                     text_or_null(f->next_step_date));
+    int64_t late =
+        fs_calendar_valid(f->next_step_date) ? fs_calendar_days_between(f->next_step_date, day) : 0;
+    return json_pack("{s:o,s:o,s:o,s:o,s:o,s:b,s:I,s:o,s:o,s:o}", "visit_id",
+                     fs_json_text(f->visit_id), "account_id", text_or_null(f->account_id),
+                     "account_name", text_or_null(f->account_name), "next_step",
+                     text_or_null(f->next_step), "next_step_date", text_or_null(f->next_step_date),
+                     "overdue", late > 0, "days_overdue", (json_int_t)(late > 0 ? late : 0),
+                     "contact_id", text_or_null(f->contact_id), "contact_name",
+                     text_or_null(f->contact_name), "phone", text_or_null(f->phone));
 }
 
 static int m_followups(fs_daemon *d, fs_rpc_session *s, json_t *params, json_t **result,
@@ -95,7 +98,7 @@ static int m_followups(fs_daemon *d, fs_rpc_session *s, json_t *params, json_t *
 {
     (void)s;
     static const char *const allowed[] = {"until", "limit", NULL};
-    char until[11];
+    char until[11], day[11];
     long long limit = 100;
     fs_store *st;
     if (fs_rpc_params_check(params, allowed, e) != 0 ||
@@ -104,15 +107,20 @@ static int m_followups(fs_daemon *d, fs_rpc_session *s, json_t *params, json_t *
         fs_rpc_need_store(d, &st, e) != 0)
         return -1;
     fs_followup *f = NULL;
-    size_t n = 0;
+    size_t n = 0, total = 0;
     fs_err err = {0};
-    if (fs_store_followups_due(st, until, (size_t)limit, &f, &n, &err) != 0)
+    if (fs_store_followups_due(st, until, (size_t)limit, &f, &n, &err) != 0 ||
+        fs_store_followups_count(st, until, &total, &err) != 0) {
+        fs_followups_free(f, n);
         return fs_rpc_fail_fs(e, &err);
+    }
+    fs_rpc_today(day);
     json_t *arr = json_array();
     for (size_t i = 0; arr != NULL && i < n; i++)
-        json_array_append_new(arr, followup_json(&f[i]));
+        json_array_append_new(arr, followup_json(&f[i], day));
     fs_followups_free(f, n);
-    *result = json_pack("{s:s,s:o}", "until", until, "items", arr);
+    *result = json_pack("{s:s,s:s,s:I,s:o}", "until", until, "today", day, "total",
+                        (json_int_t)total, "items", arr);
     return 0;
 }
 

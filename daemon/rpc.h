@@ -118,8 +118,8 @@ int fs_rpc_param_kind(json_t *params, fs_kind *kind, fs_rpc_err *e);
 /* The store, or the locked / not-initialized error. */
 int fs_rpc_need_store(fs_daemon *d, fs_store **st, fs_rpc_err *e);
 
-/* Today's date as "YYYY-MM-DD" (methods_query.c): the one "today" of every
- * method that needs one. */
+/* Today's date as "YYYY-MM-DD" in the local time zone (methods_query.c,
+ * calendar.h): the one "today" of every method that needs one. */
 void fs_rpc_today(char buf[11]);
 /* A date param ("YYYY-MM-DD", a real day) into out; today when absent. */
 int fs_rpc_param_date(json_t *params, const char *key, char out[11], fs_rpc_err *e);

@@ -1,6 +1,6 @@
 /*
- * search.c: full-text search over the FTS5 index, and the small lists a rep's
- * day starts from: follow-ups due and the records in conflict.
+ * search.c: full-text search over the FTS5 index, and the records in conflict
+ * (follow-ups due: followups.c).
  *
  * Search input from the UI is words, not FTS5 syntax: each word becomes a quoted
  * prefix term, so "O'Brien" or "acme-gmbh" never fail as syntax. Raw FTS5 is
@@ -14,13 +14,6 @@
 
 #define SEARCH_LIMIT_MAX 1000
 #define SEARCH_QUERY_MAX 1024
-
-const char fs_store_followups_sql[] =
-    "SELECT v.id, v.account_id, v.next_step, v.next_step_date, a.name FROM visits v "
-    "LEFT JOIN records r ON r.kind = 1 AND r.id = v.account_id "
-    "LEFT JOIN accounts a ON a.rid = r.rid "
-    "WHERE v.next_step_date IS NOT NULL AND v.next_step_done = 0 AND v.next_step_date <= ?1 "
-    "ORDER BY v.next_step_date, v.id LIMIT ?2";
 
 const char fs_store_conflicts_sql[] =
     "SELECT kind, id FROM records WHERE has_conflict ORDER BY kind, id LIMIT ?1";
@@ -118,61 +111,6 @@ int fs_store_search(fs_store *st, const char *query, unsigned flags, size_t limi
     if (rc != 0) {
         fs_search_hits_free(*hits, *n);
         *hits = NULL;
-        *n = 0;
-    }
-    return rc;
-}
-
-/* ------------------------------------------------------------------------- */
-
-void fs_followups_free(fs_followup *f, size_t n)
-{
-    for (size_t i = 0; f != NULL && i < n; i++) {
-        free(f[i].visit_id);
-        free(f[i].account_id);
-        free(f[i].next_step);
-        free(f[i].next_step_date);
-        free(f[i].account_name);
-    }
-    free(f);
-}
-
-int fs_store_followups_due(fs_store *st, const char *until, size_t limit, fs_followup **out,
-                           size_t *n, fs_err *err)
-{
-    sqlite3_stmt *s = NULL;
-    *out = NULL;
-    *n = 0;
-    if (until == NULL)
-        return fs_err_set(err, FS_EINVAL, "follow-ups: no date given");
-    if (limit == 0 || limit > SEARCH_LIMIT_MAX)
-        limit = SEARCH_LIMIT_MAX;
-    int rc = fs_store_prepare(st, fs_store_followups_sql, &s, err);
-    if (rc != 0)
-        return rc;
-    sqlite3_bind_text(s, 1, until, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 2, (sqlite3_int64)limit);
-    *out = calloc(limit, sizeof(**out));
-    if (*out == NULL)
-        rc = fs_err_set(err, FS_ENOMEM, "follow-ups: out of memory");
-    int step = SQLITE_DONE;
-    while (rc == 0 && (step = sqlite3_step(s)) == SQLITE_ROW) {
-        fs_followup *f = &(*out)[(*n)++];
-        f->visit_id = fs_store_strdup((const char *)sqlite3_column_text(s, 0));
-        f->account_id = fs_store_strdup((const char *)sqlite3_column_text(s, 1));
-        f->next_step = fs_store_strdup((const char *)sqlite3_column_text(s, 2));
-        f->next_step_date = fs_store_strdup((const char *)sqlite3_column_text(s, 3));
-        if (sqlite3_column_type(s, 4) != SQLITE_NULL)
-            f->account_name = fs_store_strdup((const char *)sqlite3_column_text(s, 4));
-        if (f->visit_id == NULL || f->account_id == NULL || f->next_step_date == NULL)
-            rc = fs_err_set(err, FS_ENOMEM, "follow-ups: out of memory");
-    }
-    if (rc == 0 && step != SQLITE_DONE)
-        rc = fs_store_sqlerr(st, step, err, "listing follow-ups");
-    fs_store_finish(st, s);
-    if (rc != 0) {
-        fs_followups_free(*out, *n);
-        *out = NULL;
         *n = 0;
     }
     return rc;

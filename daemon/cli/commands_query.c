@@ -66,20 +66,6 @@ static int limit_param(fs_cli *cli, const fs_args *a, json_t *params)
     return 0;
 }
 
-/* Calls method and prints result[key] as a table, or the result as JSON. */
-static int call_and_list(fs_cli *cli, const char *method, json_t *params, const char *key,
-                         const char *const *cols, size_t ncols)
-{
-    json_t *res;
-    int rc = fs_cli_call(cli, method, params, &res);
-    if (rc != 0)
-        return rc;
-    rc = cli->json ? fs_cli_print_json(cli, res)
-                   : print_items(cli, json_object_get(res, key), cols, ncols);
-    json_decref(res);
-    return rc;
-}
-
 int fs_cmd_search(fs_cli *cli, int argc, char **argv)
 {
     static const fs_opt opts[] = {
@@ -117,6 +103,33 @@ int fs_cmd_search(fs_cli *cli, int argc, char **argv)
     return rc;
 }
 
+/* The follow-ups table: overdue ones say by how much, and a partial list says so. */
+static int print_followups(fs_cli *cli, json_t *res)
+{
+    static const char *const cols[] = {"DUE",     "next_step_date", "LATE",      "late",
+                                       "ACCOUNT", "account_name",   "CALL",      "contact_name",
+                                       "PHONE",   "phone",          "NEXT STEP", "next_step",
+                                       "VISIT",   "visit_id"};
+    json_t *items = json_object_get(res, "items"), *item;
+    size_t i, shown = json_array_size(items);
+    json_array_foreach(items, i, item)
+    {
+        long long late = json_integer_value(json_object_get(item, "days_overdue"));
+        char buf[32] = "";
+        if (late > 0)
+            snprintf(buf, sizeof(buf), "%lld day%s", late, late == 1 ? "" : "s");
+        json_object_set_new(item, "late", json_string(buf));
+    }
+    int rc = print_items(cli, items, cols, 7);
+    long long total = json_integer_value(json_object_get(res, "total"));
+    if (rc == 0 && (size_t)total > shown)
+        fprintf(stderr,
+                "fieldsync: %zu of %lld follow-ups due by %s shown: --limit N shows up to 1000, "
+                "--until an earlier date fewer\n",
+                shown, total, json_string_value(json_object_get(res, "until")));
+    return rc;
+}
+
 int fs_cmd_followups(fs_cli *cli, int argc, char **argv)
 {
     static const fs_opt opts[] = {
@@ -140,9 +153,12 @@ int fs_cmd_followups(fs_cli *cli, int argc, char **argv)
         json_object_set_new(params, "until", json_string(date));
     if ((rc = limit_param(cli, &a, params)) != 0)
         return rc;
-    static const char *const cols[] = {"DUE",       "next_step_date", "ACCOUNT", "account_name",
-                                       "NEXT STEP", "next_step",      "VISIT",   "visit_id"};
-    return call_and_list(cli, "followups", params, "items", cols, 4);
+    json_t *res;
+    if ((rc = fs_cli_call(cli, "followups", params, &res)) != 0)
+        return rc;
+    rc = cli->json ? fs_cli_print_json(cli, res) : print_followups(cli, res);
+    json_decref(res);
+    return rc;
 }
 
 /* outbox retry|drop SEQ: what to do with an entry the server refused. */

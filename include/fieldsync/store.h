@@ -205,19 +205,26 @@ int fs_store_search(fs_store *st, const char *query, unsigned flags, size_t limi
                     fs_search_hit **hits, size_t *n, fs_err *err);
 void fs_search_hits_free(fs_search_hit *hits, size_t n);
 
-/* A follow-up: a visit whose next step is not done, with its date. */
+/* A follow-up: a visit whose next step is not done, with its date, and whom to
+ * call about it (followups.c). */
 typedef struct fs_followup {
     char *visit_id;
     char *account_id;
     char *next_step;
     char *next_step_date;
     char *account_name; /* NULL when the account is not in the store (yet) */
+    char *contact_id;   /* the visit's first contact, or NULL */
+    char *contact_name; /* NULL when that contact is not in the store */
+    char *phone;        /* the contact's (mobile first, no fax), else the account's */
 } fs_followup;
 
-/* Follow-ups with next_step_date <= until ("YYYY-MM-DD"), oldest first. */
+/* Follow-ups with next_step_date <= until ("YYYY-MM-DD"), oldest first, at most
+ * limit (0: 1000). */
 int fs_store_followups_due(fs_store *st, const char *until, size_t limit, fs_followup **out,
                            size_t *n, fs_err *err);
 void fs_followups_free(fs_followup *f, size_t n);
+/* How many follow-ups are due by until, all of them (to say a page is partial). */
+int fs_store_followups_count(fs_store *st, const char *until, size_t *n, fs_err *err);
 
 /* ------------------------------------------------------------------------- */
 /* What the reports count (report.c): one pass each. fn must not call the

@@ -22,6 +22,7 @@ import struct
 import termios
 import calendar
 import csv
+import datetime
 import io
 import json
 import os
@@ -88,6 +89,7 @@ class Harness:
             e["FIELDSYNC_SOCKET"] = self.socket
         else:
             e.pop("FIELDSYNC_SOCKET", None)
+        e.setdefault("TZ", "UTC0")  # times typed and shown are local: a known zone
         e.update(env or {})
         p = subprocess.run([self.cli] + list(args), input=stdin, capture_output=True,
                            text=True, errors="replace", env=e, pass_fds=pass_fds, timeout=60,
@@ -235,8 +237,8 @@ def test_init_and_status_via_xdg_socket(h):
     h.expect(PASSPHRASE not in log, "the passphrase never reaches the daemon's log")
 
 
-def add(h, kind, *flags):
-    r = h.json(kind, "add", *flags)
+def add(h, kind, *flags, **kw):
+    r = h.json(kind, "add", *flags, **kw)
     h.expect(r and r.get("created") is True and r.get("id"), "%s add creates" % kind, r)
     return (r or {}).get("id", "missing")
 
@@ -381,8 +383,10 @@ def test_search_followups_report(h):
     h.expect([i.get("visit_id") for i in items] == [h.vid], "followups due by a date", items)
     items = (h.json("followups", "--until", "2026-11-01") or {}).get("items", [])
     h.expect(items == [], "followups before the date: none", items)
-    h.expect_run("followups table", ["followups", "--until", "2026-11-30"], 0,
-                 out_has="send quote")
+    out, _ = h.expect_run("followups table", ["followups", "--until", "2026-11-30"], 0,
+                          out_has="send quote")
+    h.expect("Dana Buyer" in out and "+44 7700 900" in out,
+             "followups show the contact to call and a number (the account's mobile)", out)
     h.expect_run("followups bad date", ["followups", "--until", "soon"], EXIT_USAGE)
     rep = h.json("report", "pipeline", "--today", "2026-11-23", "--cycle-days", "28")
     stages = {s["stage"]: s for s in (rep or {}).get("stages", [])}
@@ -401,6 +405,51 @@ def test_search_followups_report(h):
     h.expect_run("team table", ["report", "team", "--today", "2026-11-23"], 0, out_has="REP")
     h.expect_run("weekly tables", ["report", "weekly", "--today", "2026-11-23"], 0,
                  out_has="FUNNEL STAGE")
+
+
+def zone_off_utc():
+    """A POSIX TZ whose calendar day differs from UTC's right now (14 hours east
+    from 10:00 UTC on, else 12 hours west), and a function giving its day."""
+    east = datetime.datetime.now(datetime.timezone.utc).hour >= 10
+    hours = 14 if east else -12
+    zone = datetime.timezone(datetime.timedelta(hours=hours))
+
+    def day(offset=0):
+        return (datetime.datetime.now(zone).date() + datetime.timedelta(days=offset)).isoformat()
+    return "TST%+d" % -hours, hours, day  # POSIX TZ counts hours west
+
+
+def test_dates_and_times_are_local(h):
+    tz, hours, day = zone_off_utc()
+    env = {"TZ": tz}
+    for text, offset in (("today", 0), ("tomorrow", 1), ("+3", 3)):
+        r = h.json("followups", "--until", text, env=env)
+        h.expect(r and r.get("until") == day(offset),
+                 "--until %s is the local day in %s (%s)" % (text, tz, day(offset)), r)
+    vid = add(h, "visits", "--account-id", h.aid, "--planned-at", "2026-11-20 10:00",
+              "--next-step", "overdue call", "--next-step-date", day(-2), env=env)
+    v = (h.json("visits", "show", vid) or {}).get("record", {})
+    want = calendar.timegm((2026, 11, 20, 10, 0, 0)) - hours * 3600
+    h.expect(v.get("planned_at") == want, "a typed time is local to TZ", v)
+    out, _ = h.expect_run("a time shows in the local zone", ["visits", "show", vid], 0,
+                          out_has="2026-11-20 10:00 TST", env=env)
+    out, _ = h.expect_run("UTC when TZ says so", ["visits", "show", vid], 0,
+                          out_has="2026-11-19 20:00 UTC" if hours > 0 else "2026-11-20 22:00 UTC")
+    for typed in ("2026-11-20 10:00 TST", "%s 10:00%+03d:00" % ("2026-11-20", hours)):
+        r = h.json("visits", "edit", vid, "--planned-at", typed, env=env)
+        h.expect(r and r["record"].get("planned_at") == want, "%r reads back" % typed, r)
+    r = h.json("followups", env=env) or {}
+    mine = [i for i in r.get("items", []) if i["visit_id"] == vid]
+    late = (datetime.date.fromisoformat(r.get("today", day())) -
+            datetime.date.fromisoformat(day(-2))).days  # the daemon's own today
+    h.expect(mine and mine[0]["overdue"] and mine[0]["days_overdue"] == late,
+             "overdue by the days since it was due", r)
+    h.expect_run("overdue follow-ups say by how much", ["followups"], 0,
+                 out_has="%d days" % late, env=env)
+    _, err = h.expect_run("a partial list of follow-ups", ["followups", "--limit", "1"], 0,
+                          env=env)
+    h.expect("1 of 2 follow-ups" in err and "--limit" in err, "a partial list says so", err)
+    h.expect_run("rm the local visit", ["visits", "rm", vid], 0)
 
 
 def test_conflicts_outbox_sync(h):
@@ -716,7 +765,8 @@ def test_check_and_a_damaged_store(h):
 TESTS = [test_help_on_every_subcommand, test_unreachable_daemon_exits_3,
          test_uninitialized_store, test_init_and_status_via_xdg_socket,
          test_records_add_show_edit_rm, test_other_kinds_and_lists,
-         test_search_followups_report, test_conflicts_outbox_sync, test_lock_unlock_passwd,
+         test_search_followups_report, test_dates_and_times_are_local,
+         test_conflicts_outbox_sync, test_lock_unlock_passwd,
          test_terminal_prompts_without_echo_and_tables_fit,
          test_watch_sees_another_clients_changes, test_a_closed_pipe_ends_quietly,
          test_export_import_round_trip,

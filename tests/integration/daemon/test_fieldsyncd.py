@@ -2,9 +2,10 @@
 """test_fieldsyncd.py: integration tests of the real fieldsyncd binary over its
 socket. Usage: test_fieldsyncd.py FIELDSYNCD CASE; each CASE is one ctest test.
 
-Cases: methods, lifecycle, subscriptions, hostile, sigterm, peer_uid, idle.
+Cases: methods, lifecycle, subscriptions, hostile, sigterm, peer_uid, idle, followups.
 FIELDSYNC_IT_SCALE (default 1) multiplies loop counts for longer runs.
 """
+import datetime
 import os
 import signal
 import socket
@@ -134,6 +135,61 @@ def case_methods(binary):
         log = d.log_text()
         for secret in ("correct horse", "battery staple", "Bergmann"):
             check(secret not in log, "the log must not contain %r" % secret)
+        check(d.stop() == 0, "clean exit")
+    finally:
+        d.cleanup()
+
+
+# ---------------------------------------------------------------------------
+def zone_off_utc():
+    """A POSIX TZ whose calendar day differs from UTC's right now (14 hours east
+    from 10:00 UTC on, else 12 hours west), and a function giving its day."""
+    east = datetime.datetime.now(datetime.timezone.utc).hour >= 10
+    hours = 14 if east else -12
+    zone = datetime.timezone(datetime.timedelta(hours=hours))
+
+    def day(offset=0):
+        return (datetime.datetime.now(zone).date() + datetime.timedelta(days=offset)).isoformat()
+    return "TST%+d" % -hours, day  # POSIX TZ counts hours west
+
+
+def case_followups(binary):
+    """followups: today is the daemon's local day (TZ), overdue ones say by how
+    much, each names the contact to call and a number, and the answer says how
+    many are due in all when a page holds fewer."""
+    tz, day = zone_off_utc()
+    d = Daemon(binary).start(env={"TZ": tz})
+    try:
+        c = d.client()
+        c.call("init", {"passphrase": "pw"})
+        aid = c.call("record.put", {"kind": "account", "record": {
+            "name": "Alder Foods", "phones": [{"kind": "fax", "number": "+44 1 fax"},
+                                              {"kind": "office", "number": "+44 1 office"}]}})["id"]
+        cid = c.call("record.put", {"kind": "contact", "record": {
+            "account_id": aid, "name": "Dana Buyer",
+            "phones": [{"kind": "office", "number": "+44 2 office"},
+                       {"kind": "mobile", "number": "+44 7 mobile"}]}})["id"]
+        ids = {}
+        for name, offset, contacts in (("late", -3, [cid]), ("today", 0, []), ("later", 5, [])):
+            ids[name] = c.call("record.put", {"kind": "visit", "record": {
+                "account_id": aid, "contact_ids": contacts, "next_step": "call " + name,
+                "next_step_date": day(offset)}})["id"]
+        r = c.call("followups")
+        check(r["until"] == day() and r["today"] == day(),
+              "today is the local day of %s (%s), not UTC's: %r" % (tz, day(), r))
+        items = r["items"]
+        check([i["visit_id"] for i in items] == [ids["late"], ids["today"]] and
+              r["total"] == 2, "followups due today, oldest first: %r" % r)
+        late, now = items
+        check(late["overdue"] is True and late["days_overdue"] == 3 and
+              now["overdue"] is False and now["days_overdue"] == 0, "overdue marked: %r" % items)
+        check(late["contact_id"] == cid and late["contact_name"] == "Dana Buyer" and
+              late["phone"] == "+44 7 mobile", "the contact to call, mobile first: %r" % late)
+        check(now.get("contact_name") is None and now["phone"] == "+44 1 office",
+              "no contact: the account's line, never its fax: %r" % now)
+        r = c.call("followups", {"limit": 1, "until": day(30)})
+        check(len(r["items"]) == 1 and r["total"] == 3, "a page says how many in all: %r" % r)
+        check(c.call("report.pipeline")["today"] == day(), "the pipeline's today is local too")
         check(d.stop() == 0, "clean exit")
     finally:
         d.cleanup()
@@ -627,7 +683,8 @@ def case_fd_exhaustion(binary):
 
 CASES = {"fd_exhaustion": case_fd_exhaustion, "methods": case_methods, "lifecycle": case_lifecycle,
          "subscriptions": case_subscriptions, "hostile": case_hostile,
-         "sigterm": case_sigterm, "peer_uid": case_peer_uid, "idle": case_idle}
+         "sigterm": case_sigterm, "peer_uid": case_peer_uid, "idle": case_idle,
+         "followups": case_followups}
 
 
 def main():

@@ -440,6 +440,75 @@ static void followups_due_by_date_exclude_done_and_undated(void **state)
     assert_string_equal(fu[1].visit_id, "v3");
     assert_null(fu[1].account_name); /* a2 is not in the store */
     fs_followups_free(fu, n);
+    size_t total = 0;
+    assert_int_equal(fs_store_followups_count(f->st, "2026-03-02", &total, NULL), 0);
+    assert_int_equal(total, 1);
+    assert_int_equal(fs_store_followups_count(f->st, "2026-12-31", &total, NULL), 0);
+    assert_int_equal(total, 2);
+}
+
+static void put_phones(fs_store *st, fs_kind kind, const char *id, const char *account_id,
+                       const char *name, Fieldsync__Phone__Kind k1, const char *n1,
+                       Fieldsync__Phone__Kind k2, const char *n2)
+{
+    Fieldsync__Phone p1 = FIELDSYNC__PHONE__INIT, p2 = FIELDSYNC__PHONE__INIT;
+    p1.has_kind = p2.has_kind = 1;
+    p1.kind = k1;
+    p1.number = (char *)n1;
+    p2.kind = k2;
+    p2.number = (char *)n2;
+    Fieldsync__Phone *phones[] = {&p1, &p2};
+    Fieldsync__Contact c = FIELDSYNC__CONTACT__INIT;
+    Fieldsync__Account a = FIELDSYNC__ACCOUNT__INIT;
+    ProtobufCMessage *m;
+    if (kind == FIELDSYNC__RECORD_KIND__CONTACT) {
+        c.account_id = (char *)account_id;
+        c.name = (char *)name;
+        c.n_phones = 2;
+        c.phones = phones;
+        m = &c.base;
+    } else {
+        a.name = (char *)name;
+        a.n_phones = 2;
+        a.phones = phones;
+        m = &a.base;
+    }
+    assert_int_equal(fs_store_put(st, kind, id, m, NULL, 0, NULL), 0);
+}
+
+static void followups_name_the_contact_to_call(void **state)
+{
+    fixture *f = *state;
+    put_phones(f->st, ACCOUNT, "a1", NULL, "Alder Foods", FIELDSYNC__PHONE__KIND__FAX, "fax-a1",
+               FIELDSYNC__PHONE__KIND__OFFICE, "office-a1");
+    put_phones(f->st, FIELDSYNC__RECORD_KIND__CONTACT, "c1", "a1", "Dana Buyer",
+               FIELDSYNC__PHONE__KIND__OFFICE, "office-c1", FIELDSYNC__PHONE__KIND__MOBILE,
+               "mobile-c1");
+    tu_put_visit(f->st, "v1", "a1", 1, "x", "call back", "2026-03-01", false);
+    tu_put_visit(f->st, "v2", "a1", 2, "x", "send quote", "2026-03-02", false);
+    tu_put_visit(f->st, "v3", "a1", 3, "x", "ask for Kim", "2026-03-03", false);
+    Fieldsync__Visit v = FIELDSYNC__VISIT__INIT;
+    char *with_dana[] = {"c1", "c9"}, *with_kim[] = {"c9"};
+    v.n_contact_ids = 2;
+    v.contact_ids = with_dana;
+    assert_int_equal(fs_store_put(f->st, VISIT, "v1", &v.base, NULL, 0, NULL), 0);
+    v.n_contact_ids = 1;
+    v.contact_ids = with_kim; /* a contact this store does not hold */
+    assert_int_equal(fs_store_put(f->st, VISIT, "v3", &v.base, NULL, 0, NULL), 0);
+    fs_followup *fu = NULL;
+    size_t n = 0;
+    assert_int_equal(fs_store_followups_due(f->st, "2026-03-31", 0, &fu, &n, NULL), 0);
+    assert_int_equal(n, 3);
+    assert_string_equal(fu[0].contact_id, "c1");
+    assert_string_equal(fu[0].contact_name, "Dana Buyer");
+    assert_string_equal(fu[0].phone, "mobile-c1"); /* a mobile before the office line */
+    assert_null(fu[1].contact_id);                 /* no contact: the account's line, no fax */
+    assert_null(fu[1].contact_name);
+    assert_string_equal(fu[1].phone, "office-a1");
+    assert_string_equal(fu[2].contact_id, "c9");
+    assert_null(fu[2].contact_name);
+    assert_string_equal(fu[2].phone, "office-a1");
+    fs_followups_free(fu, n);
 }
 
 typedef struct seen {
@@ -585,6 +654,7 @@ static void every_list_and_report_query_runs_on_an_index(void **state)
     assert_indexed(f->st, fs_store_followups_sql);
     assert_indexed(f->st, fs_store_each_visit_sql);
     assert_indexed(f->st, fs_store_funnel_sql);
+    assert_indexed(f->st, fs_store_followups_count_sql);
     assert_indexed(f->st, fs_store_conflicts_sql);
 }
 
@@ -612,6 +682,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(
             reports_read_opportunities_with_owners_visits_by_date_and_the_funnel, setup, teardown),
+        cmocka_unit_test_setup_teardown(followups_name_the_contact_to_call, setup, teardown),
         cmocka_unit_test_setup_teardown(concurrent_remote_write_is_a_listed_conflict_until_resolved,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(every_list_and_report_query_runs_on_an_index, setup,
