@@ -206,16 +206,54 @@ done:
     return rc;
 }
 
+/* Deletes an account: refused while it has children, unless cascade deletes
+ * them too (children.c); every deleted record is notified. */
+static int delete_account(fs_daemon *d, fs_store *st, const char *id, bool cascade,
+                          json_t **deleted, fs_rpc_err *e)
+{
+    fs_children c;
+    fs_err err = {0};
+    int rc = fs_store_delete_account(st, id, cascade, &c, &err);
+    if (rc == FS_ECONFLICT)
+        rc = fs_rpc_fail(e, FS_RPC_HAS_CHILDREN, "cascade", "%s", fs_err_message(&err));
+    else if (rc == FS_ENOTFOUND)
+        rc = fs_rpc_fail(e, FS_RPC_NOT_FOUND, "id", "no visible account with id \"%.128s\"", id);
+    else if (rc != 0)
+        rc = fs_rpc_fail_fs(e, &err);
+    if (rc == 0) {
+        *deleted = json_object();
+        for (fs_kind k = FIELDSYNC__RECORD_KIND__CONTACT; k <= FS_KIND_MAX; k++)
+            json_object_set_new(*deleted, fs_kind_name(k), json_integer((json_int_t)c.n[k]));
+        for (size_t i = 0; i < c.total; i++)
+            fs_rpc_notify_changed(d, c.refs[i].kind, c.refs[i].id, true);
+    }
+    fs_children_clear(&c);
+    return rc;
+}
+
 static int m_delete(fs_daemon *d, fs_rpc_session *s, json_t *params, json_t **result, fs_rpc_err *e)
 {
     (void)s;
+    static const char *const allowed[] = {"kind", "id", "cascade", NULL};
     fs_kind kind;
     const char *id;
     fs_store *st;
-    if (ref_params(d, params, &kind, &id, &st, e) != 0)
+    bool cascade = false;
+    json_t *children = NULL;
+    if (fs_rpc_params_check(params, allowed, e) != 0 || fs_rpc_param_kind(params, &kind, e) != 0 ||
+        id_param(params, true, &id, e) != 0 ||
+        fs_rpc_param_bool(params, "cascade", &cascade, e) != 0 || fs_rpc_need_store(d, &st, e) != 0)
         return -1;
     fs_err err = {0};
-    if (fs_store_delete(st, kind, id, &err) != 0) {
+    if (kind == FIELDSYNC__RECORD_KIND__ACCOUNT) {
+        if (delete_account(d, st, id, cascade, &children, e) != 0) {
+            json_decref(children);
+            return -1;
+        }
+    } else if (json_object_get(params, "cascade") != NULL) {
+        return fs_rpc_fail(e, FS_RPC_INVALID_PARAMS, "cascade",
+                           "cascade applies to accounts: only they have records under them");
+    } else if (fs_store_delete(st, kind, id, &err) != 0) {
         if (err.code == FS_ENOTFOUND)
             return fs_rpc_fail(e, FS_RPC_NOT_FOUND, "id", "no visible %s with id \"%.128s\"",
                                fs_kind_name(kind), id);
@@ -223,6 +261,8 @@ static int m_delete(fs_daemon *d, fs_rpc_session *s, json_t *params, json_t **re
     }
     fs_rpc_notify_changed(d, kind, id, true);
     *result = json_pack("{s:s,s:s,s:b}", "kind", fs_kind_name(kind), "id", id, "deleted", 1);
+    if (children != NULL)
+        json_object_set_new(*result, "children_deleted", children);
     return 0;
 }
 

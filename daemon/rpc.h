@@ -32,7 +32,8 @@
     X(FS_RPC_BUSY, -32009, "busy")                                                                 \
     X(FS_RPC_TOO_LARGE, -32010, "request_too_large")                                               \
     X(FS_RPC_INVALID_STATE, -32011, "invalid_state")                                               \
-    X(FS_RPC_PIPELINE_RULE, -32012, "pipeline_rule")
+    X(FS_RPC_PIPELINE_RULE, -32012, "pipeline_rule")                                               \
+    X(FS_RPC_HAS_CHILDREN, -32013, "has_children")
 
 enum fs_rpc_code {
 #define FS_RPC_ENUM(name, value, text) name = value,

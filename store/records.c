@@ -165,15 +165,11 @@ int fs_store_join_save(fs_store *st, const fs_state *other, bool *changed, fs_er
 /* ------------------------------------------------------------------------- */
 /* Local operations */
 
-/* The common tail of put and delete: save, persist the clock, queue, commit. */
-static int commit_local(fs_store *st, int64_t rid, const fs_state *state, fs_err *err)
+/* The common tail of put and delete: save and queue, in the open transaction. */
+static int save_local(fs_store *st, int64_t rid, const fs_state *state, fs_err *err)
 {
     int rc = fs_store_save(st, rid, state, err);
-    if (rc == 0)
-        rc = fs_outbox_append(st, state, err);
-    if (rc == 0)
-        rc = fs_store_commit(st, err);
-    return rc;
+    return rc == 0 ? fs_outbox_append(st, state, err) : rc;
 }
 
 int fs_store_put(fs_store *st, fs_kind kind, const char *id, const ProtobufCMessage *fields,
@@ -200,24 +196,23 @@ int fs_store_put(fs_store *st, fs_kind kind, const char *id, const ProtobufCMess
                  ? fs_record_write_msg(state, st->replica, hlc, fields, cleared, ncleared, err)
                  : fs_record_write(state, st->replica, hlc, NULL, 0, cleared, ncleared, err);
     if (rc == 0)
-        rc = commit_local(st, rid, state, err);
+        rc = save_local(st, rid, state, err);
+    if (rc == 0)
+        rc = fs_store_commit(st, err);
     if (rc != 0)
         fs_store_rollback(st);
     fs_state_free(state);
     return rc;
 }
 
-int fs_store_delete(fs_store *st, fs_kind kind, const char *id, fs_err *err)
+int fs_store_delete_in(fs_store *st, fs_kind kind, const char *id, fs_err *err)
 {
     fs_state *state = NULL;
     int64_t rid = 0;
     uint64_t hlc = 0;
     int rc = check_ref(kind, id, err);
-    if (rc != 0)
-        return rc;
-    if ((rc = fs_store_begin(st, err)) != 0)
-        return rc;
-    rc = fs_store_load(st, kind, id, &rid, &state, err);
+    if (rc == 0)
+        rc = fs_store_load(st, kind, id, &rid, &state, err);
     if (rc == 0 && (state == NULL || !fs_record_alive(state)))
         rc = fs_err_set(err, FS_ENOTFOUND, "no %s %s to delete", fs_kind_name(kind), id);
     if (rc == 0)
@@ -225,10 +220,23 @@ int fs_store_delete(fs_store *st, fs_kind kind, const char *id, fs_err *err)
     if (rc == 0)
         rc = fs_record_delete(state, st->replica, hlc, err);
     if (rc == 0)
-        rc = commit_local(st, rid, state, err);
+        rc = save_local(st, rid, state, err);
+    fs_state_free(state);
+    return rc;
+}
+
+int fs_store_delete(fs_store *st, fs_kind kind, const char *id, fs_err *err)
+{
+    int rc = check_ref(kind, id, err);
+    if (rc == 0)
+        rc = fs_store_begin(st, err);
+    if (rc != 0)
+        return rc;
+    rc = fs_store_delete_in(st, kind, id, err);
+    if (rc == 0)
+        rc = fs_store_commit(st, err);
     if (rc != 0)
         fs_store_rollback(st);
-    fs_state_free(state);
     return rc;
 }
 

@@ -70,6 +70,8 @@ int fs_store_load(fs_store *st, fs_kind kind, const char *id, int64_t *rid, fs_s
 int fs_store_save(fs_store *st, int64_t rid, const fs_state *state, fs_err *err);
 /* Removes a record, its projections and FTS row (a removal, not a delete). */
 int fs_store_remove(fs_store *st, int64_t rid, fs_err *err);
+/* fs_store_delete inside the caller's transaction (a cascade deletes several). */
+int fs_store_delete_in(fs_store *st, fs_kind kind, const char *id, fs_err *err);
 /* Joins other into the stored record (creating it), saving only when it changed. */
 int fs_store_join_save(fs_store *st, const fs_state *other, bool *changed, fs_err *err);
 

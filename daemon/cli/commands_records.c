@@ -307,23 +307,56 @@ static int cmd_edit(fs_kind_cmd *kc, int argc, char **argv)
     return rc;
 }
 
+/* "account a1 deleted, with 2 contacts, 1 visit" (the children a cascade deleted). */
+static void print_deleted(fs_kind_cmd *kc, const char *id, const json_t *res)
+{
+    printf("%s %s deleted", kc->kind->name, id);
+    const char *kind;
+    json_t *n;
+    const char *sep = ", with ";
+    json_object_foreach(json_object_get(res, "children_deleted"), kind, n)
+    {
+        long long c = json_integer_value(n);
+        const fs_kind_info *k = fs_kind_find(kind);
+        if (c > 0 && k != NULL) {
+            printf("%s%lld %s", sep, c, c == 1 ? k->name : k->plural);
+            sep = ", ";
+        }
+    }
+    printf("\n");
+}
+
 static int cmd_rm(fs_kind_cmd *kc, int argc, char **argv)
 {
-    static const fs_opt opts[] = {FS_CLI_GLOBAL_OPTS};
+    static const fs_opt opts[] = {
+        {"cascade", FS_OPT_FLAG, NULL,
+         "accounts: delete its contacts, visits, opportunities and transactions too"},
+        FS_CLI_GLOBAL_OPTS};
     fs_args a;
-    int rc = fs_cli_parse(kc->cli, &a, opts, sizeof(opts) / sizeof(opts[0]), argc, argv, "ID",
-                          "Deletes a record (the deletion syncs like any change).", 1, 1);
+    int rc = fs_cli_parse(kc->cli, &a, opts, sizeof(opts) / sizeof(opts[0]), argc, argv,
+                          "ID [--cascade]",
+                          "Deletes a record (the deletion syncs like any change). An account "
+                          "with records under it is deleted only with --cascade, which deletes "
+                          "them with it.",
+                          1, 1);
     if (rc != FS_CLI_CONTINUE)
         return rc;
-    json_t *res;
-    rc = fs_cli_call(kc->cli, "record.delete",
-                     json_pack("{s:s, s:s}", "kind", kc->kind->name, "id", a.pos[0]), &res);
+    json_t *params = json_pack("{s:s, s:s}", "kind", kc->kind->name, "id", a.pos[0]), *res;
+    if (fs_args_has(&a, "cascade"))
+        json_object_set_new(params, "cascade", json_true());
+    fs_rpcc_error derr;
+    rc = fs_cli_call_quiet(kc->cli, "record.delete", params, &res, &derr);
+    if (rc == 1 && derr.code == -32013) /* has_children */
+        return fs_cli_fail(FS_EXIT_ERROR, "%s (`fieldsync %s rm %s --cascade`)", derr.message,
+                           kc->kind->plural, a.pos[0]);
+    if (rc == 1)
+        return fs_cli_report_rpc_error(&derr);
     if (rc != 0)
         return rc;
     if (kc->cli->json)
         rc = fs_cli_print_json(kc->cli, res);
     else
-        printf("%s %s deleted\n", kc->kind->name, a.pos[0]);
+        print_deleted(kc, a.pos[0], res);
     json_decref(res);
     return rc;
 }
@@ -420,7 +453,7 @@ int fs_cmd_records(fs_cli *cli, const char *kind, int argc, char **argv)
         printf("usage: fieldsync %s list|show|add|edit|rm ...\n\n"
                "  list [filters] [--all]   list %s\n  show ID                  one record\n"
                "  add --FIELD VALUE ...    create one\n  edit ID --FIELD VALUE    change fields\n"
-               "  rm ID                    delete one\n\n`fieldsync %s add --help` lists the "
+               "  rm ID [--cascade]        delete one\n\n`fieldsync %s add --help` lists the "
                "fields.\n",
                kind, kind, kind);
         rc = FS_EXIT_OK;

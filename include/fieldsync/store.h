@@ -146,6 +146,25 @@ int fs_store_put(fs_store *st, fs_kind kind, const char *id, const ProtobufCMess
 /* Deletes a visible record (FS_ENOTFOUND when absent or already deleted). */
 int fs_store_delete(fs_store *st, fs_kind kind, const char *id, fs_err *err);
 
+/* The visible records under an account, per kind (children.c). */
+typedef struct fs_children {
+    size_t n[FS_KIND_MAX + 1]; /* by fs_kind: contacts, visits, opportunities, transactions */
+    size_t total;
+    struct fs_ref *refs; /* the total records, kind by kind */
+} fs_children;
+
+int fs_store_children(fs_store *st, const char *account_id, fs_children *out, fs_err *err);
+void fs_children_clear(fs_children *c);
+/*
+ * Deletes a visible account. While it has visible children the delete is
+ * refused (FS_ECONFLICT, the message counts them), unless cascade: then the
+ * children are deleted with it, all in one transaction (each delete queued for
+ * the server like any other). children (optional) receives the children found
+ * (deleted ones with cascade); clear it with fs_children_clear.
+ */
+int fs_store_delete_account(fs_store *st, const char *id, bool cascade, fs_children *children,
+                            fs_err *err);
+
 /*
  * Reads a record. state (optional) receives a copy of its state, visible
  * (optional) its visible message, or NULL when the record is deleted.

@@ -407,6 +407,26 @@ def test_search_followups_report(h):
                  out_has="FUNNEL STAGE")
 
 
+def test_account_delete_says_what_happens_to_its_records(h):
+    aid = add(h, "accounts", "--name", "Doomed Ltd")
+    cid = add(h, "contacts", "--account-id", aid, "--name", "Lee Doomed")
+    vid = add(h, "visits", "--account-id", aid, "--next-step", "call")
+    h.expect_run("rm an account with records under it", ["accounts", "rm", aid], EXIT_ERROR,
+                 err_has="still has 1 contact, 1 visit")
+    _, err = h.expect_run("... says how to delete them too", ["accounts", "rm", aid], EXIT_ERROR)
+    h.expect("--cascade" in err, "the refusal names --cascade", err)
+    for kind, rid in (("accounts", aid), ("contacts", cid), ("visits", vid)):
+        h.expect_run("refused: %s still there" % kind, [kind, "show", rid], 0)
+    h.expect_run("--cascade is for accounts", ["contacts", "rm", cid, "--cascade"], EXIT_ERROR,
+                 err_has="cascade")
+    h.expect_run("rm --cascade", ["accounts", "rm", aid, "--cascade"], 0,
+                 out_has="deleted, with 1 contact, 1 visit")
+    for kind, rid in (("accounts", aid), ("contacts", cid), ("visits", vid)):
+        h.expect_run("cascade: %s gone" % kind, [kind, "show", rid], EXIT_NOT_FOUND)
+    items = (h.json("contacts", "list", "--account", aid) or {}).get("items")
+    h.expect(items == [], "no contact left listed under the deleted account", items)
+
+
 def zone_off_utc():
     """A POSIX TZ whose calendar day differs from UTC's right now (14 hours east
     from 10:00 UTC on, else 12 hours west), and a function giving its day."""
@@ -766,6 +786,7 @@ TESTS = [test_help_on_every_subcommand, test_unreachable_daemon_exits_3,
          test_uninitialized_store, test_init_and_status_via_xdg_socket,
          test_records_add_show_edit_rm, test_other_kinds_and_lists,
          test_search_followups_report, test_dates_and_times_are_local,
+         test_account_delete_says_what_happens_to_its_records,
          test_conflicts_outbox_sync, test_lock_unlock_passwd,
          test_terminal_prompts_without_echo_and_tables_fit,
          test_watch_sees_another_clients_changes, test_a_closed_pipe_ends_quietly,

@@ -628,6 +628,64 @@ static void assert_indexed(fs_store *st, const char *sql)
     assert_true(steps > 0);
 }
 
+static bool visible_record(fs_store *st, fs_kind kind, const char *id)
+{
+    ProtobufCMessage *m = NULL;
+    int rc = fs_store_get(st, kind, id, NULL, &m, NULL);
+    if (m != NULL)
+        protobuf_c_message_free_unpacked(m, NULL);
+    return rc == 0 && m != NULL;
+}
+
+static void account_delete_refused_with_children_unless_cascade(void **state)
+{
+    fixture *f = *state;
+    tu_put_account(f->st, "a1", "Alder Foods", 1, "rep", "Bramley", NULL);
+    tu_put_account(f->st, "a2", "Birch Ltd", 1, "rep", "Leeds", NULL);
+    Fieldsync__Contact c = FIELDSYNC__CONTACT__INIT;
+    c.account_id = "a1";
+    assert_int_equal(
+        fs_store_put(f->st, FIELDSYNC__RECORD_KIND__CONTACT, "c1", &c.base, NULL, 0, NULL), 0);
+    assert_int_equal(
+        fs_store_put(f->st, FIELDSYNC__RECORD_KIND__CONTACT, "c2", &c.base, NULL, 0, NULL), 0);
+    assert_int_equal(fs_store_delete(f->st, FIELDSYNC__RECORD_KIND__CONTACT, "c2", NULL), 0);
+    c.account_id = "a2";
+    assert_int_equal(
+        fs_store_put(f->st, FIELDSYNC__RECORD_KIND__CONTACT, "c3", &c.base, NULL, 0, NULL), 0);
+    tu_put_visit(f->st, "v1", "a1", 1, "x", "call", "2026-03-01", false);
+    tu_put_opportunity(f->st, "o1", "a1", 2, "2026-01-01", 1000);
+    size_t queued = 0, after = 0;
+    assert_int_equal(fs_outbox_count(f->st, -1, &queued, NULL), 0);
+
+    fs_children ch;
+    fs_err err;
+    assert_int_equal(fs_store_delete_account(f->st, "a1", false, &ch, &err), FS_ECONFLICT);
+    assert_non_null(strstr(fs_err_message(&err), "1 contact, 1 visit, 1 opportunity"));
+    assert_int_equal(ch.total, 3); /* the deleted contact c2 is not a child any more */
+    fs_children_clear(&ch);
+    assert_true(visible_record(f->st, ACCOUNT, "a1"));
+    assert_int_equal(fs_outbox_count(f->st, -1, &after, NULL), 0);
+    assert_int_equal(after, queued); /* refused: nothing written */
+
+    assert_int_equal(fs_store_delete_account(f->st, "a1", true, &ch, NULL), 0);
+    assert_int_equal(ch.total, 3);
+    assert_int_equal(ch.n[FIELDSYNC__RECORD_KIND__CONTACT], 1);
+    assert_int_equal(ch.n[VISIT], 1);
+    assert_int_equal(ch.n[OPPORTUNITY], 1);
+    assert_string_equal(ch.refs[0].id, "c1");
+    fs_children_clear(&ch);
+    assert_false(visible_record(f->st, ACCOUNT, "a1"));
+    assert_false(visible_record(f->st, FIELDSYNC__RECORD_KIND__CONTACT, "c1"));
+    assert_false(visible_record(f->st, VISIT, "v1"));
+    assert_false(visible_record(f->st, OPPORTUNITY, "o1"));
+    assert_true(visible_record(f->st, FIELDSYNC__RECORD_KIND__CONTACT, "c3"));
+    assert_int_equal(fs_outbox_count(f->st, -1, &after, NULL), 0);
+    assert_int_equal(after, queued + 4); /* every delete is queued for the server */
+
+    assert_int_equal(fs_store_delete_account(f->st, "a2", false, NULL, &err), FS_ECONFLICT);
+    assert_int_equal(fs_store_delete_account(f->st, "gone", true, NULL, &err), FS_ENOTFOUND);
+}
+
 static void every_list_and_report_query_runs_on_an_index(void **state)
 {
     fixture *f = *state;
@@ -685,6 +743,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(followups_name_the_contact_to_call, setup, teardown),
         cmocka_unit_test_setup_teardown(concurrent_remote_write_is_a_listed_conflict_until_resolved,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(account_delete_refused_with_children_unless_cascade, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(every_list_and_report_query_runs_on_an_index, setup,
                                         teardown),
     };
