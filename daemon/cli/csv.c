@@ -3,10 +3,16 @@
  *
  * The reader is a small state machine over the whole input buffer. A field
  * that opens with a quote runs to the next lone quote; "" inside it is one
- * quote, and commas and line ends inside it are data. A malformed row (text
- * after a closing quote, an unterminated quote, a NUL byte, too many or too long
- * fields) is reported with the physical line it starts on, and reading resumes
- * at the next line, so an import can report every bad row and keep the good ones.
+ * quote, and commas and line ends inside it are data. A quote anywhere else in
+ * a field is an error (RFC 4180: such a field must be quoted). A malformed row
+ * (a stray quote, text after a closing quote, an unterminated quote, a NUL
+ * byte, too many or too long fields) is reported with the physical line it
+ * starts on, and reading resumes at the line after that one, even when the bad
+ * row ran over several lines: a stray quote opening a field swallows the lines
+ * after it up to the next quote, and those lines are rows of their own. For
+ * the same reason a row that runs over several lines and does not have the
+ * header's number of fields (fs_csv_reader.fields) is a stray quote too. So an
+ * import reports every bad row on its own line and keeps every good one.
  */
 #include "csv.h"
 
@@ -39,6 +45,7 @@ void fs_csv_reader_init(fs_csv_reader *r, const char *buf, size_t len)
     r->len = len;
     r->pos = 0;
     r->line = 1;
+    r->fields = 0;
     if (len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0)
         r->pos = 3;
 }
@@ -153,6 +160,11 @@ static int read_unquoted(fs_csv_reader *r, field_buf *b, const char **why)
             *why = "NUL byte in a field";
             return FS_ECORRUPT;
         }
+        if (c == '"') {
+            *why = "a quote inside a field that does not start with one (quote the whole field "
+                   "and double the quote: \"5\"\" pipe\")";
+            return FS_ECORRUPT;
+        }
         if (b->n >= FS_CSV_MAX_FIELD) {
             *why = "a field is longer than 1 MiB";
             return FS_ETOOBIG;
@@ -188,6 +200,13 @@ static int read_row(fs_csv_reader *r, fs_csv_row *row, field_buf *b, const char 
     }
 }
 
+/* The last physical line of the row just read (its line end is consumed). */
+static size_t last_line(const fs_csv_reader *r, size_t start)
+{
+    bool ended = r->pos > start && (r->buf[r->pos - 1] == '\n' || r->buf[r->pos - 1] == '\r');
+    return r->line - (ended ? 1 : 0);
+}
+
 int fs_csv_next(fs_csv_reader *r, fs_csv_row *row, fs_err *err)
 {
     fs_csv_row_clear(row);
@@ -195,26 +214,31 @@ int fs_csv_next(fs_csv_reader *r, fs_csv_row *row, fs_err *err)
         ;
     if (r->pos >= r->len)
         return 0;
-    row->line = r->line;
-    size_t start = r->pos;
+    size_t line = r->line, start = r->pos;
+    row->line = line;
     field_buf b = {0};
     const char *why = NULL;
     int rc = read_row(r, row, &b, &why);
     free(b.p);
-    if (rc == 0)
-        return 1;
-    size_t line = row->line;
+    size_t last = rc == 0 ? last_line(r, start) : r->line;
+    if (rc == 0 && (r->fields == 0 || row->n == r->fields || last == line))
+        return 1; /* a short or long row on one line is the caller's to report */
     fs_csv_row_clear(row);
     row->line = line;
     if (rc == FS_ENOMEM)
         return fs_err_set(err, rc, "out of memory reading CSV line %zu", line);
-    if (why == unterminated) {
-        /* The quote ran to the end of the input: most likely a stray quote in
-         * one line, so only that line is lost; the rows after it still count. */
-        r->pos = start;
-        r->line = line;
-    }
+    /* Only this physical line is lost: the lines a stray quote ran over are
+     * read again as rows of their own. */
+    r->pos = start;
+    r->line = line;
     skip_line(r);
+    if (last != line)
+        return fs_err_set(err, FS_ECORRUPT,
+                          "line %zu: a quote opens a field that runs %s (a stray quote? a "
+                          "field holding a quote must be quoted whole, the quote doubled: "
+                          "\"5\"\" pipe\")",
+                          line,
+                          why == unterminated ? "to the end of the file" : "over the next lines");
     return fs_err_set(err, rc, "line %zu: %s", line, why);
 }
 

@@ -22,7 +22,9 @@ typedef struct fs_csv_reader {
     const char *buf;
     size_t len;
     size_t pos;
-    size_t line; /* physical line of buf[pos], from 1 */
+    size_t line;   /* physical line of buf[pos], from 1 */
+    size_t fields; /* the header's field count once known (0: any): a row over several
+                    * lines with another count is a stray quote */
 } fs_csv_reader;
 
 typedef struct fs_csv_row {
@@ -36,9 +38,9 @@ void fs_csv_reader_init(fs_csv_reader *r, const char *buf, size_t len);
 /*
  * Reads the next row into row (cleared first). Returns 1 for a row, 0 at the end
  * of input, or a negative FS_E* code for a malformed row (FS_ECORRUPT with
- * "line N: ..." in err): the reader has then skipped past the bad row (to the end
- * of its physical line) so the caller may report it and continue. Blank lines
- * are skipped.
+ * "line N: ..." in err): the reader has then skipped the first physical line of
+ * the bad row only, so the caller may report it and continue with the next
+ * line. Blank lines are skipped.
  */
 int fs_csv_next(fs_csv_reader *r, fs_csv_row *row, fs_err *err);
 void fs_csv_row_clear(fs_csv_row *row);

@@ -377,7 +377,8 @@ static int convert_one(const fs_leaf *l, const char *text, json_t **out, char *w
         return 0;
     case FS_LEAF_TIME:
         if (fs_time_parse(text, &v) != 0)
-            return why_fail(why, n, l, text, "a time YYYY-MM-DD HH:MM (local, or with Z or +HH:MM) or Unix seconds");
+            return why_fail(why, n, l, text,
+                            "a time YYYY-MM-DD HH:MM (local, or with Z or +HH:MM) or Unix seconds");
         *out = json_integer(v);
         return 0;
     case FS_LEAF_INT:

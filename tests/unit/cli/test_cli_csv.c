@@ -18,13 +18,14 @@
 
 /* Reads every row of text; each row is joined with '|' into out[i], errors as
  * "!<line>". Returns the number of entries. */
-static size_t read_rows(const char *text, size_t len, char out[][256], size_t max)
+static size_t read_rows(const char *text, size_t len, size_t fields, char out[][256], size_t max)
 {
     fs_csv_reader r;
     fs_csv_row row = {0};
     fs_err err;
     size_t n = 0;
     fs_csv_reader_init(&r, text, len);
+    r.fields = fields;
     int rc;
     while (n < max && (rc = fs_csv_next(&r, &row, &err)) != 0) {
         if (rc < 0) {
@@ -43,7 +44,13 @@ static size_t read_rows(const char *text, size_t len, char out[][256], size_t ma
 
 static size_t rows_of(const char *text, char out[][256], size_t max)
 {
-    return read_rows(text, strlen(text), out, max);
+    return read_rows(text, strlen(text), 0, out, max);
+}
+
+/* As rows_of, with the header's field count known. */
+static size_t rows_of_n(const char *text, size_t fields, char out[][256], size_t max)
+{
+    return read_rows(text, strlen(text), fields, out, max);
 }
 
 static void test_plain_rows_with_lf_and_crlf(void **state)
@@ -124,9 +131,52 @@ static void test_error_after_multiline_field_names_its_first_line(void **state)
 {
     (void)state;
     char out[8][256];
-    assert_int_equal(rows_of("\"one\ntwo\"junk,x\nok\n", out, 8), 2);
+    /* line 2 is read again on its own, and its stray quote reported too */
+    assert_int_equal(rows_of("\"one\ntwo\"junk,x\nok\n", out, 8), 3);
     assert_string_equal(out[0], "!1");
-    assert_string_equal(out[1], "3:ok");
+    assert_string_equal(out[1], "!2");
+    assert_string_equal(out[2], "3:ok");
+}
+
+static void test_a_stray_quote_loses_only_its_own_line(void **state)
+{
+    (void)state;
+    char out[8][256];
+    /* the quote on line 2 would run to the quote on line 4 and swallow Bolt */
+    assert_int_equal(
+        rows_of_n("name,city\n\"Acme,Leeds\nBolt,York\nCog,\"Hull\"\nDyn,Derby\n", 2, out, 8), 5);
+    assert_string_equal(out[0], "1:name|city");
+    assert_string_equal(out[1], "!2");
+    assert_string_equal(out[2], "3:Bolt|York");
+    assert_string_equal(out[3], "4:Cog|Hull");
+    assert_string_equal(out[4], "5:Dyn|Derby");
+}
+
+static void test_a_row_over_several_lines_with_the_wrong_count_is_a_stray_quote(void **state)
+{
+    (void)state;
+    char out[8][256];
+    /* "Acme,Leeds\nBolt,York" would be one field: a row of 1 field, not 2 */
+    assert_int_equal(rows_of_n("n,c\n\"Acme,Leeds\nBolt,York\"\nCog,Hull\n", 2, out, 8), 4);
+    assert_string_equal(out[1], "!2");
+    assert_string_equal(out[2], "!3"); /* York" has a stray quote of its own */
+    assert_string_equal(out[3], "4:Cog|Hull");
+    /* a real multi-line field with the header's count is data */
+    assert_int_equal(rows_of_n("n,c\n\"Unit 4\nDock Lane\",Hull\nCog,Hull\n", 2, out, 8), 3);
+    assert_string_equal(out[1], "2:Unit 4\nDock Lane|Hull");
+    assert_string_equal(out[2], "4:Cog|Hull");
+    /* on one line a short row is a row: the caller reports it */
+    assert_int_equal(rows_of_n("n,c\nonly\n", 2, out, 8), 2);
+    assert_string_equal(out[1], "2:only");
+}
+
+static void test_a_quote_inside_an_unquoted_field_is_an_error(void **state)
+{
+    (void)state;
+    char out[8][256];
+    assert_int_equal(rows_of("a,b\nAcme \"Best\" Ltd,x\n\"5\"\" pipe\",y\n", out, 8), 3);
+    assert_string_equal(out[1], "!2");
+    assert_string_equal(out[2], "3:5\" pipe|y");
 }
 
 static void test_nul_byte_is_an_error(void **state)
@@ -134,7 +184,7 @@ static void test_nul_byte_is_an_error(void **state)
     (void)state;
     char out[8][256];
     static const char text[] = "a,b\nx\0y,z\nc,d\n";
-    assert_int_equal(read_rows(text, sizeof(text) - 1, out, 8), 3);
+    assert_int_equal(read_rows(text, sizeof(text) - 1, 0, out, 8), 3);
     assert_string_equal(out[1], "!2");
     assert_string_equal(out[2], "3:c|d");
 }
@@ -152,7 +202,7 @@ static void test_too_many_fields_is_an_error(void **state)
     memcpy(text + o, "ok\n", 3);
     o += 3;
     char out[4][256];
-    assert_int_equal(read_rows(text, o, out, 4), 2);
+    assert_int_equal(read_rows(text, o, 0, out, 4), 2);
     assert_string_equal(out[0], "!1");
     assert_string_equal(out[1], "2:ok");
     free(text);
@@ -166,7 +216,7 @@ static void test_too_long_field_is_an_error(void **state)
     memset(text, 'y', n);
     memcpy(text + n, "\nok\n", 4);
     char out[4][256];
-    assert_int_equal(read_rows(text, n + 4, out, 4), 2);
+    assert_int_equal(read_rows(text, n + 4, 0, out, 4), 2);
     assert_string_equal(out[0], "!1");
     assert_string_equal(out[1], "2:ok");
     free(text);
@@ -191,7 +241,7 @@ static void test_writer_quotes_only_when_needed_and_round_trips(void **state)
     fclose(f);
     assert_string_equal(buf, "plain,\"a,b\",\"say \"\"hi\"\"\",\"two\nlines\",,,\" pad\"\r\n");
     char out[2][256];
-    assert_int_equal(read_rows(buf, len, out, 2), 1);
+    assert_int_equal(read_rows(buf, len, 0, out, 2), 1);
     assert_string_equal(out[0], "1:plain|a,b|say \"hi\"|two\nlines|||"
                                 " pad");
     free(buf);
@@ -213,7 +263,7 @@ static void test_random_input_never_crashes(void **state)
             text[i] = alphabet[(seed >> 33) % (sizeof(alphabet) - 1)];
         }
         char out[256][256];
-        size_t rows = read_rows(text, n, out, 256);
+        size_t rows = read_rows(text, n, 0, out, 256);
         assert_true(rows <= n + 1);
     }
 }
@@ -230,6 +280,9 @@ int main(void)
         cmocka_unit_test(test_unterminated_quote_loses_only_its_line),
         cmocka_unit_test(test_unterminated_quote_at_end_of_input),
         cmocka_unit_test(test_error_after_multiline_field_names_its_first_line),
+        cmocka_unit_test(test_a_stray_quote_loses_only_its_own_line),
+        cmocka_unit_test(test_a_row_over_several_lines_with_the_wrong_count_is_a_stray_quote),
+        cmocka_unit_test(test_a_quote_inside_an_unquoted_field_is_an_error),
         cmocka_unit_test(test_nul_byte_is_an_error),
         cmocka_unit_test(test_too_many_fields_is_an_error),
         cmocka_unit_test(test_too_long_field_is_an_error),
