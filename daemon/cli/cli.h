@@ -91,6 +91,10 @@ int fs_cli_call(fs_cli *cli, const char *method, json_t *params, json_t **result
  * (transport errors are still printed); returns 1 for a daemon error. */
 int fs_cli_call_quiet(fs_cli *cli, const char *method, json_t *params, json_t **result,
                       fs_rpcc_error *derr);
+/* record.list with params (kept; its cursor is updated): the items of one page,
+ * or with all of every page; *next the last next_cursor (null at the end).
+ * Both are new references, also on failure (an exit code, error printed). */
+int fs_cli_list(fs_cli *cli, json_t *params, bool all, json_t **items, json_t **next);
 /* The exit code and printed sentence for a daemon error. */
 int fs_cli_report_rpc_error(const fs_rpcc_error *e);
 int fs_cli_exit_code(const fs_rpcc_error *e);

@@ -6,9 +6,11 @@
  *
  * Every row is checked on its own: a malformed row, a value that does not fit
  * its field, or the daemon refusing the record is reported with its line
- * number and skipped; the good rows are imported one put each. Errors that
- * concern the whole run (the store locked, the daemon gone) stop the import
- * at once with their own exit code.
+ * number and skipped; the good rows are imported one put each. A row without
+ * an id updates the record its kind's key finds (import_match.h), so a file
+ * imported twice makes no duplicates; --new creates a record for every such
+ * row. Errors that concern the whole run (the store locked, the daemon gone)
+ * stop the import at once with their own exit code.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -19,6 +21,7 @@
 #include "csv.h"
 #include "fields.h"
 #include "fieldsync/utf8.h"
+#include "import_match.h"
 
 #define NOPTS(o) (sizeof(o) / sizeof((o)[0]))
 #define IMPORT_MAX_BYTES (256u << 20)
@@ -32,7 +35,8 @@ typedef struct importer {
     int id_col;
     size_t ncols;
     bool dry_run;
-    size_t imported, rejected, empty;
+    fs_import_match *match; /* NULL: every row without an id is a new record */
+    size_t imported, updated, rejected, empty;
     json_t *errors; /* [{line, message}] */
 } importer;
 
@@ -143,6 +147,45 @@ static int build_row(importer *im, const fs_csv_row *row, json_t **record)
     return 0;
 }
 
+/* "matches 2 accounts by name: add an id column to say which" */
+static void row_error_n(importer *im, size_t line, size_t n, const char *key)
+{
+    char msg[256];
+    snprintf(msg, sizeof(msg),
+             "matches %zu %s by %s: add an id column to say which, or import "
+             "with --new",
+             n, im->kind->plural, key);
+    row_error(im, line, "%s", msg);
+}
+
+/* Puts one row's record (stolen): under id, or a new one when id is "". */
+static int put_row(importer *im, const fs_csv_row *row, const char *id, json_t *record,
+                   bool matched)
+{
+    json_t *params = json_pack("{s:s, s:O}", "kind", im->kind->name, "record", record), *res;
+    if (id[0] != '\0')
+        json_object_set_new(params, "id", json_string(id));
+    fs_rpcc_error e;
+    int rc = fs_cli_call_quiet(im->cli, "record.put", params, &res, &e);
+    if (rc == 0) {
+        im->imported++;
+        im->updated += matched;
+        if (id[0] == '\0' && im->match != NULL)
+            rc = fs_import_match_add(im->match, json_string_value(json_object_get(res, "id")),
+                                     record);
+        json_decref(res);
+    } else if (rc == 1 && (e.code == -32602 || e.code == -32003)) {
+        char msg[700];
+        snprintf(msg, sizeof(msg), "%s%s%s", e.field, e.field[0] ? ": " : "", e.message);
+        row_error(im, row->line, "%s", msg);
+        rc = 0;
+    } else if (rc == 1) {
+        rc = fs_cli_report_rpc_error(&e);
+    } /* else: the daemon is gone, already reported */
+    json_decref(record);
+    return rc;
+}
+
 /* One data row: 0 done (imported or rejected), or an exit code that ends the run. */
 static int import_row(importer *im, const fs_csv_row *row)
 {
@@ -166,25 +209,18 @@ static int import_row(importer *im, const fs_csv_row *row)
         json_decref(record);
         return 0;
     }
-    json_t *params = json_pack("{s:s, s:o}", "kind", im->kind->name, "record", record), *res;
-    if (id[0] != '\0')
-        json_object_set_new(params, "id", json_string(id));
-    fs_rpcc_error e;
-    int rc = fs_cli_call_quiet(im->cli, "record.put", params, &res, &e);
-    if (rc == 0) {
-        im->imported++;
-        json_decref(res);
-        return 0;
+    size_t matches = 0;
+    int rc = id[0] == '\0' && im->match != NULL
+                 ? fs_import_match_find(im->match, record, &id, &matches)
+                 : 0;
+    if (rc != 0 || matches > 1) {
+        if (rc == 0)
+            row_error_n(im, row->line, matches, fs_import_match_key(im->match));
+        json_decref(record);
+        return rc;
     }
-    if (rc != 1)
-        return rc; /* the daemon is gone: already reported */
-    if (e.code == -32602 || e.code == -32003) {
-        char msg[700];
-        snprintf(msg, sizeof(msg), "%s%s%s", e.field, e.field[0] ? ": " : "", e.message);
-        row_error(im, row->line, "%s", msg);
-        return 0;
-    }
-    return fs_cli_report_rpc_error(&e);
+    id = id != NULL ? id : "";
+    return put_row(im, row, id, record, matches == 1);
 }
 
 static int import_rows(importer *im, const char *buf, size_t len, bool ignore_unknown)
@@ -199,6 +235,7 @@ static int import_rows(importer *im, const char *buf, size_t len, bool ignore_un
                            got == 0 ? "the file is empty: the first row must name the fields"
                                     : fs_err_message(&err));
     int rc = map_header(im, &row, ignore_unknown);
+    r.fields = im->ncols;
     while (rc == 0 && (got = fs_csv_next(&r, &row, &err)) != 0) {
         if (got < 0) {
             /* err says "line N: why"; keep the number as the line of the error */
@@ -215,18 +252,21 @@ static int import_rows(importer *im, const char *buf, size_t len, bool ignore_un
 static int print_summary(importer *im)
 {
     if (im->cli->json) {
-        json_t *r = json_pack("{s:s, s:b, s:I, s:I, s:I, s:O}", "kind", im->kind->name, "dry_run",
-                              im->dry_run, "imported", (json_int_t)im->imported, "rejected",
-                              (json_int_t)im->rejected, "empty", (json_int_t)im->empty, "errors",
-                              im->errors);
+        json_t *r = json_pack(
+            "{s:s, s:b, s:I, s:I, s:I, s:I, s:O}", "kind", im->kind->name, "dry_run", im->dry_run,
+            "imported", (json_int_t)im->imported, "updated", (json_int_t)im->updated, "rejected",
+            (json_int_t)im->rejected, "empty", (json_int_t)im->empty, "errors", im->errors);
         int rc = fs_cli_print_json(im->cli, r);
         json_decref(r);
         if (rc != 0)
             return rc;
     } else {
-        printf("%s %zu %s, %zu %s rejected\n", im->dry_run ? "would import" : "imported",
-               im->imported, im->imported == 1 ? im->kind->name : im->kind->plural, im->rejected,
-               im->rejected == 1 ? "row" : "rows");
+        char updated[64] = "";
+        if (im->updated > 0)
+            snprintf(updated, sizeof(updated), " (%zu of them updated)", im->updated);
+        printf("%s %zu %s%s, %zu %s rejected\n", im->dry_run ? "would import" : "imported",
+               im->imported, im->imported == 1 ? im->kind->name : im->kind->plural, updated,
+               im->rejected, im->rejected == 1 ? "row" : "rows");
     }
     return im->rejected > 0 ? FS_EXIT_PARTIAL : FS_EXIT_OK;
 }
@@ -236,15 +276,23 @@ int fs_cmd_import(fs_cli *cli, int argc, char **argv)
     static const fs_opt opts[] = {
         {"dry-run", FS_OPT_FLAG, NULL, "check every row, import nothing"},
         {"ignore-unknown", FS_OPT_FLAG, NULL, "skip columns that name no field"},
+        {"new", FS_OPT_FLAG, NULL,
+         "a row without an id is always a new record (default: it updates the one record with "
+         "its key: an account's name, a contact's account and name ...)"},
         FS_CLI_GLOBAL_OPTS};
     fs_args a;
-    int rc = fs_cli_parse(cli, &a, opts, NOPTS(opts), argc, argv, "KIND FILE.csv [--dry-run]",
-                          "Imports records from CSV (e.g. `import accounts leads.csv`). The "
-                          "header row names the fields (name, industry, street, postal_code, "
-                          "city, phone, website, tier, ...; see `fieldsync accounts add --help`); "
-                          "an id column updates that record. Bad rows are reported by line "
-                          "number and skipped (exit code 9); FILE - reads stdin.",
-                          2, 2);
+    int rc =
+        fs_cli_parse(cli, &a, opts, NOPTS(opts), argc, argv, "KIND FILE.csv [--dry-run] [--new]",
+                     "Imports records from CSV (e.g. `import accounts leads.csv`). The "
+                     "header row names the fields (name, industry, street, postal_code, "
+                     "city, phone, website, tier, ...; see `fieldsync accounts add --help`); "
+                     "an id column updates that record, and a row without one updates the "
+                     "record with the same key (an account's name; a contact's account and "
+                     "name; a visit's account and planned time; an opportunity's account "
+                     "and title; a transaction's account, date and amount), so importing a "
+                     "file twice makes no duplicates. Bad rows are reported by line "
+                     "number and skipped (exit code 9); FILE - reads stdin.",
+                     2, 2);
     if (rc != FS_CLI_CONTINUE)
         return rc;
     importer *im = calloc(1, sizeof(*im));
@@ -262,13 +310,18 @@ int fs_cmd_import(fs_cli *cli, int argc, char **argv)
                           a.pos[0]);
     else
         rc = read_all(a.pos[1], &buf, &len);
-    if (rc == 0) {
+    if (rc == 0)
         fs_fields_init(&im->fields, im->kind);
+    /* a dry run checks the file alone: it asks the daemon nothing */
+    if (rc == 0 && !im->dry_run && !fs_args_has(&a, "new") &&
+        (im->match = fs_import_match_new(cli, &im->fields)) == NULL)
+        rc = fs_cli_fail(FS_EXIT_ERROR, "out of memory");
+    if (rc == 0)
         rc = import_rows(im, buf, len, fs_args_has(&a, "ignore-unknown"));
-    }
     if (rc == 0)
         rc = print_summary(im);
     free(buf);
+    fs_import_match_free(im->match);
     json_decref(im->errors);
     free(im);
     return rc;

@@ -154,27 +154,6 @@ static int list_params(fs_kind_cmd *kc, const fs_args *a, const kind_view *v, js
     return 0;
 }
 
-/* Pages through record.list; with all, follows next_cursor to the end. */
-static int fetch_list(fs_kind_cmd *kc, json_t *params, bool all, json_t **items, json_t **next)
-{
-    *items = json_array();
-    *next = json_null();
-    for (;;) {
-        json_t *res;
-        int rc = fs_cli_call(kc->cli, "record.list", json_deep_copy(params), &res);
-        if (rc != 0)
-            return rc;
-        json_array_extend(*items, json_object_get(res, "items"));
-        json_t *nc = json_object_get(res, "next_cursor");
-        json_decref(*next);
-        *next = json_incref(nc ? nc : json_null());
-        json_decref(res);
-        if (!all || !json_is_string(*next))
-            return 0;
-        json_object_set(params, "cursor", *next);
-    }
-}
-
 int fs_kind_cmd_list(fs_kind_cmd *kc, int argc, char **argv)
 {
     const kind_view *v = view_of(kc->kind->name);
@@ -201,7 +180,7 @@ int fs_kind_cmd_list(fs_kind_cmd *kc, int argc, char **argv)
     json_t *params = json_pack("{s:s}", "kind", kc->kind->name), *items = NULL, *next = NULL;
     rc = list_params(kc, &a, v, params);
     if (rc == 0)
-        rc = fetch_list(kc, params, fs_args_has(&a, "all"), &items, &next);
+        rc = fs_cli_list(kc->cli, params, fs_args_has(&a, "all"), &items, &next);
     if (rc == 0 && kc->cli->json) {
         json_t *out = json_pack("{s:O, s:O}", "items", items, "next_cursor", next);
         rc = fs_cli_print_json(kc->cli, out);

@@ -168,6 +168,26 @@ int fs_cli_output_failed(void)
     return fs_cli_fail(FS_EXIT_ERROR, "cannot write the output: %s", strerror(e));
 }
 
+int fs_cli_list(fs_cli *cli, json_t *params, bool all, json_t **items, json_t **next)
+{
+    *items = json_array();
+    *next = json_null();
+    for (;;) {
+        json_t *res;
+        int rc = fs_cli_call(cli, "record.list", json_deep_copy(params), &res);
+        if (rc != 0)
+            return rc;
+        json_array_extend(*items, json_object_get(res, "items"));
+        json_t *nc = json_object_get(res, "next_cursor");
+        json_decref(*next);
+        *next = json_incref(nc ? nc : json_null());
+        json_decref(res);
+        if (!all || !json_is_string(*next))
+            return 0;
+        json_object_set(params, "cursor", *next);
+    }
+}
+
 int fs_cli_print_json(fs_cli *cli, const json_t *v)
 {
     size_t flags = JSON_ENCODE_ANY | (cli->tty ? JSON_INDENT(2) : JSON_COMPACT);

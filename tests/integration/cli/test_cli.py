@@ -658,17 +658,30 @@ def test_export_import_round_trip(h):
     rows = read_csv(open(path, newline="").read())
     h.expect(rows[0][0] == "id" and "name" in rows[0] and "city" in rows[0], "csv header",
              rows[0])
-    # Re-import without ids: every field must travel through CSV into new records.
+    # Re-import without ids: each row is the account of the same name, so
+    # importing the file again (twice) changes nothing and makes no duplicate.
     body = [r[1:] for r in rows]
     buf = io.StringIO()
     csv.writer(buf, lineterminator="\r\n").writerows(body)
     noid = h.file("noid.csv", buf.getvalue())
-    r = h.json("import", "accounts", noid)
-    h.expect(r and r.get("imported") == 6 and r.get("rejected") == 0, "import 6 back", r)
+    for _ in range(2):
+        r = h.json("import", "accounts", noid)
+        h.expect(r and r.get("imported") == 6 and r.get("updated") == 6 and
+                 r.get("rejected") == 0, "import 6 back onto the accounts of the same name", r)
+    rc, out, _ = h.run("export", "--kind", "accounts", "--format", "csv")
+    again = sorted(tuple(x[1:]) for x in read_csv(out)[1:])
+    h.expect(again == sorted(tuple(x) for x in body[1:]),
+             "importing an export again makes no duplicates", again[:3])
+    # --new: every field must travel through CSV into new records.
+    r = h.json("import", "accounts", noid, "--new")
+    h.expect(r and r.get("imported") == 6 and r.get("updated") == 0, "import --new 6", r)
     rc, out, _ = h.run("export", "--kind", "accounts", "--format", "csv")
     again = sorted(tuple(x[1:]) for x in read_csv(out)[1:])
     h.expect(again == sorted([tuple(x) for x in body[1:]] * 2),
-             "csv export -> import -> export gives the same rows", again[:3])
+             "csv export -> import --new -> export gives the same rows", again[:3])
+    r = h.json_partial("import", "accounts", noid)
+    h.expect(r and r.get("rejected") == 6 and "matches 2 accounts by name" in
+             r["errors"][0]["message"], "two accounts of one name: the row says so", r)
 
 
 BAD_CSV = (
@@ -748,6 +761,40 @@ def test_import_text_outside_the_limits(h):
              "Bad Id Ltd" not in names, "only the good row is in, and listed", names[:3])
 
 
+STRAY_QUOTES = (
+    "name,city\n"
+    "\"Quote Acme,Leeds\n"       # line 2: a stray quote would swallow lines 3-4
+    "Quote Bolt,York\n"
+    "Quote Cog,\"Hull\"\n"
+    "Quote Dyn \"Best,Derby\n"   # line 5: a quote inside an unquoted field
+    "Quote Eel,Ely\n"
+)
+
+
+def test_import_reports_stray_quotes_on_their_rows(h):
+    path = h.file("stray.csv", STRAY_QUOTES)
+    r = h.json_partial("import", "accounts", path)
+    h.expect(r and r.get("imported") == 3 and [e["line"] for e in r["errors"]] == [2, 5],
+             "stray quotes are reported on lines 2 and 5 only", r)
+    h.expect(r and "stray quote" in r["errors"][0]["message"], "line 2 says stray quote", r)
+    names = {i["name"]: i.get("address", {}).get("city")
+             for i in h.json("accounts", "list", "--all")["items"]
+             if i.get("name", "").startswith("Quote ")}
+    h.expect(names == {"Quote Bolt": "York", "Quote Cog": "Hull", "Quote Eel": "Ely"},
+             "the rows after a stray quote import whole", names)
+    contacts = h.file("contacts.csv", "account_id,name,title\n%s,Pat Twice,buyer\n"
+                      "%s,Pat Twice,head buyer\n" % (h.aid, h.aid))
+    r = h.json("import", "contacts", contacts)
+    h.expect(r and r["imported"] == 2 and r["updated"] == 1,
+             "a contact named twice in one file is made once, then updated", r)
+    r = h.json("import", "contacts", contacts)
+    h.expect(r and r["updated"] == 2, "the same contacts again: updated", r)
+    pats = [c for c in h.json("contacts", "list", "--account", h.aid, "--all")["items"]
+            if c.get("name") == "Pat Twice"]
+    h.expect(len(pats) == 1 and pats[0].get("title") == "head buyer",
+             "one contact per account and name, with the last values", pats)
+
+
 def flip_byte(path, offset):
     with open(path, "r+b") as f:
         f.seek(offset)
@@ -792,7 +839,7 @@ TESTS = [test_help_on_every_subcommand, test_unreachable_daemon_exits_3,
          test_watch_sees_another_clients_changes, test_a_closed_pipe_ends_quietly,
          test_export_import_round_trip,
          test_import_with_bad_rows, test_import_text_outside_the_limits,
-         test_check_and_a_damaged_store]
+         test_import_reports_stray_quotes_on_their_rows, test_check_and_a_damaged_store]
 
 
 def main():
