@@ -33,6 +33,11 @@ int fs_rpc_param_date(json_t *params, const char *key, char out[11], fs_rpc_err 
     return 0;
 }
 
+static json_t *text_or_null(const char *s)
+{
+    return s != NULL ? fs_json_text(s) : json_null();
+}
+
 static int m_search(fs_daemon *d, fs_rpc_session *s, json_t *params, json_t **result, fs_rpc_err *e)
 {
     (void)s;
@@ -66,17 +71,16 @@ static int m_search(fs_daemon *d, fs_rpc_session *s, json_t *params, json_t **re
     }
     json_t *arr = json_array();
     for (size_t i = 0; arr != NULL && i < n; i++)
-        json_array_append_new(arr, json_pack("{s:s,s:o,s:o}", "kind", fs_kind_name(hits[i].kind),
-                                             "id", fs_json_text(hits[i].id), "snippet",
-                                             fs_json_text(hits[i].snippet ? hits[i].snippet : "")));
+        json_array_append_new(arr, json_pack("{s:s,s:o,s:o,s:o,s:o,s:o}", "kind",
+                                             fs_kind_name(hits[i].kind), "id",
+                                             fs_json_text(hits[i].id), "snippet",
+                                             fs_json_text(hits[i].snippet ? hits[i].snippet : ""),
+                                             "name", text_or_null(hits[i].name), "account_id",
+                                             text_or_null(hits[i].account_id), "account_name",
+                                             text_or_null(hits[i].account_name)));
     fs_search_hits_free(hits, n);
     *result = json_pack("{s:o,s:I}", "hits", arr, "search_backlog", (json_int_t)backlog);
     return 0;
-}
-
-static json_t *text_or_null(const char *s)
-{
-    return s != NULL ? fs_json_text(s) : json_null();
 }
 
 /* One follow-up as JSON; days_overdue counts from today (the local day). */

@@ -118,11 +118,28 @@ static int migrate_v5(fs_store *st, fs_err *err)
         err);
 }
 
+/* Version 6: the search index on the "fieldsync" tokenizer (tokenize.c), which
+ * finds Chinese, Japanese and Korean words inside a sentence. The old index is
+ * dropped and every searchable record (the kinds project.c indexes) queued in
+ * search_backlog, in this one transaction: a crash leaves the old index or the
+ * new one with its queue, and idle maintenance fills it (store.h
+ * "Maintenance") instead of holding up the first unlock of a big book. */
+static int migrate_v6(fs_store *st, fs_err *err)
+{
+    return fs_store_exec(st,
+                         "DROP TABLE search;"
+                         "CREATE VIRTUAL TABLE search USING fts5(name, body,"
+                         "  tokenize = 'fieldsync remove_diacritics 2');"
+                         "INSERT OR IGNORE INTO search_backlog(rid)"
+                         "  SELECT rid FROM records WHERE alive AND kind IN (1, 2, 3);",
+                         err);
+}
+
 typedef int (*migration_fn)(fs_store *st, fs_err *err);
 
 /* migrations[i] brings the schema to version i + 1. Append only. */
-static const migration_fn migrations[] = {migrate_v1, migrate_v2, migrate_v3, migrate_v4,
-                                          migrate_v5};
+static const migration_fn migrations[] = {migrate_v1, migrate_v2, migrate_v3,
+                                          migrate_v4, migrate_v5, migrate_v6};
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == FS_STORE_SCHEMA_VERSION,
                "one migration per schema version");

@@ -15,6 +15,19 @@
 #define SEARCH_LIMIT_MAX 1000
 #define SEARCH_QUERY_MAX 1024
 
+/* Hits with the account each belongs to: an account is its own, a contact's
+ * or a visit's is its account_id, looked up by (kind, id) for its name. */
+const char fs_store_search_sql[] =
+    "SELECT r.kind, r.id, snippet(search, -1, '[', ']', '...', 12), search.name, "
+    "coalesce(a.id, c.account_id, v.account_id), coalesce(a.name, pa.name) "
+    "FROM search JOIN records r ON r.rid = search.rowid "
+    "LEFT JOIN accounts a ON a.rid = r.rid "
+    "LEFT JOIN contacts c ON c.rid = r.rid "
+    "LEFT JOIN visits v ON v.rid = r.rid "
+    "LEFT JOIN records pr ON pr.kind = 1 AND pr.id = coalesce(c.account_id, v.account_id) "
+    "LEFT JOIN accounts pa ON pa.rid = pr.rid "
+    "WHERE search MATCH ?1 ORDER BY rank LIMIT ?2";
+
 const char fs_store_conflicts_sql[] =
     "SELECT kind, id FROM records WHERE has_conflict ORDER BY kind, id LIMIT ?1";
 
@@ -54,8 +67,22 @@ void fs_search_hits_free(fs_search_hit *hits, size_t n)
     for (size_t i = 0; hits != NULL && i < n; i++) {
         free(hits[i].id);
         free(hits[i].snippet);
+        free(hits[i].name);
+        free(hits[i].account_id);
+        free(hits[i].account_name);
     }
     free(hits);
+}
+
+/* A text column as a copy, NULL for NULL or "". *oom when a copy failed. */
+static char *column_text(sqlite3_stmt *s, int col, bool *oom)
+{
+    const char *t = (const char *)sqlite3_column_text(s, col);
+    if (t == NULL || t[0] == '\0')
+        return NULL;
+    char *copy = fs_store_strdup(t);
+    *oom |= copy == NULL;
+    return copy;
 }
 
 static int search_rows(fs_store *st, sqlite3_stmt *s, size_t limit, fs_search_hit *hits, size_t *n,
@@ -64,10 +91,14 @@ static int search_rows(fs_store *st, sqlite3_stmt *s, size_t limit, fs_search_hi
     int step;
     while (*n < limit && (step = sqlite3_step(s)) == SQLITE_ROW) {
         fs_search_hit *h = &hits[(*n)++];
+        bool oom = false;
         h->kind = (fs_kind)sqlite3_column_int(s, 0);
         h->id = fs_store_strdup((const char *)sqlite3_column_text(s, 1));
         h->snippet = fs_store_strdup((const char *)sqlite3_column_text(s, 2));
-        if (h->id == NULL || h->snippet == NULL)
+        h->name = column_text(s, 3, &oom);
+        h->account_id = column_text(s, 4, &oom);
+        h->account_name = column_text(s, 5, &oom);
+        if (h->id == NULL || h->snippet == NULL || oom)
             return fs_err_set(err, FS_ENOMEM, "search: out of memory");
     }
     if (*n == limit || step == SQLITE_DONE)
@@ -95,11 +126,7 @@ int fs_store_search(fs_store *st, const char *query, unsigned flags, size_t limi
     const char *match = (flags & FS_SEARCH_RAW) ? query : words;
     if (match[0] == '\0')
         return 0; /* no words: nothing matches */
-    rc = fs_store_prepare(st,
-                          "SELECT r.kind, r.id, snippet(search, -1, '[', ']', '...', 12) "
-                          "FROM search JOIN records r ON r.rid = search.rowid "
-                          "WHERE search MATCH ?1 ORDER BY rank LIMIT ?2",
-                          &s, err);
+    rc = fs_store_prepare(st, fs_store_search_sql, &s, err);
     if (rc != 0)
         return rc;
     sqlite3_bind_text(s, 1, match, -1, SQLITE_STATIC);

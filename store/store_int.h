@@ -46,6 +46,10 @@ int fs_store_begin(fs_store *st, fs_err *err);
 int fs_store_commit(fs_store *st, fs_err *err);
 void fs_store_rollback(fs_store *st);
 
+/* Registers the search index's tokenizer on a new connection, before the FTS
+ * table is touched (tokenize.c). */
+int fs_store_register_tokenizer(sqlite3 *db, fs_err *err);
+
 /* Re-applies deferred maintenance to a (re)opened connection (maintain.c). */
 int fs_store_apply_maintenance_mode(fs_store *st, fs_err *err);
 
@@ -107,6 +111,7 @@ int fs_store_open_keyed(fs_store *st, const char *passphrase, size_t passphrase_
 /* Query texts (query.c, search.c, report.c), exposed so tests can EXPLAIN
  * their plans. */
 int fs_store_list_sql(const fs_list_query *q, char *sql, size_t size, fs_err *err);
+extern const char fs_store_search_sql[];
 extern const char fs_store_followups_sql[];
 extern const char fs_store_followups_count_sql[];
 extern const char fs_store_conflicts_sql[];

@@ -87,12 +87,13 @@ int fs_cmd_search(fs_cli *cli, int argc, char **argv)
         json_object_set_new(params, "raw", json_true());
     if ((rc = limit_param(cli, &a, params)) != 0)
         return rc;
-    static const char *const cols[] = {"KIND", "kind", "ID", "id", "MATCH", "snippet"};
+    static const char *const cols[] = {"KIND",    "kind",         "ID",    "id",
+                                       "ACCOUNT", "account_name", "MATCH", "snippet"};
     json_t *res;
     if ((rc = fs_cli_call(cli, "search", params, &res)) != 0)
         return rc;
     rc = cli->json ? fs_cli_print_json(cli, res)
-                   : print_items(cli, json_object_get(res, "hits"), cols, 3);
+                   : print_items(cli, json_object_get(res, "hits"), cols, 4);
     long long backlog = json_integer_value(json_object_get(res, "search_backlog"));
     if (rc == 0 && !cli->json && backlog > 0)
         fprintf(stderr,

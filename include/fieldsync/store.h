@@ -26,7 +26,7 @@
 typedef struct fs_store fs_store;
 
 /* The schema version this build creates and understands (PRAGMA user_version). */
-#define FS_STORE_SCHEMA_VERSION 5
+#define FS_STORE_SCHEMA_VERSION 6
 
 /* Longest record id accepted (bytes, without the terminating NUL). */
 #define FS_STORE_ID_MAX FS_RECORD_ID_MAX
@@ -210,11 +210,16 @@ typedef struct fs_list_page {
 int fs_store_list(fs_store *st, const fs_list_query *q, fs_list_page *page, fs_err *err);
 void fs_list_page_clear(fs_list_page *page);
 
-/* Full-text search over account names, contact names and visit notes. */
+/* Full-text search over account names, contact names and visit notes. Words
+ * of Chinese, Japanese and Korean text are found inside sentences, down to a
+ * single character (tokenize.c). */
 typedef struct fs_search_hit {
     fs_kind kind;
     char *id;
-    char *snippet; /* matched terms in [brackets] */
+    char *snippet;      /* matched terms in [brackets] */
+    char *name;         /* an account's or contact's name; NULL for a visit */
+    char *account_id;   /* the account the record is (account) or belongs to; NULL: none */
+    char *account_name; /* its name; NULL when that account is not in the store */
 } fs_search_hit;
 
 /* fs_store_search flags */

@@ -377,6 +377,21 @@ def test_search_followups_report(h):
              any(x.get("id") == h.aid for x in hits), "search finds visit note and account",
              hits)
     h.expect_run("search as a table", ["search", "dana"], 0, out_has="contact")
+    hit = [x for x in hits if x.get("id") == h.vid]
+    h.expect(hit and hit[0].get("account_id") == h.aid and
+             hit[0].get("account_name") == "Acme Hydraulics", "a hit names its account", hits)
+    out, _ = h.expect_run("search table: the account of a visit note", ["search", "pumps"], 0,
+                          out_has="Acme Hydraulics")
+    zid = add(h, "accounts", "--name", "华东液压机械有限公司", "--city", "上海")
+    zv = add(h, "visits", "--account-id", zid, "--outcome", "客户希望在北京建立第二条生产线")
+    for word, want in (("北京", [zv]), ("液压", [zid]), ("生产线", [zv]), ("京", [zv]),
+                       ("北海", [])):
+        got = [x["id"] for x in (h.json("search", word) or {}).get("hits", [])]
+        h.expect(got == want, "search %s finds a Chinese word inside a sentence" % word, got)
+    out, _ = h.expect_run("search 北京 as a table", ["search", "北京"], 0,
+                          out_has="华东液压机械有限公司")
+    h.expect("[北京]" in out, "the CJK match is marked in the snippet", out)
+    h.expect_run("rm the Chinese account", ["accounts", "rm", zid, "--cascade"], 0)
     h.expect_run("search without words", ["search"], EXIT_USAGE)
     h.expect_run("search bad limit", ["search", "x", "--limit", "x"], EXIT_USAGE)
     items = (h.json("followups", "--until", "2026-11-30") or {}).get("items", [])

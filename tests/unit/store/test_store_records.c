@@ -410,6 +410,89 @@ static void search_finds_names_and_notes_by_word_prefix(void **state)
     fs_search_hits_free(hits, n);
 }
 
+/* The ids of the hits of query, in order, joined by ' '. */
+static void search_ids(fs_store *st, const char *query, char *out, size_t size)
+{
+    fs_search_hit *hits = NULL;
+    size_t n = 0, o = 0;
+    fs_err err;
+    if (fs_store_search(st, query, 0, 10, &hits, &n, &err) != 0)
+        fail_msg("search %s: %s", query, fs_err_message(&err));
+    out[0] = '\0';
+    for (size_t i = 0; i < n && o < size; i++)
+        o += (size_t)snprintf(out + o, size - o, "%s%s", i ? " " : "", hits[i].id);
+    fs_search_hits_free(hits, n);
+}
+
+static void search_finds_cjk_words_inside_sentences(void **state)
+{
+    fixture *f = *state;
+    char ids[256];
+    tu_put_account(f->st, "a1", "华东液压机械有限公司", 3, "rep1", "上海", NULL);
+    tu_put_visit(f->st, "v1", "a1", 1000, "客户希望在北京建立第二条生产线", NULL, NULL, false);
+    tu_put_visit(f->st, "v2", "a1", 2000, "東京で会議の日程を決めた", NULL, NULL, false);
+    tu_put_visit(f->st, "v3", "a1", 3000, "서울에서 미팅", NULL, NULL, false);
+    tu_put_visit(f->st, "v4", "a1", 4000, "hydraulic press line in Köln", NULL, NULL, false);
+    search_ids(f->st, "北京", ids, sizeof(ids)); /* a two-character word mid-sentence */
+    assert_string_equal(ids, "v1");
+    search_ids(f->st, "液压", ids, sizeof(ids)); /* inside the account's name */
+    assert_string_equal(ids, "a1");
+    search_ids(f->st, "生产线 北京", ids, sizeof(ids)); /* words in any order: both */
+    assert_string_equal(ids, "v1");
+    search_ids(f->st, "京", ids, sizeof(ids)); /* one character: wherever it stands */
+    assert_true(strcmp(ids, "v1 v2") == 0 || strcmp(ids, "v2 v1") == 0);
+    search_ids(f->st, "会議", ids, sizeof(ids));
+    assert_string_equal(ids, "v2");
+    search_ids(f->st, "서울", ids, sizeof(ids));
+    assert_string_equal(ids, "v3");
+    search_ids(f->st, "北海", ids, sizeof(ids)); /* both characters, but not together */
+    assert_string_equal(ids, "");
+    search_ids(f->st, "hydr koln", ids, sizeof(ids)); /* Latin words: prefixes, as before */
+    assert_string_equal(ids, "v4");
+    fs_search_hit *hits = NULL;
+    size_t n = 0;
+    assert_int_equal(fs_store_search(f->st, "北京", 0, 10, &hits, &n, NULL), 0);
+    assert_int_equal(n, 1);
+    assert_non_null(strstr(hits[0].snippet, "[北京]"));
+    fs_search_hits_free(hits, n);
+}
+
+static void search_hits_name_their_account(void **state)
+{
+    fixture *f = *state;
+    tu_put_account(f->st, "a1", "Alder Foods", 3, "rep1", "Leeds", NULL);
+    tu_put_visit(f->st, "v1", "a1", 1000, "quote the chiller", NULL, NULL, false);
+    tu_put_visit(f->st, "v2", "a9", 2000, "chiller for an account not here", NULL, NULL, false);
+    Fieldsync__Contact c = FIELDSYNC__CONTACT__INIT;
+    c.account_id = "a1";
+    c.name = "Chiller Expert";
+    assert_int_equal(
+        fs_store_put(f->st, FIELDSYNC__RECORD_KIND__CONTACT, "c1", &c.base, NULL, 0, NULL), 0);
+    fs_search_hit *hits = NULL;
+    size_t n = 0;
+    assert_int_equal(fs_store_search(f->st, "chiller", 0, 10, &hits, &n, NULL), 0);
+    assert_int_equal(n, 3);
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(hits[i].id, "v2") == 0) {
+            assert_string_equal(hits[i].account_id, "a9");
+            assert_null(hits[i].account_name);
+            continue;
+        }
+        assert_string_equal(hits[i].account_id, "a1");
+        assert_string_equal(hits[i].account_name, "Alder Foods");
+        if (strcmp(hits[i].id, "c1") == 0)
+            assert_string_equal(hits[i].name, "Chiller Expert");
+        else
+            assert_null(hits[i].name);
+    }
+    fs_search_hits_free(hits, n);
+    assert_int_equal(fs_store_search(f->st, "alder", 0, 10, &hits, &n, NULL), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(hits[0].account_id, "a1"); /* an account is its own */
+    assert_string_equal(hits[0].account_name, "Alder Foods");
+    fs_search_hits_free(hits, n);
+}
+
 static void followups_due_by_date_exclude_done_and_undated(void **state)
 {
     fixture *f = *state;
@@ -712,6 +795,7 @@ static void every_list_and_report_query_runs_on_an_index(void **state)
     assert_indexed(f->st, fs_store_followups_sql);
     assert_indexed(f->st, fs_store_each_visit_sql);
     assert_indexed(f->st, fs_store_funnel_sql);
+    assert_indexed(f->st, fs_store_search_sql);
     assert_indexed(f->st, fs_store_followups_count_sql);
     assert_indexed(f->st, fs_store_conflicts_sql);
 }
@@ -736,6 +820,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(search_finds_names_and_notes_by_word_prefix, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(search_finds_cjk_words_inside_sentences, setup, teardown),
+        cmocka_unit_test_setup_teardown(search_hits_name_their_account, setup, teardown),
         cmocka_unit_test_setup_teardown(followups_due_by_date_exclude_done_and_undated, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(

@@ -164,6 +164,40 @@ static void migration_5_keeps_one_pending_outbox_entry_per_record(void **state)
     free(dir);
 }
 
+static void old_search_index_is_rebuilt_through_the_backlog(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp();
+    char *path = tu_path(dir, "store.db");
+    make_v1_fixture(path, NULL);
+    fs_store *st = tu_open_plain(dir);
+    uint64_t backlog = 0;
+    fs_search_hit *hits = NULL;
+    size_t n = 0;
+    /* version 6 dropped the unicode61 index and queued the account for the new one */
+    assert_int_equal(fs_store_search_backlog(st, &backlog, NULL), 0);
+    assert_int_equal(backlog, 1);
+    assert_int_equal(fs_store_search(st, "mill", 0, 10, &hits, &n, NULL), 0);
+    assert_int_equal(n, 0);
+    fs_search_hits_free(hits, n);
+    assert_int_equal(fs_store_maintain(st, NULL), 0);
+    assert_int_equal(fs_store_search_backlog(st, &backlog, NULL), 0);
+    assert_int_equal(backlog, 0);
+    assert_int_equal(fs_store_search(st, "mill", 0, 10, &hits, &n, NULL), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(hits[0].id, "acc-old");
+    fs_search_hits_free(hits, n);
+    fs_store_close(st);
+    sqlite3 *db = raw_open(path);
+    assert_int_equal(raw_int(db, "SELECT count(*) FROM sqlite_master WHERE name = 'search' AND "
+                                 "sql LIKE '%tokenize = ''fieldsync%'"),
+                     1);
+    sqlite3_close(db);
+    free(path);
+    tu_rmdir(dir);
+    free(dir);
+}
+
 static void failing_migration_leaves_the_old_version_intact(void **state)
 {
     (void)state;
@@ -321,6 +355,7 @@ int main(void)
         cmocka_unit_test(new_store_runs_every_migration_once),
         cmocka_unit_test(old_database_is_migrated_once_and_keeps_its_records),
         cmocka_unit_test(migration_5_keeps_one_pending_outbox_entry_per_record),
+        cmocka_unit_test(old_search_index_is_rebuilt_through_the_backlog),
         cmocka_unit_test(failing_migration_leaves_the_old_version_intact),
         cmocka_unit_test(newer_database_is_refused_with_upgrade_message),
         cmocka_unit_test(missing_database_without_create_is_not_found),
