@@ -211,7 +211,12 @@ static void put_get_list_delete_round_trip(void **state)
     res = ok(fx, "record.list", "{\"kind\":\"account\",\"tier\":\"target\"}", &r);
     assert_int_equal(json_array_size(json_object_get(res, "items")), 0);
     json_decref(r);
-    res = ok(fx, "record.delete", "{\"kind\":\"account\",\"id\":\"a1\"}", &r);
+    /* Bea works at a1: the account goes only with her */
+    expect_error(fx, "record.delete", "{\"kind\":\"account\",\"id\":\"a1\"}", FS_RPC_HAS_CHILDREN);
+    res = ok(fx, "record.delete", "{\"kind\":\"account\",\"id\":\"a1\",\"cascade\":true}", &r);
+    assert_int_equal(
+        json_integer_value(json_object_get(json_object_get(res, "children_deleted"), "contact")),
+        1);
     json_decref(r);
     res = ok(fx, "record.get", "{\"kind\":\"account\",\"id\":\"a1\"}", &r);
     assert_true(json_is_true(json_object_get(res, "deleted")));

@@ -762,8 +762,14 @@ static void account_delete_refused_with_children_unless_cascade(void **state)
     assert_false(visible_record(f->st, VISIT, "v1"));
     assert_false(visible_record(f->st, OPPORTUNITY, "o1"));
     assert_true(visible_record(f->st, FIELDSYNC__RECORD_KIND__CONTACT, "c3"));
-    assert_int_equal(fs_outbox_count(f->st, -1, &after, NULL), 0);
-    assert_int_equal(after, queued + 4); /* every delete is queued for the server */
+    /* every delete is queued for the server */
+    fs_outbox_batch batch;
+    size_t tombstones = 0;
+    assert_int_equal(fs_outbox_take(f->st, 100, &batch, NULL), 0);
+    for (size_t i = 0; i < batch.n; i++)
+        tombstones += !fs_record_alive(batch.items[i].state);
+    assert_int_equal(tombstones, 5); /* a1, c1, v1, o1, and c2 deleted before */
+    fs_outbox_batch_clear(&batch);
 
     assert_int_equal(fs_store_delete_account(f->st, "a2", false, NULL, &err), FS_ECONFLICT);
     assert_int_equal(fs_store_delete_account(f->st, "gone", true, NULL, &err), FS_ENOTFOUND);
