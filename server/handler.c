@@ -250,6 +250,8 @@ static int enroll_answer(srv_storage *s, const srv_device *dev, const uint8_t *t
     er.token.len = SRV_TOKEN_BYTES;
     er.user = user.name;
     er.server_id = server_id;
+    er.has_read_only = 1;
+    er.read_only = user.role != SRV_ROLE_REP;
     srv_response_clear(rs);
     rs->status = 200;
     rs->content_type = SRV_CONTENT_TYPE;

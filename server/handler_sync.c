@@ -41,6 +41,7 @@
 #include "handler_int.h"
 #include "owner.h"
 #include "fieldsync/log.h"
+#include "devices.h"
 #include "pbout.h"
 #include "trust.h"
 
@@ -59,6 +60,9 @@ enum {
     PB_PULL_NEXT_CURSOR = 3,
     PB_PULL_MORE = 4,
     PB_PULL_RESYNC = 5,
+    PB_PULL_TOTAL = 6,
+    PB_PULL_READ_ONLY = 7,
+    PB_PULL_DEVICES = 8,
 };
 
 /* A protobuf-c allocator that fails once a decoding has used its budget.
@@ -85,6 +89,14 @@ static void budget_free(void *data, void *p)
     (void)data;
     free(p);
 }
+
+/* What a pull answer carries besides its page (protocol.md, "pull"). */
+typedef struct pull_extras {
+    bool resync;             /* resync_required: nothing else is sent */
+    bool has_total;          /* a pull from cursor 0: how many states in all */
+    uint64_t total;
+    srv_device_list devices; /* packed NULL: the device holds the current list */
+} pull_extras;
 
 /* The answer for one pushed state. */
 typedef struct push_outcome {
@@ -425,7 +437,8 @@ int srv_handle_push(srv_storage *s, const srv_config *cfg, const srv_request *rq
 /* ------------------------------------------------------------------------- */
 /* Pull */
 
-static int pull_answer(const srv_pull_page *page, bool resync, srv_response *rs)
+static int pull_answer(const srv_pull_page *page, const pull_extras *x, const srv_user *user,
+                       srv_response *rs)
 {
     srv_buf out = {0};
     for (size_t i = 0; i < page->n; i++) {
@@ -435,11 +448,16 @@ static int pull_answer(const srv_pull_page *page, bool resync, srv_response *rs)
         else
             write_ref(&out, PB_PULL_REMOVALS, (int)it->kind, it->id);
     }
-    if (resync) {
+    if (x->resync) {
         srv_buf_varint_field(&out, PB_PULL_RESYNC, 1);
     } else {
         srv_buf_varint_field(&out, PB_PULL_NEXT_CURSOR, page->next_cursor);
         srv_buf_varint_field(&out, PB_PULL_MORE, page->more ? 1 : 0);
+        srv_buf_varint_field(&out, PB_PULL_READ_ONLY, user->role != SRV_ROLE_REP);
+        if (x->has_total)
+            srv_buf_varint_field(&out, PB_PULL_TOTAL, x->total);
+        if (x->devices.packed != NULL)
+            srv_buf_bytes_field(&out, PB_PULL_DEVICES, x->devices.packed, x->devices.len);
     }
     srv_response_clear(rs);
     rs->status = 200;
@@ -447,11 +465,30 @@ static int pull_answer(const srv_pull_page *page, bool resync, srv_response *rs)
     return srv_buf_finish(&out, &rs->body, &rs->len);
 }
 
-/* Reads the page (or decides resync) in one read snapshot. full: the pull is a
- * resync's, which sweeps what it is not given. */
-static int pull_read(srv_storage *s, const srv_user *user, const srv_pull_query *q, bool full,
-                     srv_pull_page *page, bool *resync, fs_err *err)
+/* The total of a pull from 0, and the device names on a last page unless the
+ * device holds them already (digest). */
+static int pull_extras_read(srv_storage *s, const srv_user *user, const srv_pull_query *q,
+                            const srv_pull_page *page, const uint8_t *digest, size_t digest_len,
+                            pull_extras *x, fs_err *err)
 {
+    int rc = 0;
+    if (q->cursor == 0 && s->ops->pull_count != NULL) {
+        rc = s->ops->pull_count(s, user, &x->total, err);
+        x->has_total = rc == 0;
+    }
+    if (rc == 0 && !page->more && (rc = srv_device_list_get(s, &x->devices, err)) == 0 &&
+        srv_device_list_known(&x->devices, digest, digest_len))
+        srv_device_list_clear(&x->devices);
+    return rc;
+}
+
+/* Reads the page (or decides resync) and its extras in one read snapshot. full:
+ * the pull is a resync's, which sweeps what it is not given. */
+static int pull_read(srv_storage *s, const srv_user *user, const srv_pull_query *q, bool full,
+                     const uint8_t *digest, size_t digest_len, srv_pull_page *page,
+                     pull_extras *x, fs_err *err)
+{
+    bool *resync = &x->resync;
     uint64_t floor = 0, last = 0;
     int rc = s->ops->begin(s, false, err);
     if (rc != 0)
@@ -468,11 +505,14 @@ static int pull_read(srv_storage *s, const srv_user *user, const srv_pull_query 
     *resync = rc == 0 && q->cursor > 0 && ((q->cursor < floor && !full) || q->cursor > last);
     if (rc == 0 && !*resync)
         rc = s->ops->pull(s, user, q, page, err);
+    if (rc == 0 && !*resync)
+        rc = pull_extras_read(s, user, q, page, digest, digest_len, x, err);
     if (rc == 0)
         rc = s->ops->commit(s, err);
     if (rc != 0) {
         s->ops->rollback(s);
         srv_pull_page_clear(page);
+        srv_device_list_clear(&x->devices);
     }
     return rc;
 }
@@ -482,8 +522,10 @@ int srv_handle_pull(srv_storage *s, const srv_config *cfg, const srv_request *rq
     srv_device dev;
     srv_user user;
     srv_pull_page page = {0};
+    pull_extras x = {0};
+    uint8_t digest[SRV_DEVICES_DIGEST_LEN];
+    size_t digest_len = 0;
     fs_err err = {0};
-    bool resync = false;
     if (!srv_check_protocol(rq, rs) || !srv_authenticate(s, rq, &dev, &user, rs))
         return 0;
     Fieldsync__PullRequest *req = fieldsync__pull_request__unpack(NULL, rq->len, rq->body);
@@ -500,18 +542,24 @@ int srv_handle_pull(srv_storage *s, const srv_config *cfg, const srv_request *rq
     };
     if (q.limit > cfg->pull_limit_max)
         q.limit = cfg->pull_limit_max;
+    if (req->has_devices_digest && req->devices_digest.len == sizeof(digest)) {
+        digest_len = sizeof(digest);
+        memcpy(digest, req->devices_digest.data, digest_len);
+    }
     fieldsync__pull_request__free_unpacked(req, NULL);
-    int rc = pull_read(s, &user, &q, full, &page, &resync, &err);
+    int rc = pull_read(s, &user, &q, full, digest, digest_len, &page, &x, &err);
     if (rc == 0)
         rc = s->ops->device_seen(s, dev.id, srv_config_now(cfg), true, q.cursor, &err);
     if (rc != 0) {
         srv_pull_page_clear(&page);
+        srv_device_list_clear(&x.devices);
         return srv_storage_failure(rs, &err);
     }
-    rc = pull_answer(&page, resync, rs);
-    if (resync)
+    rc = pull_answer(&page, &x, &user, rs);
+    if (x.resync)
         fs_log(FS_LOG_INFO, "device %lld must resync (cursor %llu)", (long long)dev.id,
                (unsigned long long)q.cursor);
     srv_pull_page_clear(&page);
+    srv_device_list_clear(&x.devices);
     return rc;
 }

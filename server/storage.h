@@ -229,6 +229,11 @@ typedef struct srv_storage_ops {
      */
     int (*pull)(srv_storage *s, const srv_user *user, const srv_pull_query *q, srv_pull_page *page,
                 fs_err *err);
+    /* How many records a pull from cursor 0 gives user (their territory's, a
+     * manager's team's): the total behind a first sync's or a resync's
+     * progress. Optional: NULL when a backend cannot count cheaply (the pull
+     * then carries no total). */
+    int (*pull_count)(srv_storage *s, const srv_user *user, uint64_t *n, fs_err *err);
     /* The highest floor of the territories user reads. */
     int (*floor_get)(srv_storage *s, const srv_user *user, uint64_t *floor, fs_err *err);
 

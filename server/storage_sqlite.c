@@ -130,6 +130,9 @@ static const char *const sq_sql[SQ_COUNT] = {
                             " (SELECT id FROM users WHERE manager_id = ?2) AND new_owner NOT IN"
                             " (SELECT id FROM users WHERE manager_id = ?2) ORDER BY seq LIMIT ?3",
     [SQ_FLOOR_GET] = "SELECT coalesce(max(floor), 0) FROM users WHERE id = ?1 OR manager_id = ?1",
+    [SQ_PULL_COUNT_REP] = "SELECT count(*) FROM records WHERE owner = ?1",
+    [SQ_PULL_COUNT_MANAGER] = "SELECT count(*) FROM records WHERE owner IN (SELECT id FROM users"
+                              " WHERE manager_id = ?1)",
     [SQ_ACCOUNT_RECORDS] = "SELECT kind, id FROM records WHERE account_id = ?1 ORDER BY seq",
     [SQ_RECORD_MOVE] = "UPDATE records SET seq = ?3, owner = ?4, writer = 0 WHERE kind = ?1"
                        " AND id = ?2",
@@ -342,6 +345,7 @@ static const srv_storage_ops sq_ops = {
     .record_get = sq_record_get,
     .record_put = sq_record_put,
     .pull = sq_pull,
+    .pull_count = sq_pull_count,
     .floor_get = sq_floor_get,
     .reassign = sq_reassign,
     .gc = sq_gc,

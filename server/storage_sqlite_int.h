@@ -44,6 +44,8 @@ enum sq_stmt {
     SQ_REMOVALS_REP,
     SQ_REMOVALS_MANAGER,
     SQ_FLOOR_GET,
+    SQ_PULL_COUNT_REP,
+    SQ_PULL_COUNT_MANAGER,
     SQ_ACCOUNT_RECORDS,
     SQ_RECORD_MOVE,
     SQ_REMOVAL_ADD,
@@ -106,6 +108,7 @@ int sq_record_get(srv_storage *base, fs_kind kind, const char *id, srv_record *o
 int sq_record_put(srv_storage *base, const srv_record *r, fs_err *err);
 int sq_pull(srv_storage *base, const srv_user *user, const srv_pull_query *q, srv_pull_page *page,
             fs_err *err);
+int sq_pull_count(srv_storage *base, const srv_user *user, uint64_t *n, fs_err *err);
 int sq_floor_get(srv_storage *base, const srv_user *user, uint64_t *floor, fs_err *err);
 int sq_reassign(srv_storage *base, const char *account_id, int64_t new_owner, size_t *moved,
                 fs_err *err);

@@ -191,6 +191,21 @@ done:
     return rc;
 }
 
+int sq_pull_count(srv_storage *base, const srv_user *user, uint64_t *n, fs_err *err)
+{
+    sq_storage *s = sq(base);
+    sqlite3_stmt *st =
+        sq_stmt(s, user->role == SRV_ROLE_MANAGER ? SQ_PULL_COUNT_MANAGER : SQ_PULL_COUNT_REP, err);
+    if (st == NULL)
+        return FS_EIO;
+    sqlite3_bind_int64(st, 1, user->id);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *n = (uint64_t)sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? 0 : sq_fail(s, "counting a pull's records", err);
+}
+
 int sq_floor_get(srv_storage *base, const srv_user *user, uint64_t *floor, fs_err *err)
 {
     sq_storage *s = sq(base);

@@ -78,6 +78,7 @@ static void test_good_code_enrolls_a_device_whose_token_works(void **state)
     assert_int_not_equal(er->replica_id, 0);
     assert_int_equal(er->token.len, SRV_TOKEN_BYTES);
     assert_string_equal(er->user, "anna");
+    assert_true(er->has_read_only && !er->read_only); /* a rep writes */
     assert_int_equal(strlen(er->server_id), SRV_SERVER_ID_LEN);
     /* the database holds a hash, never the token */
     srv_device *d;
@@ -96,6 +97,21 @@ static void test_good_code_enrolls_a_device_whose_token_works(void **state)
     assert_int_equal(pr.status, 200);
     srv_response_clear(&pr);
     free(body);
+    fieldsync__enroll_response__free_unpacked(er, NULL);
+    srv_response_clear(&rs);
+}
+
+static void test_a_managers_device_learns_at_enrollment_that_it_writes_nothing(void **state)
+{
+    fx *f = *state;
+    char code[SRV_CODE_LEN + 1];
+    srv_response rs;
+    tu_user(f->s, "mgr", SRV_ROLE_MANAGER, NULL);
+    assert_int_equal(srv_admin_enroll_code(f->s, "mgr", f->now, 3600, code, NULL), 0);
+    assert_int_equal(enroll(f, code, &rs), 200);
+    Fieldsync__EnrollResponse *er = fieldsync__enroll_response__unpack(NULL, rs.len, rs.body);
+    assert_non_null(er);
+    assert_true(er->has_read_only && er->read_only);
     fieldsync__enroll_response__free_unpacked(er, NULL);
     srv_response_clear(&rs);
 }
@@ -226,6 +242,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
         T(test_good_code_enrolls_a_device_whose_token_works),
+        T(test_a_managers_device_learns_at_enrollment_that_it_writes_nothing),
         T(test_code_is_accepted_in_lower_case_without_dashes),
         T(test_reused_code_is_refused),
         T(test_expired_code_is_refused),

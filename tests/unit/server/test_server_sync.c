@@ -274,6 +274,77 @@ static void test_manager_reads_team_and_writes_nothing(void **state)
     fs_state_free(b);
 }
 
+static void test_pull_from_zero_says_how_many_and_whether_the_user_writes(void **state)
+{
+    fx *f = *state;
+    for (int i = 0; i < 3; i++) {
+        char id[16];
+        snprintf(id, sizeof(id), "acc-%d", i);
+        fs_state *a = tu_account(f->ra, id, "Brenner");
+        push_one_ok(f, f->anna_a, a);
+        fs_state_free(a);
+    }
+    Fieldsync__PullResponse *p = pull(f, f->anna_b, 0, 2);
+    assert_true(p->has_total && p->total == 3 && p->n_states == 2 && p->more);
+    assert_true(p->has_read_only && !p->read_only);
+    uint64_t next = p->next_cursor;
+    fieldsync__pull_response__free_unpacked(p, NULL);
+    p = pull(f, f->anna_b, next, 2); /* only the first page counts */
+    assert_false(p->has_total);
+    fieldsync__pull_response__free_unpacked(p, NULL);
+    p = pull(f, f->mgr, 0, 0); /* the team's records; a manager writes nothing */
+    assert_true(p->has_total && p->total == 3 && p->has_read_only && p->read_only);
+    fieldsync__pull_response__free_unpacked(p, NULL);
+    p = pull(f, f->bob, 0, 0);
+    assert_true(p->has_total && p->total == 0);
+    fieldsync__pull_response__free_unpacked(p, NULL);
+}
+
+static Fieldsync__PullResponse *pull_with_digest(fx *f, const char *bearer,
+                                                 const ProtobufCBinaryData *digest)
+{
+    Fieldsync__PullRequest rq = FIELDSYNC__PULL_REQUEST__INIT;
+    rq.has_cursor = 1;
+    rq.has_devices_digest = digest != NULL;
+    if (digest != NULL)
+        rq.devices_digest = *digest;
+    size_t len = fieldsync__pull_request__get_packed_size(&rq);
+    uint8_t *body = malloc(len + 1);
+    fieldsync__pull_request__pack(&rq, body);
+    return pull_body(f, bearer, body, len);
+}
+
+static void test_last_page_names_the_devices_until_the_device_holds_them(void **state)
+{
+    fx *f = *state;
+    Fieldsync__PullResponse *p = pull_with_digest(f, f->anna_a, NULL);
+    assert_false(p->more);
+    assert_non_null(p->devices);
+    assert_int_equal(p->devices->n_devices, 4);
+    for (size_t i = 0; i < 4; i++) {
+        assert_string_equal(p->devices->devices[i]->name, "test laptop");
+        if (i > 0) /* ascending by replica id */
+            assert_true(p->devices->devices[i - 1]->replica < p->devices->devices[i]->replica);
+        if (p->devices->devices[i]->replica == f->rbob)
+            assert_string_equal(p->devices->devices[i]->user, "bob");
+    }
+    uint8_t held[64];
+    ProtobufCBinaryData digest = {p->devices->digest.len, held};
+    assert_true(p->devices->has_digest && digest.len == 16);
+    memcpy(held, p->devices->digest.data, digest.len);
+    fieldsync__pull_response__free_unpacked(p, NULL);
+    p = pull_with_digest(f, f->anna_b, &digest); /* holds the list: not sent again */
+    assert_null(p->devices);
+    fieldsync__pull_response__free_unpacked(p, NULL);
+    char bearer[80];
+    tu_enroll(f->s, &f->cfg, "bob", bearer, NULL);
+    p = pull_with_digest(f, f->anna_b, &digest); /* a new device: the new list */
+    assert_non_null(p->devices);
+    assert_int_equal(p->devices->n_devices, 5);
+    assert_memory_not_equal(p->devices->digest.data, held, 16);
+    fieldsync__pull_response__free_unpacked(p, NULL);
+}
+
 static void test_invalid_state_is_refused_without_failing_the_batch(void **state)
 {
     fx *f = *state;
@@ -728,6 +799,8 @@ int main(void)
         T(test_other_reps_account_is_refused_and_not_pulled),
         T(test_moving_contact_to_another_reps_account_is_refused),
         T(test_manager_reads_team_and_writes_nothing),
+        T(test_pull_from_zero_says_how_many_and_whether_the_user_writes),
+        T(test_last_page_names_the_devices_until_the_device_holds_them),
         T(test_invalid_state_is_refused_without_failing_the_batch),
         T(test_state_outside_the_record_limits_is_refused_alone),
         T(test_malformed_push_body_is_400_and_changes_nothing),
