@@ -9,6 +9,7 @@
 
 #include "fieldsync/sync.h"
 #include "rpc.h"
+#include "sync_events.h"
 
 static const char *const no_params[] = {NULL};
 
@@ -118,13 +119,14 @@ json_t *fs_rpc_sync_status(fs_daemon *d)
         return json_pack("{s:s,s:s}", "state", "error", "reason", fs_err_message(&err));
     char replica[17];
     snprintf(replica, sizeof(replica), "%016" PRIx64, st.replica);
-    return json_pack("{s:s,s:s,s:I,s:I,s:I,s:I,s:s,s:s,s:s,s:I,s:I,s:b}", "state",
+    return json_pack("{s:s,s:s,s:I,s:I,s:I,s:I,s:s,s:s,s:s,s:I,s:I,s:b,s:b,s:o}", "state",
                      fs_sync_state_name(st.state), "reason", st.reason, "last_sync",
                      (json_int_t)st.last_sync, "pending", (json_int_t)st.pending, "refused",
                      (json_int_t)st.refused, "conflicts", (json_int_t)st.conflicts, "server",
                      st.server_url, "user", st.user, "replica", replica, "cursor",
                      (json_int_t)st.cursor, "next_attempt", (json_int_t)st.next_attempt,
-                     "resyncing", st.resyncing);
+                     "resyncing", st.resyncing, "read_only", st.read_only, "progress",
+                     st.running ? fs_daemon_progress_json(&st.progress) : json_null());
 }
 
 static int m_status(fs_daemon *d, fs_rpc_session *sess, json_t *params, json_t **result,

@@ -33,17 +33,24 @@ static void on_state(void *arg, fs_sync_state state, const char *reason)
         json_pack("{s:s,s:s}", "state", fs_sync_state_name(state), "reason", reason ? reason : ""));
 }
 
-static void on_progress(void *arg, const fs_sync_progress *p)
+json_t *fs_daemon_progress_json(const fs_sync_progress *p)
 {
-    fs_daemon *d = arg;
     json_t *params =
-        json_pack("{s:s,s:b,s:I,s:I,s:f,s:b,s:I}", "phase", p->phase, "resync", p->resync,
-                  "records", (json_int_t)p->records, "bytes", (json_int_t)p->bytes, "rate", p->rate,
-                  "more", p->more, "cursor", (json_int_t)p->cursor);
-    if (params != NULL)
+        json_pack("{s:s,s:b,s:I,s:I,s:f,s:b,s:I}", "phase", p->phase ? p->phase : "push", "resync",
+                  p->resync, "records", (json_int_t)p->records, "bytes", (json_int_t)p->bytes,
+                  "rate", p->rate, "more", p->more, "cursor", (json_int_t)p->cursor);
+    if (params != NULL) {
+        json_object_set_new(params, "total",
+                            p->total > 0 ? json_integer((json_int_t)p->total) : json_null());
         json_object_set_new(params, "eta_ms",
                             p->eta_ms < 0 ? json_null() : json_integer((json_int_t)p->eta_ms));
-    fs_daemon_notify(d, FS_TOPIC_SYNC, "sync.progress", params);
+    }
+    return params;
+}
+
+static void on_progress(void *arg, const fs_sync_progress *p)
+{
+    fs_daemon_notify(arg, FS_TOPIC_SYNC, "sync.progress", fs_daemon_progress_json(p));
 }
 
 static void on_record(void *arg, fs_kind kind, const char *id, bool removed)
@@ -68,9 +75,10 @@ static void on_done(void *arg, const fs_sync_result *r)
     if (p != NULL && r->resync)
         json_object_set_new(
             p, "report",
-            json_pack("{s:I,s:I,s:I,s:I,s:I}", "added", (json_int_t)r->rs.added, "updated",
+            json_pack("{s:I,s:I,s:I,s:I,s:I,s:I}", "added", (json_int_t)r->rs.added, "updated",
                       (json_int_t)r->rs.updated, "removed", (json_int_t)r->rs.removed, "conflicts",
-                      (json_int_t)r->rs.conflicts, "kept_local", (json_int_t)r->rs.kept_local));
+                      (json_int_t)r->rs.conflicts, "kept_local", (json_int_t)r->rs.kept_local,
+                      "restored", (json_int_t)r->rs.restored));
     fs_daemon_notify(d, FS_TOPIC_SYNC, "sync.done", p);
 }
 

@@ -92,8 +92,8 @@ static void budget_free(void *data, void *p)
 
 /* What a pull answer carries besides its page (protocol.md, "pull"). */
 typedef struct pull_extras {
-    bool resync;             /* resync_required: nothing else is sent */
-    bool has_total;          /* a pull from cursor 0: how many states in all */
+    bool resync;    /* resync_required: nothing else is sent */
+    bool has_total; /* a pull from cursor 0: how many states in all */
     uint64_t total;
     srv_device_list devices; /* packed NULL: the device holds the current list */
 } pull_extras;
@@ -485,8 +485,8 @@ static int pull_extras_read(srv_storage *s, const srv_user *user, const srv_pull
 /* Reads the page (or decides resync) and its extras in one read snapshot. full:
  * the pull is a resync's, which sweeps what it is not given. */
 static int pull_read(srv_storage *s, const srv_user *user, const srv_pull_query *q, bool full,
-                     const uint8_t *digest, size_t digest_len, srv_pull_page *page,
-                     pull_extras *x, fs_err *err)
+                     const uint8_t *digest, size_t digest_len, srv_pull_page *page, pull_extras *x,
+                     fs_err *err)
 {
     bool *resync = &x->resync;
     uint64_t floor = 0, last = 0;

@@ -117,6 +117,25 @@ int fs_outbox_has(fs_store *st, fs_kind kind, const char *id, bool *has, fs_err 
     return rc;
 }
 
+int fs_outbox_drop_read_only(fs_store *st, fs_kind kind, const char *id, bool *dropped, fs_err *err)
+{
+    sqlite3_stmt *s = NULL;
+    *dropped = false;
+    int rc = fs_store_prepare(st,
+                              "DELETE FROM outbox WHERE kind = ?1 AND id = ?2 AND status = 2 "
+                              "AND reason = ?3 AND NOT EXISTS (SELECT 1 FROM outbox "
+                              "WHERE kind = ?1 AND id = ?2 AND (status <> 2 OR reason IS NOT ?3))",
+                              &s, err);
+    if (rc != 0)
+        return rc;
+    sqlite3_bind_int(s, 1, (int)kind);
+    sqlite3_bind_text(s, 2, id, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 3, FIELDSYNC__REFUSAL__REASON__READ_ONLY);
+    rc = finish(st, s, "dropping refused outbox entries", err);
+    *dropped = rc == 0 && sqlite3_changes(st->db) > 0;
+    return rc;
+}
+
 int fs_outbox_recover(fs_store *st, fs_err *err)
 {
     return fs_store_exec(st, "UPDATE outbox SET status = 0, batch = NULL WHERE status = 1", err);

@@ -6,9 +6,16 @@
  * since it began carries the current epoch, and that mark commits in the same
  * transaction as the page and its cursor. So whatever point a crash stops the
  * pull at, resuming from the stored cursor and then sweeping removes exactly
- * the records the full pull did not return. Records with outbox entries are
- * never swept: their local changes have not reached the server (or were
- * refused) and a write is never dropped silently.
+ * the records the full pull did not return. Records with pending outbox
+ * entries are never swept: their local changes have not reached the server.
+ *
+ * Changes the server refused as READ_ONLY are another matter: they never will
+ * reach it (a manager's device writes nothing), and keeping them kept the
+ * local value wrong for good, since a join keeps a write the server never saw.
+ * So a record whose outbox entries are all such refusals takes the server's
+ * state as it is and those entries go (the report counts it as restored); one
+ * the server no longer gives is swept. Other refusals (a record outside the
+ * territory) stay: the rep can still fix and retry them.
  */
 #include "remote_int.h"
 
@@ -89,24 +96,43 @@ typedef struct resync_page {
     fs_store_resync_report counts;
 } resync_page;
 
+/* The server's state in place of a local one whose changes it refused. */
+static int restore(fs_store *st, const fs_state *state, fs_err *err)
+{
+    int64_t rid = 0;
+    fs_state *local = NULL;
+    int rc = fs_store_load(st, state->kind, state->id, &rid, &local, err);
+    fs_state_free(local);
+    if (rc == 0)
+        rc = fs_store_save(st, rid, state, err);
+    if (rc == 0)
+        fs_store_observe(st, state);
+    return rc;
+}
+
 static int apply_state(fs_store *st, const fs_state *state, void *ctx, fs_apply_report *r,
                        fs_err *err)
 {
     resync_page *pg = ctx;
-    bool found = false, changed = false;
+    bool found = false, changed = false, refused = false;
     int rc = exists(st, state, &found, err);
-    if (rc == 0)
+    if (rc == 0 && found)
+        rc = fs_outbox_drop_read_only(st, state->kind, state->id, &refused, err);
+    if (rc == 0 && refused)
+        rc = restore(st, state, err);
+    else if (rc == 0)
         rc = fs_store_join_save(st, state, &changed, err);
     if (rc == 0)
         rc = mark(st, state, pg->epoch, err);
-    if (rc == 0 && changed)
+    if (rc == 0 && (changed || refused))
         rc = fs_store_ref_append(&r->changed_refs, r->changed, state->kind, state->id, err);
     if (rc != 0)
         return rc;
     r->applied++;
-    r->changed += changed;
+    r->changed += changed || refused;
     pg->counts.added += !found;
     pg->counts.updated += found && changed;
+    pg->counts.restored += refused;
     return 0;
 }
 
@@ -133,6 +159,7 @@ int fs_store_resync_apply(fs_store *st, fs_state *const *states, size_t nstates,
     if (rc == 0 && acc != NULL) {
         acc->added += pg.counts.added;
         acc->updated += pg.counts.updated;
+        acc->restored += pg.counts.restored;
         /* records that left the territory are gone before the sweep looks */
         acc->removed += r->removed;
     }
@@ -192,12 +219,15 @@ static int sweep(fs_store *st, fs_store_resync_report *acc, fs_ref **removed, si
     if (rc == 0)
         rc = collect_unmarked(st, epoch, &u, err);
     for (size_t i = 0; rc == 0 && i < u.n; i++) {
-        bool pending = false;
-        rc = fs_outbox_has(st, u.refs[i].kind, u.refs[i].id, &pending, err);
+        bool pending = false, refused = false;
+        rc = fs_outbox_drop_read_only(st, u.refs[i].kind, u.refs[i].id, &refused, err);
+        if (rc == 0)
+            rc = fs_outbox_has(st, u.refs[i].kind, u.refs[i].id, &pending, err);
         if (rc != 0 || pending) {
             acc->kept_local += rc == 0;
             continue;
         }
+        acc->restored += refused;
         rc = fs_store_remove(st, u.rids[i], err);
         if (rc == 0)
             rc = fs_store_ref_append(removed, *nremoved, u.refs[i].kind, u.refs[i].id, err);
@@ -232,6 +262,7 @@ int fs_store_resync_finish(fs_store *st, fs_store_resync_report *acc, fs_ref **r
     }
     if (acc != NULL) {
         acc->removed += counts.removed;
+        acc->restored += counts.restored;
         acc->kept_local += counts.kept_local;
         acc->conflicts = counts.conflicts;
     }

@@ -100,6 +100,11 @@ int fs_store_save_hlc(fs_store *st, fs_err *err);
 int fs_outbox_append(fs_store *st, const fs_state *state, fs_err *err);
 /* Whether the record has any outbox entry (unsynced local changes). */
 int fs_outbox_has(fs_store *st, fs_kind kind, const char *id, bool *has, fs_err *err);
+/* Drops the record's outbox entries when the server refused every one of them
+ * as READ_ONLY (none pending, in flight or refused for another reason);
+ * *dropped says whether there were any. */
+int fs_outbox_drop_read_only(fs_store *st, fs_kind kind, const char *id, bool *dropped,
+                             fs_err *err);
 /* At open: in-flight entries go back to pending. */
 int fs_outbox_recover(fs_store *st, fs_err *err);
 

@@ -121,6 +121,11 @@ char *fs_cli_cell(const json_t *v);
  * 10:00 CET": fs_time_parse reads it back) into buf (>= 40 bytes). */
 const char *fs_cli_time(long long t, char *buf, size_t n);
 
+/* A sync.progress notification (or sync.status's progress) as one line:
+ * "resync: 1200 of 5000 (24%) records, 1.2 MB, 800 records/s, about 0m 05s
+ * left" (commands_sync.c). */
+const char *fs_cli_progress(const json_t *p, char *buf, size_t n);
+
 /* ---- commands ---- */
 int fs_cmd_status(fs_cli *cli, int argc, char **argv);
 int fs_cmd_init(fs_cli *cli, int argc, char **argv);

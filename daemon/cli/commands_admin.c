@@ -117,26 +117,52 @@ static void print_status(const json_t *r)
         strftime(last, sizeof(last), "%Y-%m-%d %H:%M:%S", localtime(&t));
     snprintf(conflicts, sizeof(conflicts), "%lld",
              (long long)json_integer_value(json_object_get(sy, "conflicts")));
+    char progress[256];
+    const json_t *prog = json_object_get(sy, "progress");
+    if (json_is_object(prog))
+        fs_cli_progress(prog, progress, sizeof(progress));
     const json_t *pp = json_object_get(r, "passphrase"), *enc = json_object_get(r, "encrypted");
     const char *state = json_string_value(json_object_get(r, "state"));
     bool uninit = state != NULL && strcmp(state, "uninitialized") == 0;
     const char *pairs[] = {
-        "state",     state,
-        "version",   json_string_value(json_object_get(r, "version")),
-        "encrypted", enc ? (json_is_true(enc) ? "yes" : "no") : NULL,
-        "key",       pp && !uninit ? (json_is_true(pp) ? "passphrase" : "raw key file") : NULL,
-        "replica",   json_string_value(json_object_get(r, "replica")),
-        "outbox",    ob ? outbox : NULL,
-        "search",    backlog ? search : NULL,
-        "sync",      sync,
-        "server",    server,
-        "user",      user,
-        "last sync", last,
-        "conflicts", conflicts,
-        "data dir",  json_string_value(json_object_get(r, "data_dir")),
-        "socket",    json_string_value(json_object_get(r, "socket")),
-        "clients",   clients,
-        "uptime",    uptime,
+        "state",
+        state,
+        "version",
+        json_string_value(json_object_get(r, "version")),
+        "encrypted",
+        enc ? (json_is_true(enc) ? "yes" : "no") : NULL,
+        "key",
+        pp && !uninit ? (json_is_true(pp) ? "passphrase" : "raw key file") : NULL,
+        "replica",
+        json_string_value(json_object_get(r, "replica")),
+        "outbox",
+        ob ? outbox : NULL,
+        "search",
+        backlog ? search : NULL,
+        "sync",
+        sync,
+        "progress",
+        json_is_object(prog) ? progress : NULL,
+        "access",
+        json_is_true(json_object_get(sy, "read_only"))
+            ? "read only: the server takes no changes from this user (a manager)"
+            : NULL,
+        "server",
+        server,
+        "user",
+        user,
+        "last sync",
+        last,
+        "conflicts",
+        conflicts,
+        "data dir",
+        json_string_value(json_object_get(r, "data_dir")),
+        "socket",
+        json_string_value(json_object_get(r, "socket")),
+        "clients",
+        clients,
+        "uptime",
+        uptime,
     };
     fs_cli_print_pairs(pairs, sizeof(pairs) / sizeof(pairs[0]) / 2);
 }

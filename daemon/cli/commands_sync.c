@@ -18,17 +18,30 @@ typedef struct waiter {
     bool bar;          /* draw a progress line on stderr */
 } waiter;
 
+const char *fs_cli_progress(const json_t *p, char *buf, size_t n)
+{
+    long long records = json_integer_value(json_object_get(p, "records"));
+    long long total = json_integer_value(json_object_get(p, "total"));
+    const json_t *eta = json_object_get(p, "eta_ms");
+    char of[48] = "", left[48] = "";
+    if (total > 0)
+        snprintf(of, sizeof(of), " of %lld (%lld%%)", total,
+                 (records < total ? records : total) * 100 / total);
+    if (json_is_integer(eta) && json_integer_value(eta) > 0) {
+        long long s = (json_integer_value(eta) + 999) / 1000;
+        snprintf(left, sizeof(left), ", about %lldm %02llds left", s / 60, s % 60);
+    }
+    snprintf(buf, n, "%s: %lld%s records, %.1f MB, %.0f records/s%s",
+             json_string_value(json_object_get(p, "phase")), records, of,
+             (double)json_integer_value(json_object_get(p, "bytes")) / 1e6,
+             json_real_value(json_object_get(p, "rate")), left);
+    return buf;
+}
+
 static void draw_progress(const json_t *p)
 {
-    double mb = (double)json_integer_value(json_object_get(p, "bytes")) / 1e6;
-    const json_t *eta = json_object_get(p, "eta_ms");
-    char eta_s[32] = "unknown";
-    if (json_is_integer(eta))
-        snprintf(eta_s, sizeof(eta_s), "%llds", (long long)json_integer_value(eta) / 1000);
-    fprintf(stderr, "\r%s: %lld records, %.1f MB, %.0f records/s, ETA %s   ",
-            json_string_value(json_object_get(p, "phase")),
-            (long long)json_integer_value(json_object_get(p, "records")), mb,
-            json_real_value(json_object_get(p, "rate")), eta_s);
+    char line[256];
+    fprintf(stderr, "\r%s   ", fs_cli_progress(p, line, sizeof(line)));
     fflush(stderr);
 }
 
@@ -124,12 +137,13 @@ static void print_outcome(const json_t *o)
     const json_t *r = json_object_get(o, "report");
     if (r != NULL)
         printf("resync: %lld added, %lld updated, %lld removed, %lld in conflict, %lld kept "
-               "local\n",
+               "local, %lld refused changes undone\n",
                (long long)json_integer_value(json_object_get(r, "added")),
                (long long)json_integer_value(json_object_get(r, "updated")),
                (long long)json_integer_value(json_object_get(r, "removed")),
                (long long)json_integer_value(json_object_get(r, "conflicts")),
-               (long long)json_integer_value(json_object_get(r, "kept_local")));
+               (long long)json_integer_value(json_object_get(r, "kept_local")),
+               (long long)json_integer_value(json_object_get(r, "restored")));
 }
 
 /* Runs method and waits for its sync.done; the exit code says how it ended. */

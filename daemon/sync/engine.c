@@ -393,6 +393,13 @@ int fs_sync_get_status(fs_sync *s, fs_sync_status *out, fs_err *err)
         rc = fs_store_meta_get_u64(s->st, FS_META_CURSOR, &out->cursor, err);
     if (rc == 0)
         rc = fs_store_resync_active(s->st, &out->resyncing, err);
+    uint64_t ro = 0;
+    if (rc == 0)
+        rc = fs_store_meta_get_u64(s->st, FS_META_READ_ONLY, &ro, err);
+    out->read_only = ro != 0;
+    out->running = s->running;
+    if (s->running)
+        out->progress = s->progress;
     if (rc == 0 && fs_store_meta_get(s->st, FS_META_USER, &user, &ulen, NULL) == 0)
         snprintf(out->user, sizeof(out->user), "%s", (const char *)user);
     free(user);

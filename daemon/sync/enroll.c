@@ -30,6 +30,8 @@ static int save(fs_sync *s, const fs_sync_enrollment *e, bool was_enrolled, fs_e
         rc = fs_store_meta_set(s->st, FS_META_SERVER_ID, e->server_id, strlen(e->server_id), err);
     if (rc == 0)
         rc = fs_store_meta_set(s->st, FS_META_DEVICE_TOKEN, e->token->bytes, e->token->len, err);
+    if (rc == 0) /* before the first pull: a manager's device refuses edits at once */
+        rc = fs_store_meta_set_u64(s->st, FS_META_READ_ONLY, e->read_only, err);
     /* a new identity pulls from the start; records of an earlier enrollment that
      * this one does not give are swept by a resync */
     if (rc == 0)
@@ -152,9 +154,11 @@ int fs_sync_forget(fs_sync *s, fs_err *err)
         return fs_err_set(err, FS_EBUSY,
                           "a sync or enrollment is in progress: try again when "
                           "it is done");
-    int rc = fs_store_meta_delete(s->st, FS_META_SERVER_URL, err);
-    if (rc == 0 || rc == FS_ENOTFOUND)
-        rc = fs_store_meta_delete(s->st, FS_META_DEVICE_TOKEN, err);
+    /* without a server, nobody refuses this device's changes: it writes again */
+    static const char *const keys[] = {FS_META_SERVER_URL, FS_META_DEVICE_TOKEN, FS_META_READ_ONLY};
+    int rc = 0;
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]) && (rc == 0 || rc == FS_ENOTFOUND); i++)
+        rc = fs_store_meta_delete(s->st, keys[i], err);
     if (rc == FS_ENOTFOUND)
         rc = 0;
     if (rc != 0)

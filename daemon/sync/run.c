@@ -51,21 +51,34 @@ static void report_done(fs_sync *s, int code)
         s->cb.run_done(s->cb.arg, &s->res);
 }
 
+/* The time left: the states still to come at the rate of the pull so far
+ * (the server said how many a pull from cursor 0 gives); -1 when unknown. */
+static int64_t eta_ms(const fs_sync *s, uint64_t records, bool more)
+{
+    if (!more)
+        return 0;
+    int64_t elapsed = fs_loop_now_ms() - s->pull_start_ms;
+    if (s->phase != FS_PHASE_PULL || s->total == 0 || records == 0 || elapsed <= 0)
+        return -1;
+    uint64_t left = s->total > records ? s->total - records : 0;
+    return (int64_t)((double)left * (double)elapsed / (double)records);
+}
+
 static void progress(fs_sync *s, bool more)
 {
-    if (s->cb.progress == NULL)
-        return;
-    fs_sync_progress p = {0};
+    fs_sync_progress *p = &s->progress;
     int64_t elapsed = fs_loop_now_ms() - s->run_start_ms;
-    p.phase = s->phase == FS_PHASE_PUSH ? "push" : (s->resync ? "resync" : "pull");
-    p.resync = s->resync;
-    p.records = s->phase == FS_PHASE_PUSH ? s->res.pushed + s->res.refused : s->res.pulled;
-    p.bytes = s->res.bytes_up + s->res.bytes_down;
-    p.rate = elapsed > 0 ? (double)p.records * 1000.0 / (double)elapsed : 0;
-    p.eta_ms = more ? -1 : 0;
-    p.more = more;
-    p.cursor = s->cursor;
-    s->cb.progress(s->cb.arg, &p);
+    p->phase = s->phase == FS_PHASE_PUSH ? "push" : (s->resync ? "resync" : "pull");
+    p->resync = s->resync;
+    p->records = s->phase == FS_PHASE_PUSH ? s->res.pushed + s->res.refused : s->res.pulled;
+    p->total = s->phase == FS_PHASE_PUSH ? 0 : s->total;
+    p->bytes = s->res.bytes_up + s->res.bytes_down;
+    p->rate = elapsed > 0 ? (double)p->records * 1000.0 / (double)elapsed : 0;
+    p->eta_ms = eta_ms(s, p->records, more);
+    p->more = more;
+    p->cursor = s->cursor;
+    if (s->cb.progress != NULL)
+        s->cb.progress(s->cb.arg, p);
 }
 
 /* The run failed locally (store) or on a malformed answer: error state, backoff. */
@@ -221,9 +234,26 @@ static void finish_resync(fs_sync *s)
     s->res.rs.removed = s->rs.removed;
     s->res.rs.conflicts = s->rs.conflicts;
     s->res.rs.kept_local = s->rs.kept_local;
+    s->res.rs.restored = s->rs.restored;
     fs_log(FS_LOG_INFO,
-           "sync: resync done: %zu added, %zu updated, %zu removed, %zu conflicts, %zu kept local",
-           s->rs.added, s->rs.updated, s->rs.removed, s->rs.conflicts, s->rs.kept_local);
+           "sync: resync done: %zu added, %zu updated, %zu removed, %zu conflicts, %zu kept local, "
+           "%zu refused changes undone",
+           s->rs.added, s->rs.updated, s->rs.removed, s->rs.conflicts, s->rs.kept_local,
+           s->rs.restored);
+}
+
+/* What a page says besides its states: whether the user writes, the device
+ * names, and (a pull from 0) how many states the pull gives. */
+static int keep_page_extras(fs_sync *s, const fs_sync_pull_page *p, fs_err *err)
+{
+    int rc = 0;
+    if (p->has_total)
+        s->total = p->total;
+    if (p->read_only >= 0)
+        rc = fs_store_meta_set_u64(s->st, FS_META_READ_ONLY, (uint64_t)p->read_only, err);
+    if (rc == 0 && p->devices != NULL)
+        rc = fs_store_meta_set(s->st, FS_META_DEVICES, p->devices, p->devices_len, err);
+    return rc;
 }
 
 static int apply_page(fs_sync *s, const fs_sync_pull_page *p, fs_err *err)
@@ -234,6 +264,8 @@ static int apply_page(fs_sync *s, const fs_sync_pull_page *p, fs_err *err)
                                                p->nremovals, p->next_cursor, &s->rs, &rep, err)
                        : fs_store_apply_remote(s->st, p->states, p->nstates, p->removals,
                                                p->nremovals, p->next_cursor, &rep, err);
+    if (rc == 0)
+        rc = keep_page_extras(s, p, err);
     s->res.store_ms += (uint64_t)(fs_loop_now_ms() - t0);
     if (rc != 0)
         return rc;
@@ -338,11 +370,16 @@ static void on_pull_done(void *arg, const fs_http_resp *r)
  * goes out even if the caller then blocks in the store); false: the run failed. */
 static bool pull_at(fs_sync *s, uint64_t cursor)
 {
-    uint8_t *body = NULL;
-    size_t len = 0;
+    uint8_t *body = NULL, digest[64];
+    size_t len = 0, digest_len = 0;
     fs_err err;
+    if (cursor == 0) /* the pull a total and an ETA are about */
+        s->pull_start_ms = fs_loop_now_ms();
+    int rc = fs_sync_devices_digest(s->st, digest, sizeof(digest), &digest_len, &err);
     /* a resync sweeps what it is not given: it must be given everything */
-    int rc = fs_sync_encode_pull(cursor, s->opts.pull_limit, s->resync, &body, &len, &err);
+    if (rc == 0)
+        rc = fs_sync_encode_pull(cursor, s->opts.pull_limit, s->resync, digest, digest_len, &body,
+                                 &len, &err);
     if (rc == 0)
         rc = fs_http_post(s->http, s->url, "/v1/pull", body, len, s->token, on_pull_done, s,
                           &s->req, &err);
@@ -403,6 +440,8 @@ void fs_sync_run_start(fs_sync *s)
     s->resync = false;
     s->resync_begun = false;
     s->pages = 0;
+    s->total = 0;
+    memset(&s->progress, 0, sizeof(s->progress));
     s->run_start_ms = fs_loop_now_ms();
     s->phase = FS_PHASE_PUSH;
     int rc = prepare(s, &err);

@@ -58,6 +58,9 @@ struct fs_sync {
     uint64_t cursor;
     unsigned pages; /* pull pages answered in this run */
     int64_t run_start_ms;
+    uint64_t total;            /* states a pull from 0 gives (PullResponse.total), 0: unknown */
+    int64_t pull_start_ms;     /* when that pull began, for the ETA */
+    fs_sync_progress progress; /* the last progress reported (sync.status) */
     fs_sync_result res;
     fs_store_resync_report rs;
 
@@ -89,6 +92,9 @@ int fs_sync_load_config(fs_sync *s, fs_err *err);
 void fs_sync_run_start(fs_sync *s);
 /* Aborts the run in progress (a batch in flight goes back to pending). */
 void fs_sync_run_abort(fs_sync *s);
+
+/* devices.c: the digest of the device names the store holds (*len 0: none). */
+int fs_sync_devices_digest(fs_store *st, uint8_t *digest, size_t size, size_t *len, fs_err *err);
 
 /* enroll.c */
 void fs_sync_enroll_abort(fs_sync *s);

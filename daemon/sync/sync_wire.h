@@ -36,8 +36,9 @@ int fs_sync_encode_enroll(const char *code, const char *device_name, uint64_t pr
  */
 int fs_sync_encode_push(const fs_outbox_batch *batch, size_t max_bytes, size_t *nsent,
                         uint8_t **out, size_t *len, fs_err *err);
-int fs_sync_encode_pull(uint64_t cursor, uint32_t limit, bool full, uint8_t **out, size_t *len,
-                        fs_err *err);
+/* devices_digest: DeviceList.digest of the names the device holds (NULL, 0: none). */
+int fs_sync_encode_pull(uint64_t cursor, uint32_t limit, bool full, const uint8_t *devices_digest,
+                        size_t digest_len, uint8_t **out, size_t *len, fs_err *err);
 
 /* ------------------------------------------------------------------------- */
 /* Answers */
@@ -47,6 +48,7 @@ typedef struct fs_sync_enrollment {
     fs_secret *token; /* FS_SYNC_TOKEN_BYTES */
     char user[FS_SYNC_NAME_MAX + 1];
     char server_id[FS_SYNC_NAME_MAX + 1];
+    bool read_only; /* the user writes nothing (a manager) */
 } fs_sync_enrollment;
 
 /* Decodes an EnrollResponse: replica id present and non-zero, a 32-byte token,
@@ -87,6 +89,11 @@ typedef struct fs_sync_pull_page {
     bool resync_required;
     size_t skipped;                /* states left out: malformed or outside the limits */
     char skip_why[FS_ERR_MSG_MAX]; /* the first one's reason */
+    bool has_total;                /* a pull from 0: how many states it gives in all */
+    uint64_t total;
+    int read_only;    /* 1: the user writes nothing, 0: writes, -1: not said */
+    uint8_t *devices; /* an encoded DeviceList (names checked), or NULL */
+    size_t devices_len;
 } fs_sync_pull_page;
 
 /*
@@ -96,7 +103,9 @@ typedef struct fs_sync_pull_page {
  * cursor (else the client would ask for it forever); otherwise the page is
  * FS_ECORRUPT. Each state is checked alone: one that does not decode or is
  * outside the record limits is left out of states and counted in skipped.
- * resync_required needs nothing else.
+ * resync_required needs nothing else. A device list with a device lacking its
+ * replica id, or a name that is not UTF-8 or over FS_SYNC_NAME_MAX bytes, is
+ * left out (devices NULL), not the page.
  */
 int fs_sync_decode_pull(const uint8_t *buf, size_t len, uint64_t cursor, fs_sync_pull_page *out,
                         fs_err *err);

@@ -18,6 +18,8 @@
 #include "sync_wire.h"
 
 #include <sodium.h>
+
+#include "fieldsync/utf8.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,8 +60,8 @@ int fs_sync_encode_enroll(const char *code, const char *device_name, uint64_t pr
     return rc;
 }
 
-int fs_sync_encode_pull(uint64_t cursor, uint32_t limit, bool full, uint8_t **out, size_t *len,
-                        fs_err *err)
+int fs_sync_encode_pull(uint64_t cursor, uint32_t limit, bool full, const uint8_t *devices_digest,
+                        size_t digest_len, uint8_t **out, size_t *len, fs_err *err)
 {
     Fieldsync__PullRequest rq = FIELDSYNC__PULL_REQUEST__INIT;
     rq.has_cursor = 1;
@@ -68,6 +70,9 @@ int fs_sync_encode_pull(uint64_t cursor, uint32_t limit, bool full, uint8_t **ou
     rq.limit = limit;
     rq.has_full = full;
     rq.full = full;
+    rq.has_devices_digest = devices_digest != NULL && digest_len > 0;
+    rq.devices_digest.data = (uint8_t *)(uintptr_t)devices_digest;
+    rq.devices_digest.len = digest_len;
     int rc = pack_buffer(fieldsync__pull_request__get_packed_size(&rq), out, len, err,
                          "building a pull request");
     if (rc == 0)
@@ -185,6 +190,7 @@ int fs_sync_decode_enroll(const uint8_t *buf, size_t len, fs_sync_enrollment *ou
         out->replica = m->replica_id;
         copy_name(out->user, sizeof(out->user), m->user);
         copy_name(out->server_id, sizeof(out->server_id), m->server_id);
+        out->read_only = m->has_read_only && m->read_only;
     }
     if (m->has_token && m->token.data != NULL)
         sodium_memzero(m->token.data, m->token.len);
@@ -292,6 +298,7 @@ void fs_sync_pull_page_clear(fs_sync_pull_page *p)
         free(p->removals[i].id);
     free(p->states);
     free(p->removals);
+    free(p->devices);
     memset(p, 0, sizeof(*p));
 }
 
@@ -349,6 +356,30 @@ static int pull_states(const Fieldsync__PullResponse *m, fs_sync_pull_page *out,
     return 0;
 }
 
+static bool good_name(const char *s)
+{
+    size_t n = s != NULL ? strlen(s) : 0;
+    return n <= FS_SYNC_NAME_MAX && fs_utf8_valid(s != NULL ? s : "", n);
+}
+
+/* The page's device list, re-encoded, when every entry holds together. */
+static int pull_devices(const Fieldsync__DeviceList *l, fs_sync_pull_page *out, fs_err *err)
+{
+    if (l == NULL || !l->has_digest || l->digest.len == 0 || l->digest.len > 64)
+        return 0;
+    for (size_t i = 0; i < l->n_devices; i++) {
+        const Fieldsync__Device *d = l->devices[i];
+        if (!d->has_replica || d->replica == 0 || !good_name(d->name) || !good_name(d->user))
+            return 0;
+    }
+    out->devices_len = fieldsync__device_list__get_packed_size(l);
+    out->devices = malloc(out->devices_len > 0 ? out->devices_len : 1);
+    if (out->devices == NULL)
+        return nomem(err, "reading a pull page");
+    fieldsync__device_list__pack(l, out->devices);
+    return 0;
+}
+
 static int pull_fill(const Fieldsync__PullResponse *m, fs_sync_pull_page *out, fs_err *err)
 {
     out->states = calloc(m->n_states + 1, sizeof(*out->states));
@@ -363,7 +394,10 @@ static int pull_fill(const Fieldsync__PullResponse *m, fs_sync_pull_page *out, f
         return rc;
     out->next_cursor = m->next_cursor;
     out->more = m->has_more && m->more;
-    return 0;
+    out->has_total = m->has_total;
+    out->total = m->total;
+    out->read_only = m->has_read_only ? m->read_only : -1;
+    return pull_devices(m->devices, out, err);
 }
 
 int fs_sync_decode_pull(const uint8_t *buf, size_t len, uint64_t cursor, fs_sync_pull_page *out,

@@ -121,6 +121,8 @@ int fs_store_set_replica(fs_store *st, uint64_t replica, fs_err *err);
 #define FS_META_DEVICE_TOKEN "device_token" /* blob (secret) */
 #define FS_META_LAST_SYNC "last_sync_at"    /* int64: Unix seconds */
 #define FS_META_USER "user"                 /* text: the device's user name */
+#define FS_META_READ_ONLY "read_only"       /* uint64: 1 when the user writes nothing */
+#define FS_META_DEVICES "devices"           /* blob: the server's DeviceList (device names) */
 
 /* A value of sync_meta: *val is malloc'd (NUL-terminated for convenience; len
  * excludes the NUL). FS_ENOTFOUND when the key is absent. */

@@ -7,9 +7,11 @@
  * beginning a resync picks a new epoch and resets the pull cursor; every state
  * applied during the resync is marked with the epoch in the same transaction
  * as the page and its cursor; finishing removes every record not marked,
- * except records with outbox entries (unsynced local changes are never
- * dropped). The epoch and an "active" flag live in sync_meta, so a resync
- * interrupted by a crash or restart resumes from the last applied page and
+ * except records with pending outbox entries (unsynced local changes are
+ * never dropped). A record whose outbox entries the server all refused as
+ * READ_ONLY (a manager's device) is put back to the server's state (or swept),
+ * those entries dropped: they can never be pushed. The epoch and an "active" flag live in
+ * sync_meta, so a resync interrupted by a crash or restart resumes from the last applied page and
  * sweeps correctly.
  */
 #ifndef FIELDSYNC_STORE_RESYNC_H
@@ -30,7 +32,9 @@ typedef struct fs_store_resync_report {
     size_t updated;    /* existing records whose state changed */
     size_t removed;    /* removals applied (left the territory) and swept: not given */
     size_t conflicts;  /* records with a field in conflict after the sweep */
-    size_t kept_local; /* not given by the server but kept: outbox entries */
+    size_t kept_local; /* not given by the server but kept: pending outbox entries */
+    size_t restored;   /* changes refused READ_ONLY, dropped: the record is the server's
+                        * again (or swept, when not given) */
 } fs_store_resync_report;
 
 /* Starts a resync in one transaction: a new epoch, active, pull cursor 0. */

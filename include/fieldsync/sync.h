@@ -68,6 +68,7 @@ typedef struct fs_sync_resync_report {
     size_t removed;    /* local records removed: left the territory, or no longer given */
     size_t conflicts;  /* records with a field in conflict afterwards */
     size_t kept_local; /* not given by the server but kept: unsynced local changes */
+    size_t restored;   /* local changes refused READ_ONLY, replaced by the server's state */
 } fs_sync_resync_report;
 
 /* Progress of a run (sync.progress notifications). */
@@ -75,9 +76,10 @@ typedef struct fs_sync_progress {
     const char *phase; /* "push", "pull" or "resync" */
     bool resync;       /* a full pull from cursor 0 */
     uint64_t records;  /* states pushed (push) or pulled (pull) in this run */
+    uint64_t total;    /* pull: how many states the pull from 0 gives in all, 0: unknown */
     uint64_t bytes;    /* bytes on the wire in this run (compressed bodies, both ways) */
     double rate;       /* records per second so far */
-    int64_t eta_ms;    /* -1: unknown (the server gives no total) */
+    int64_t eta_ms;    /* time left at the pull's rate; -1: unknown (no total: not from 0) */
     bool more;         /* the server said more pages follow */
     uint64_t cursor;   /* pull cursor reached */
 } fs_sync_progress;
@@ -175,10 +177,25 @@ typedef struct fs_sync_status {
     uint64_t cursor;
     int64_t next_attempt; /* Unix seconds of the next scheduled run, 0 none */
     bool resyncing;       /* a resync is in progress or must resume */
+    bool read_only;       /* the server says this device's user writes nothing */
+    bool running;         /* a run is in progress: progress is its last report */
+    fs_sync_progress progress;
 } fs_sync_status;
 
 int fs_sync_get_status(fs_sync *s, fs_sync_status *out, fs_err *err);
 fs_sync_state fs_sync_get_state(const fs_sync *s);
+
+/* ------------------------------------------------------------------------- */
+/* Device names (devices.c): who wrote a value, by the server's device list */
+
+typedef struct fs_device_names fs_device_names;
+
+/* The names the last pulls brought (empty when none yet: never an error). */
+int fs_device_names_load(fs_store *st, fs_device_names **out, fs_err *err);
+/* The name of the device with that replica id, or NULL; *user (optional) its
+ * user. Borrowed from d. */
+const char *fs_device_names_get(const fs_device_names *d, uint64_t replica, const char **user);
+void fs_device_names_free(fs_device_names *d);
 
 /* ------------------------------------------------------------------------- */
 /* Backoff (backoff.c): pure, for the engine and its tests */

@@ -110,6 +110,24 @@ static void pull_seeds(const char *dir, const fs_outbox_batch *b)
     m.removals = &rmp;
     m.more = 0;
     put(dir, "fuzz_sync_pull", "page_removal", buf, fieldsync__pull_response__pack(&m, buf));
+    /* a first page from 0 and a last page at once: total, read_only, device names */
+    Fieldsync__Device dev = FIELDSYNC__DEVICE__INIT, *devp = &dev;
+    Fieldsync__DeviceList list = FIELDSYNC__DEVICE_LIST__INIT;
+    uint8_t digest[16] = {0x5a};
+    dev.has_replica = 1;
+    dev.replica = 0xaa;
+    dev.name = "laptop";
+    dev.user = "ann";
+    list.n_devices = 1;
+    list.devices = &devp;
+    list.has_digest = 1;
+    list.digest.data = digest;
+    list.digest.len = sizeof(digest);
+    m.has_total = 1;
+    m.total = FUZZ_BATCH_N;
+    m.has_read_only = 1;
+    m.devices = &list;
+    put(dir, "fuzz_sync_pull", "page_extras", buf, fieldsync__pull_response__pack(&m, buf));
     Fieldsync__PullResponse r = FIELDSYNC__PULL_RESPONSE__INIT;
     r.has_resync_required = 1;
     r.resync_required = 1;

@@ -5,12 +5,14 @@
  * those with outbox entries, counts added/updated/conflicts; marks commit with
  * their page, so a resync interrupted by a close resumes and sweeps right;
  * removals in a resync page count as removed, a kept one once as kept local;
- * nothing is swept without an active resync; schema 3 is in place.
+ * nothing is swept without an active resync; schema 3 is in place; changes
+ * the server refused as read-only are undone (other refusals stay).
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -218,6 +220,63 @@ static void test_conflicts_are_counted(void **state)
     free(dir);
 }
 
+static const char *name_of(fs_store *st, const char *id)
+{
+    static char buf[64];
+    ProtobufCMessage *m = NULL;
+    assert_int_equal(fs_store_get(st, FIELDSYNC__RECORD_KIND__ACCOUNT, id, NULL, &m, NULL), 0);
+    snprintf(buf, sizeof(buf), "%s", ((Fieldsync__Account *)m)->name);
+    protobuf_c_message_free_unpacked(m, NULL);
+    return buf;
+}
+
+static void test_changes_refused_read_only_are_undone_by_the_resync(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp();
+    fs_store *st = tu_open_plain(dir);
+    seed_remote(st);
+    tu_put_account(st, "r1", "Manager edit", 0, NULL, NULL, NULL); /* refused: read only */
+    tu_put_account(st, "mine", "New here", 0, NULL, NULL, NULL);   /* refused: read only */
+    tu_put_account(st, "r2", "Moved away", 0, NULL, NULL, NULL);   /* refused: territory */
+    fs_outbox_batch batch;
+    assert_int_equal(fs_outbox_take(st, 10, &batch, NULL), 0);
+    assert_int_equal(batch.n, 3);
+    fs_outbox_result res[3];
+    for (size_t i = 0; i < 3; i++)
+        res[i] = (fs_outbox_result){.reason = strcmp(batch.items[i].state->id, "r2") == 0
+                                                  ? FIELDSYNC__REFUSAL__REASON__NOT_YOUR_TERRITORY
+                                                  : FIELDSYNC__REFUSAL__REASON__READ_ONLY};
+    assert_int_equal(fs_outbox_complete(st, &batch, res, 3, NULL), 0);
+    fs_outbox_batch_clear(&batch);
+    tu_put_account(st, "r3", "Pending edit", 0, NULL, NULL, NULL); /* a pending change */
+
+    assert_int_equal(fs_store_resync_begin(st, NULL), 0);
+    fs_state *s[3] = {server_account("r1", "One", 1), server_account("r2", "Two", 1),
+                      server_account("r3", "Three", 1)};
+    fs_store_resync_report acc = {0};
+    assert_int_equal(fs_store_resync_apply(st, s, 3, NULL, 0, 7, &acc, NULL, NULL), 0);
+    assert_int_equal(fs_store_resync_finish(st, &acc, NULL, NULL, NULL), 0);
+    /* r1 is the server's again; "mine", refused and not given, is gone */
+    assert_string_equal(name_of(st, "r1"), "One");
+    assert_false(has(st, "mine"));
+    assert_int_equal(acc.restored, 2);
+    assert_int_equal(acc.removed, 1);
+    /* a refusal of another reason and a pending change stay, as before */
+    assert_string_equal(name_of(st, "r2"), "Moved away");
+    assert_string_equal(name_of(st, "r3"), "Pending edit");
+    size_t refused = 0, pending = 0;
+    assert_int_equal(fs_outbox_count(st, FS_OUTBOX_REFUSED, &refused, NULL), 0);
+    assert_int_equal(fs_outbox_count(st, FS_OUTBOX_PENDING, &pending, NULL), 0);
+    assert_int_equal(refused, 1);
+    assert_int_equal(pending, 1);
+    for (int i = 0; i < 3; i++)
+        fs_state_free(s[i]);
+    fs_store_close(st);
+    tu_rmdir(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -227,6 +286,7 @@ int main(void)
         cmocka_unit_test(test_nothing_is_applied_or_swept_without_an_active_resync),
         cmocka_unit_test(test_removals_in_a_resync_page_count_as_removed),
         cmocka_unit_test(test_conflicts_are_counted),
+        cmocka_unit_test(test_changes_refused_read_only_are_undone_by_the_resync),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -432,6 +432,64 @@ static uint8_t *enroll_response(uint64_t replica, size_t token_len, const char *
     return buf;
 }
 
+static void test_pull_extras_total_read_only_and_device_names(void **state)
+{
+    (void)state;
+    Fieldsync__PullResponse m = FIELDSYNC__PULL_RESPONSE__INIT;
+    Fieldsync__Device d1 = FIELDSYNC__DEVICE__INIT, d2 = FIELDSYNC__DEVICE__INIT;
+    Fieldsync__Device *devs[] = {&d1, &d2};
+    Fieldsync__DeviceList list = FIELDSYNC__DEVICE_LIST__INIT;
+    uint8_t digest[16] = {1, 2, 3};
+    d1.has_replica = d2.has_replica = 1;
+    d1.replica = 0xaa;
+    d1.name = "laptop";
+    d1.user = "ann";
+    d2.replica = 0xbb;
+    d2.name = "tablet";
+    list.n_devices = 2;
+    list.devices = devs;
+    list.has_digest = 1;
+    list.digest.data = digest;
+    list.digest.len = sizeof(digest);
+    m.has_next_cursor = 1;
+    m.next_cursor = 4;
+    m.has_total = 1;
+    m.total = 2100;
+    m.has_read_only = 1;
+    m.read_only = 1;
+    m.devices = &list;
+    size_t len;
+    uint8_t *buf = pull_response(&m, &len);
+    fs_sync_pull_page p;
+    assert_int_equal(fs_sync_decode_pull(buf, len, 0, &p, NULL), 0);
+    assert_true(p.has_total && p.total == 2100 && p.read_only == 1);
+    assert_non_null(p.devices);
+    Fieldsync__DeviceList *back = fieldsync__device_list__unpack(NULL, p.devices_len, p.devices);
+    assert_non_null(back);
+    assert_int_equal(back->n_devices, 2);
+    assert_string_equal(back->devices[1]->name, "tablet");
+    assert_memory_equal(back->digest.data, digest, sizeof(digest));
+    fieldsync__device_list__free_unpacked(back, NULL);
+    fs_sync_pull_page_clear(&p);
+    free(buf);
+    /* a name that is not UTF-8 drops the list, not the page; no read_only said */
+    d2.name = "tab\xfflet";
+    m.has_read_only = 0;
+    buf = pull_response(&m, &len);
+    assert_int_equal(fs_sync_decode_pull(buf, len, 0, &p, NULL), 0);
+    assert_null(p.devices);
+    assert_int_equal(p.read_only, -1);
+    fs_sync_pull_page_clear(&p);
+    free(buf);
+    d2.name = "tablet"; /* a device without its replica id: the same */
+    d2.has_replica = 0;
+    buf = pull_response(&m, &len);
+    assert_int_equal(fs_sync_decode_pull(buf, len, 0, &p, NULL), 0);
+    assert_null(p.devices);
+    fs_sync_pull_page_clear(&p);
+    free(buf);
+}
+
 static void test_enroll_answer_is_validated(void **state)
 {
     (void)state;
@@ -444,6 +502,7 @@ static void test_enroll_answer_is_validated(void **state)
     assert_int_equal(e.token->bytes[0], 0xab);
     assert_string_equal(e.user, "ann");
     assert_string_equal(e.server_id, "srv");
+    assert_false(e.read_only); /* not said: a rep's */
     fs_sync_enrollment_clear(&e);
     free(buf);
     buf = enroll_response(0, 32, "ann", &len);
@@ -525,6 +584,7 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test(test_pull_resync_required_needs_nothing_else),
         cmocka_unit_test(test_pull_page_over_the_limit_is_refused),
+        cmocka_unit_test(test_pull_extras_total_read_only_and_device_names),
         cmocka_unit_test(test_enroll_answer_is_validated),
         cmocka_unit_test(test_error_body_is_sanitised_or_empty),
         cmocka_unit_test(test_gzip_round_trips_and_refuses_bombs_and_garbage),
