@@ -182,7 +182,7 @@ static int m_put(fs_daemon *d, fs_rpc_session *s, json_t *params, json_t **resul
                     field[0] ? field : "record", "record.%s", err.msg);
         goto done;
     }
-    if (fs_rpc_need_store(d, &st, e) != 0)
+    if (fs_rpc_need_writable(d, &st, e) != 0)
         goto done;
     char minted[FS_STORE_NEW_ID_LEN + 1];
     if (id == NULL) {
@@ -242,7 +242,8 @@ static int m_delete(fs_daemon *d, fs_rpc_session *s, json_t *params, json_t **re
     json_t *children = NULL;
     if (fs_rpc_params_check(params, allowed, e) != 0 || fs_rpc_param_kind(params, &kind, e) != 0 ||
         id_param(params, true, &id, e) != 0 ||
-        fs_rpc_param_bool(params, "cascade", &cascade, e) != 0 || fs_rpc_need_store(d, &st, e) != 0)
+        fs_rpc_param_bool(params, "cascade", &cascade, e) != 0 ||
+        fs_rpc_need_writable(d, &st, e) != 0)
         return -1;
     fs_err err = {0};
     if (kind == FIELDSYNC__RECORD_KIND__ACCOUNT) {

@@ -349,3 +349,18 @@ int fs_rpc_need_store(fs_daemon *d, fs_store **st, fs_rpc_err *e)
     *st = d->store;
     return 0;
 }
+
+int fs_rpc_need_writable(fs_daemon *d, fs_store **st, fs_rpc_err *e)
+{
+    uint64_t read_only = 0;
+    fs_err err = {0};
+    if (fs_rpc_need_store(d, st, e) != 0)
+        return -1;
+    if (fs_store_meta_get_u64(*st, FS_META_READ_ONLY, &read_only, &err) != 0)
+        return fs_rpc_fail_fs(e, &err);
+    if (read_only)
+        return fs_rpc_fail(e, FS_RPC_READ_ONLY, NULL,
+                           "this device reads only: its user is a manager, whose changes the "
+                           "server refuses (the team's records are shown as the server has them)");
+    return 0;
+}

@@ -33,7 +33,8 @@
     X(FS_RPC_TOO_LARGE, -32010, "request_too_large")                                               \
     X(FS_RPC_INVALID_STATE, -32011, "invalid_state")                                               \
     X(FS_RPC_PIPELINE_RULE, -32012, "pipeline_rule")                                               \
-    X(FS_RPC_HAS_CHILDREN, -32013, "has_children")
+    X(FS_RPC_HAS_CHILDREN, -32013, "has_children")                                                 \
+    X(FS_RPC_READ_ONLY, -32014, "read_only")
 
 enum fs_rpc_code {
 #define FS_RPC_ENUM(name, value, text) name = value,
@@ -118,6 +119,9 @@ int fs_rpc_param_bool(json_t *params, const char *key, bool *out, fs_rpc_err *e)
 int fs_rpc_param_kind(json_t *params, fs_kind *kind, fs_rpc_err *e);
 /* The store, or the locked / not-initialized error. */
 int fs_rpc_need_store(fs_daemon *d, fs_store **st, fs_rpc_err *e);
+/* As fs_rpc_need_store, for a method that writes: -32014 read_only on a device
+ * the server said writes nothing (a manager's: protocol.md, read_only). */
+int fs_rpc_need_writable(fs_daemon *d, fs_store **st, fs_rpc_err *e);
 
 /* Today's date as "YYYY-MM-DD" in the local time zone (methods_query.c,
  * calendar.h): the one "today" of every method that needs one. */
