@@ -1,9 +1,11 @@
 /*
  * commands_conflicts.c: `fieldsync conflicts list` (every field holding more
  * than one sibling, one row per sibling, numbered as `resolve --sibling N`
- * takes them) and `fieldsync conflicts resolve KIND ID FIELD` (writes a value
- * that supersedes all siblings: a new value, a chosen sibling, or, for the
- * `alive` field of an edit concurrent with a delete, keep or delete).
+ * takes them, with the record's name and the device that wrote each) and
+ * `fieldsync conflicts resolve` (writes a value that supersedes all siblings:
+ * for one field a new value, a chosen sibling, or, for the `alive` field of an
+ * edit concurrent with a delete, keep or delete; for every field of a record,
+ * or of every record in conflict, the values shown now or this device's own).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,10 +16,18 @@
 
 #define NOPTS(o) (sizeof(o) / sizeof((o)[0]))
 
+/* Who wrote a sibling: the device's name, else its replica id. */
+static const char *writer(const json_t *s)
+{
+    const char *device = json_string_value(json_object_get(s, "device"));
+    return device != NULL ? device : json_string_value(json_object_get(s, "replica"));
+}
+
 static int add_sibling_rows(fs_table *t, const json_t *rec)
 {
     const char *kind = json_string_value(json_object_get(rec, "kind"));
     const char *id = json_string_value(json_object_get(rec, "id"));
+    const char *name = json_string_value(json_object_get(rec, "name"));
     size_t i, j;
     json_t *f, *s;
     json_array_foreach(json_object_get(rec, "fields"), i, f)
@@ -35,14 +45,10 @@ static int add_sibling_rows(fs_table *t, const json_t *rec)
             long long at;
             if (iso != NULL && fs_time_parse(iso, &at) == 0) /* UTC, shown local */
                 fs_cli_time(at, when, sizeof(when));
-            const char *cells[] = {kind,
-                                   id,
-                                   field,
-                                   n,
-                                   value,
-                                   when,
-                                   json_string_value(json_object_get(s, "replica")),
-                                   json_is_true(json_object_get(s, "visible")) ? "yes" : ""};
+            const char *cells[] = {
+                kind, id,        field,
+                n,    name,      value,
+                when, writer(s), json_is_true(json_object_get(s, "visible")) ? "yes" : ""};
             int rc = fs_table_add_row(t, cells);
             free(value);
             if (rc != 0)
@@ -81,10 +87,10 @@ static int conflicts_list(fs_cli *cli, int argc, char **argv)
     } else if (json_array_size(recs) == 0) {
         printf("no conflicts\n");
     } else {
-        static const char *const titles[] = {"KIND",  "ID",   "FIELD",   "#",
-                                             "VALUE", "TIME", "REPLICA", "VISIBLE"};
+        static const char *const titles[] = {"KIND",  "ID",   "FIELD",  "#",      "RECORD",
+                                             "VALUE", "TIME", "DEVICE", "VISIBLE"};
         fs_table t;
-        rc = fs_table_init(&t, titles, 8);
+        rc = fs_table_init(&t, titles, 9);
         for (size_t c = 0; c < 4; c++) /* what `conflicts resolve` takes */
             fs_table_keep_whole(&t, c);
         size_t i;
@@ -117,18 +123,30 @@ static int resolve_value(fs_cli *cli, const fs_kind_info *k, const char *field, 
     return 0;
 }
 
+/* --visible / --mine: the socket API's "keep", or NULL. */
+static const char *keep_of(const fs_args *a)
+{
+    return fs_args_has(a, "visible") ? "visible" : fs_args_has(a, "mine") ? "mine" : NULL;
+}
+
+/* One field: exactly one way to choose its value. */
 static int resolve_params(fs_cli *cli, const fs_args *a, const fs_kind_info *k, json_t *params)
 {
     const char *field = a->pos[2], *value = fs_args_get(a, "value");
-    const char *sib = fs_args_get(a, "sibling");
+    const char *sib = fs_args_get(a, "sibling"), *keep_all = keep_of(a);
     bool keep = fs_args_has(a, "keep"), del = fs_args_has(a, "delete");
-    if ((value != NULL) + (sib != NULL) + keep + del != 1)
-        return fs_cli_usage(cli, "give exactly one of --value V, --sibling N, --keep, --delete");
+    if ((value != NULL) + (sib != NULL) + keep + del + fs_args_has(a, "visible") +
+            fs_args_has(a, "mine") !=
+        1)
+        return fs_cli_usage(cli, "give exactly one of --value V, --sibling N, --keep, --delete, "
+                                 "--visible, --mine");
     if ((keep || del) && strcmp(field, "alive") != 0)
         return fs_cli_usage(cli, "--keep and --delete resolve the field `alive` (an edit "
                                  "concurrent with a delete)");
     long long n;
     json_t *v = NULL;
+    if (keep_all != NULL)
+        return json_object_set_new(params, "keep", json_string(keep_all));
     if (sib != NULL) {
         if (fs_args_int(sib, 0, 1 << 20, &n) != 0)
             return fs_cli_usage(cli, "--sibling needs the sibling's number from `conflicts "
@@ -142,6 +160,45 @@ static int resolve_params(fs_cli *cli, const fs_args *a, const fs_kind_info *k, 
     return json_object_set_new(params, "value", v);
 }
 
+/* --all: every record in conflict keeps its values shown now (or this
+ * device's), a page of conflicts.list at a time until none is left. */
+static int resolve_all(fs_cli *cli, const char *keep)
+{
+    size_t done = 0;
+    bool more = true;
+    int rc = 0;
+    while (rc == 0 && more) {
+        json_t *res, *rec;
+        size_t i;
+        if ((rc = fs_cli_call(cli, "conflicts.list", json_pack("{s:i}", "limit", 1000), &res)) != 0)
+            return rc;
+        /* a full page, all resolved: more may follow */
+        more = json_array_size(json_object_get(res, "records")) == 1000;
+        json_array_foreach(json_object_get(res, "records"), i, rec)
+        {
+            json_t *r;
+            rc = fs_cli_call(cli, "conflicts.resolve",
+                             json_pack("{s:O,s:O,s:s}", "kind", json_object_get(rec, "kind"), "id",
+                                       json_object_get(rec, "id"), "keep", keep),
+                             &r);
+            if (rc != 0)
+                break;
+            json_decref(r);
+            done++;
+        }
+        json_decref(res);
+    }
+    if (rc == 0 && cli->json) {
+        json_t *out = json_pack("{s:I,s:s}", "resolved", (json_int_t)done, "keep", keep);
+        rc = fs_cli_print_json(cli, out);
+        json_decref(out);
+    } else if (rc == 0) {
+        printf("%zu record%s resolved, keeping %s\n", done, done == 1 ? "" : "s",
+               strcmp(keep, "mine") == 0 ? "this device's values" : "the values shown");
+    }
+    return rc;
+}
+
 static int conflicts_resolve(fs_cli *cli, int argc, char **argv)
 {
     static const fs_opt opts[] = {
@@ -149,24 +206,42 @@ static int conflicts_resolve(fs_cli *cli, int argc, char **argv)
         {"sibling", FS_OPT_VALUE, "N", "keep sibling N (numbered as `conflicts list` shows)"},
         {"keep", FS_OPT_FLAG, NULL, "alive: keep the record"},
         {"delete", FS_OPT_FLAG, NULL, "alive: delete the record"},
+        {"visible", FS_OPT_FLAG, NULL, "keep the values shown now (every field without FIELD)"},
+        {"mine", FS_OPT_FLAG, NULL,
+         "keep this device's values where it wrote one, else the ones shown"},
+        {"all", FS_OPT_FLAG, NULL, "every record in conflict (with --visible or --mine)"},
         FS_CLI_GLOBAL_OPTS};
     fs_args a;
     int rc = fs_cli_parse(cli, &a, opts, NOPTS(opts), argc, argv,
-                          "KIND ID FIELD (--value V | --sibling N | --keep | --delete)",
-                          "Resolves a field in conflict by writing one value over all its "
-                          "siblings.",
-                          3, 3);
+                          "KIND ID FIELD (--value V | --sibling N | --keep | --delete | --visible "
+                          "| --mine) | KIND ID (--visible | --mine) | --all (--visible | --mine)",
+                          "Resolves conflicts by writing one value over all the siblings: of a "
+                          "field, of every field of a record, or of every record in conflict.",
+                          0, 3);
     if (rc != FS_CLI_CONTINUE)
         return rc;
+    const char *keep = keep_of(&a);
+    bool all = fs_args_has(&a, "all");
+    if (all != (a.npos == 0) || a.npos == 1 || (a.npos < 3 && keep == NULL) ||
+        (fs_args_has(&a, "visible") && fs_args_has(&a, "mine")))
+        return fs_cli_usage(cli, "give KIND ID FIELD and a value, or KIND ID with --visible or "
+                                 "--mine, or --all with --visible or --mine");
+    if (all)
+        return resolve_all(cli, keep);
     const fs_kind_info *k = fs_kind_find(a.pos[0]);
     if (k == NULL)
         return fs_cli_usage(cli,
                             "unknown kind \"%.32s\" (account, contact, visit, opportunity, "
                             "transaction)",
                             a.pos[0]);
-    json_t *params =
-        json_pack("{s:s, s:s, s:s}", "kind", k->name, "id", a.pos[1], "field", a.pos[2]);
-    if ((rc = resolve_params(cli, &a, k, params)) != 0) {
+    json_t *params = json_pack("{s:s, s:s}", "kind", k->name, "id", a.pos[1]);
+    if (a.npos == 3) {
+        json_object_set_new(params, "field", json_string(a.pos[2]));
+        rc = resolve_params(cli, &a, k, params);
+    } else {
+        rc = json_object_set_new(params, "keep", json_string(keep));
+    }
+    if (rc != 0) {
         json_decref(params);
         return rc;
     }
@@ -176,7 +251,8 @@ static int conflicts_resolve(fs_cli *cli, int argc, char **argv)
     if (cli->json)
         rc = fs_cli_print_json(cli, res);
     else
-        printf("%s of %s %s resolved\n", a.pos[2], k->name, a.pos[1]);
+        printf("%s%s%s %s resolved\n", a.npos == 3 ? a.pos[2] : "", a.npos == 3 ? " of " : "",
+               k->name, a.pos[1]);
     json_decref(res);
     return rc;
 }
@@ -195,8 +271,11 @@ int fs_cmd_conflicts(fs_cli *cli, int argc, char **argv)
     if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0) {
         printf("usage: fieldsync conflicts list [--limit N]\n"
                "       fieldsync conflicts resolve KIND ID FIELD (--value V | --sibling N | "
-               "--keep | --delete)\n\nFields written concurrently on two devices keep every "
-               "version (sibling) until\nresolved; the one shown meanwhile is the latest.\n");
+               "--keep | --delete | --visible | --mine)\n"
+               "       fieldsync conflicts resolve KIND ID (--visible | --mine)\n"
+               "       fieldsync conflicts resolve --all (--visible | --mine)\n\nFields "
+               "written concurrently on two devices keep every version (sibling) until\n"
+               "resolved; the one shown meanwhile is the latest.\n");
         return FS_EXIT_OK;
     }
     return fs_cli_fail(FS_EXIT_USAGE,

@@ -51,7 +51,8 @@ function fieldBlock(rec, f, ctx) {
       return h('div', {class: 'choice' + (s.visible ? ' visible' : ''),
         dataset: {field: f.field, sibling: String(i)}},
       h('div', {class: 'value'}, alive ? (s.value ? 'Kept' : 'Deleted') : show(f.field, s.value)),
-      h('div', {class: 'small'}, `device ${s.replica} · ${fmtTime(Date.parse(s.time) / 1000)}`),
+      h('div', {class: 'small'},
+        `${s.device || `device ${s.replica}`} · ${fmtTime(Date.parse(s.time) / 1000)}`),
       s.visible ? pill('shown now') : null, button);
     })));
 }

@@ -21,11 +21,13 @@ import tempfile
 import threading
 import time
 
-CONFLICTS = {"records": [{"kind": "account", "id": "a1", "fields": [
+CONFLICTS = {"records": [{"kind": "account", "id": "a1", "name": "Acme", "fields": [
     {"field": "tier", "number": 10, "siblings": [
-        {"value": "prospect", "cleared": False, "replica": "00000000000000aa", "counter": 3,
+        {"value": "prospect", "cleared": False, "replica": "00000000000000aa",
+         "device": "laptop (ann)", "this_device": False, "counter": 3,
          "hlc": "0180aa55e4c00000", "time": "2026-11-23T10:02:11Z", "visible": False},
-        {"value": "quoted", "cleared": False, "replica": "00000000000000bb", "counter": 4,
+        {"value": "quoted", "cleared": False, "replica": "00000000000000bb", "device": None,
+         "this_device": False, "counter": 4,
          "hlc": "0180aa55e4c10000", "time": "2026-11-23T10:05:00Z", "visible": True}]},
     {"field": "alive", "number": 0, "siblings": [
         {"value": False, "cleared": False, "replica": "00000000000000aa", "counter": 5,
@@ -139,13 +141,17 @@ def test_conflicts_table_numbers_siblings(s):
     s.fake.answers["conflicts.list"] = CONFLICTS
     rc, out, err = s.run("conflicts", "list")
     lines = out.splitlines()
-    s.expect(rc == 0 and lines[0].split() == ["KIND", "ID", "FIELD", "#", "VALUE", "TIME",
-                                               "REPLICA", "VISIBLE"], "conflicts header", out)
-    s.expect(len(lines) == 5 and lines[1].split()[2:5] == ["tier", "0", "prospect"] and
-             lines[2].split()[2:5] == ["tier", "1", "quoted"] and
+    s.expect(rc == 0 and lines[0].split() == ["KIND", "ID", "FIELD", "#", "RECORD", "VALUE",
+                                               "TIME", "DEVICE", "VISIBLE"], "conflicts header",
+             out)
+    s.expect(len(lines) == 5 and lines[1].split()[2:6] == ["tier", "0", "Acme", "prospect"] and
+             lines[2].split()[2:6] == ["tier", "1", "Acme", "quoted"] and
              lines[2].rstrip().endswith("yes") and not lines[1].rstrip().endswith("yes"),
-             "one row per sibling, numbered, the visible one marked", out)
-    s.expect(lines[3].split()[2:5] == ["alive", "0", "false"], "alive siblings listed", out)
+             "one row per sibling, numbered, the record named, the visible one marked", out)
+    s.expect("laptop (ann)" in lines[1] and "00000000000000bb" in lines[2],
+             "the device that wrote a sibling by name, else its replica id", out)
+    s.expect(lines[3].split()[2:6] == ["alive", "0", "Acme", "false"], "alive siblings listed",
+             out)
     rc, out, _ = s.run("conflicts", "list", "--json", "--limit", "5")
     s.expect(rc == 0 and json.loads(out) == CONFLICTS, "conflicts list --json is the result")
     s.expect(s.last_params("conflicts.list") == {"limit": 5}, "--limit is sent",
@@ -169,6 +175,24 @@ def test_conflicts_resolve_sends_the_choice(s):
         s.expect(rc == 0 and s.last_params("conflicts.resolve") == want,
                  "resolve %s %s sends %s" % (field, flags, want),
                  (s.last_params("conflicts.resolve"), err))
+    for args, want in ((["accounts", "a1", "--visible"], {"keep": "visible"}),
+                       (["accounts", "a1", "tier", "--mine"], {"field": "tier", "keep": "mine"})):
+        rc, out, err = s.run("conflicts", "resolve", *args)
+        want = dict({"kind": "account", "id": "a1"}, **want)
+        s.expect(rc == 0 and s.last_params("conflicts.resolve") == want,
+                 "resolve %s sends %s" % (args, want), (s.last_params("conflicts.resolve"), err))
+    for args in (["accounts", "a1"], ["--all"], ["accounts", "a1", "--all", "--visible"],
+                 ["accounts", "a1", "--visible", "--mine"]):
+        rc, out, err = s.run("conflicts", "resolve", *args)
+        s.expect(rc == 2, "resolve %s is a usage error" % args, err)
+    s.fake.answers["conflicts.list"] = CONFLICTS
+    before = len(s.requests_of("conflicts.resolve"))
+    rc, out, err = s.run("conflicts", "resolve", "--all", "--mine")
+    s.expect(rc == 0 and "1 record resolved" in out and
+             len(s.requests_of("conflicts.resolve")) == before + 1 and
+             s.last_params("conflicts.resolve") == {"kind": "account", "id": "a1",
+                                                    "keep": "mine"},
+             "--all resolves every listed record in one call each", (out, err))
     rc, out, err = s.run("conflicts", "resolve", "account", "a1", "tier", "--value", "hot")
     s.expect(rc == 2 and s.last_params("conflicts.resolve") is None,
              "a bad enum value is refused before sending", err)

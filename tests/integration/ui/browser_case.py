@@ -232,6 +232,9 @@ def step_conflict(page, a, b_dev, acc):
     page.shot("conflicts")
     values = b.texts(".choice[data-field='tier'] .value")
     check(sorted(values) == ["Contracted", "Opportunity"], "side by side: %r" % values)
+    writers = " ".join(b.texts(".choice[data-field='tier'] .small"))
+    check("this device" in writers and "tablet (rep)" in writers,
+          "each value names the device that wrote it: %r" % writers)
     b.click(xpath="//div[contains(@class,'choice')][div[@class='value' and "
             "text()='Contracted']]//button")
     page.wait_text("No conflicts")
