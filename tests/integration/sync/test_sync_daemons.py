@@ -6,12 +6,13 @@ would. The engine-level cases (faults, proxy, kill -9) live in
 test_sync_engine.c / test_sync_faults.c; this file proves the daemon wiring.
 
 usage: test_sync_daemons.py SERVER DAEMON CLI CASE
-Cases: travel, merge, conflict, edit_vs_delete, offline, offline_edits, bad_text,
-bad_pull, revoked, resync, resync_pages, resync_removed, enroll_loopback,
-endless_pages, resync_loop, before_enroll, copied_store.
+Cases: travel, merge, conflict, conflict_names, manager, edit_vs_delete, offline,
+offline_edits, bad_text, bad_pull, revoked, resync, resync_pages, resync_progress,
+resync_removed, enroll_loopback, endless_pages, resync_loop, before_enroll, copied_store.
 """
 import json
 import os
+import pty
 import shutil
 import signal
 import sqlite3
@@ -227,6 +228,81 @@ def case_conflict(srv, mk):
     for dev in (a, b, c):
         check(dev.conflicts() == [], "%s: conflict resolved" % dev.name)
         check(dev.get("account", "acc-1")["record"]["tier"] == "quoted", "resolved value")
+
+
+def case_conflict_names(srv, mk):
+    """Conflicts name the record and the device that wrote each side, and
+    several are resolved at once."""
+    a, b = mk("laptop"), mk("tablet")
+    a.put("account", "acc-1", {"name": "Cedar Plastics"})
+    a.put("contact", "con-1", {"account_id": "acc-1", "name": "Dora Cedar"})
+    converge(a, b)
+    a.put("account", "acc-1", {"tier": "quoted"})
+    a.put("contact", "con-1", {"title": "buyer"})
+    b.put("account", "acc-1", {"tier": "contracted"})
+    b.put("contact", "con-1", {"title": "head buyer"})
+    converge(a, b)
+    recs = {r["id"]: r for r in a.conflicts()}
+    check(set(recs) == {"acc-1", "con-1"}, "two records in conflict: %r" % recs)
+    check(recs["acc-1"].get("name") == "Cedar Plastics" and
+          recs["con-1"].get("name") == "Dora Cedar",
+          "each names its record: %r" % recs)
+    tier = [f for f in recs["acc-1"]["fields"] if f["field"] == "tier"][0]
+    writers = {s["value"]: (s.get("device"), s.get("this_device")) for s in tier["siblings"]}
+    check(writers == {"quoted": ("this device", True), "contracted": ("tablet (rep)", False)},
+          "each side names its device: %r" % writers)
+    out = a.cli("conflicts", "list")
+    check("tablet (rep)" in out and "Dora Cedar" in out and "this device" in out,
+          "the table names devices and records: %s" % out)
+    out = b.cli("conflicts", "resolve", "--all", "--mine")
+    check("2 records resolved" in out, "resolve --all: %s" % out)
+    converge(a, b)
+    for dev in (a, b):
+        check(dev.conflicts() == [], "%s: all resolved" % dev.name)
+        check(dev.get("account", "acc-1")["record"]["tier"] == "contracted" and
+              dev.get("contact", "con-1")["record"]["title"] == "head buyer",
+              "%s: the tablet's values kept" % dev.name)
+
+
+def case_manager(srv, mk):
+    """A manager's device reads the team's records and refuses edits itself;
+    an edit it took before it knew (made while it was not enrolled), which the
+    server refuses, is undone by a resync."""
+    srv.admin("user", "add", "boss", "--role", "manager")
+    srv.admin("user", "add", "ann", "--role", "rep", "--manager", "boss")
+    a = mk("laptop", user="ann")
+    a.put("account", "acc-1", {"name": "Fir Furniture"})
+    a.sync()
+    m = mk("office", user="boss")
+    check(m.get("account", "acc-1")["record"]["name"] == "Fir Furniture", "the manager reads")
+    check(m.c.call("sync.status").get("read_only"), "sync.status says read only")
+    check("read only" in m.cli("status"), "status says read only")
+    out = m.cli("accounts", "edit", "acc-1", "--name", "Boss edit", expect=1)
+    check("reads only" in out, "edit refused on the device: %s" % out)
+    for method, params in (("record.put", {"kind": "account", "id": "acc-1",
+                                           "record": {"name": "x"}}),
+                           ("record.delete", {"kind": "account", "id": "acc-1"}),
+                           ("conflicts.resolve", {"kind": "account", "id": "acc-1",
+                                                  "keep": "visible"})):
+        e = m.c.error(method, params)
+        check(e.code == -32014 and e.name == "read_only", "%s refused: %r" % (method, e.message))
+    check(m.get("account", "acc-1")["record"]["name"] == "Fir Furniture" and
+          m.c.call("outbox.list")["counts"]["pending"] == 0, "nothing changed, nothing queued")
+    # an edit taken while the device knew no server, then enrolled again
+    m.c.call("sync.forget")
+    m.put("account", "acc-1", {"name": "Boss edit"})
+    m.c.notes = []
+    m.enroll_at(srv.url, srv.admin("enroll-code", "boss"))
+    done = m.wait_done()
+    check(done["ok"] and done["refused"] == 1, "the server refuses the edit: %r" % done)
+    check(m.get("account", "acc-1")["record"]["name"] == "Boss edit", "still shown until...")
+    out = m.cli("--json", "resync")
+    done = [json.loads(l) for l in out.splitlines() if l.startswith("{")][-1]["params"]
+    check(done["ok"] and done["report"]["restored"] == 1, "the resync undoes it: %s" % out)
+    check(m.get("account", "acc-1")["record"]["name"] == "Fir Furniture",
+          "the server's value is back: %r" % m.get("account", "acc-1"))
+    check(m.c.call("outbox.list")["counts"] == {"pending": 0, "in_flight": 0, "refused": 0},
+          "no refused change left behind")
 
 
 def case_edit_vs_delete(srv, mk):
@@ -451,6 +527,55 @@ def case_resync_pages(srv, mk):
     check(st["state"] == "idle" and not st["resyncing"], "b's status: %r" % st)
 
 
+def run_with_tty_stderr(dev, *args):
+    """The CLI with stderr on a pseudo-terminal (where it draws progress):
+    (exit code, stdout, what the terminal showed)."""
+    master, slave = pty.openpty()
+    p = subprocess.Popen([dev.cli_bin, "--socket", dev.d.socket] + list(args),
+                         stdout=subprocess.PIPE, stderr=slave, env=dev.d.env())
+    os.close(slave)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:  # the last writer closed the terminal
+            break
+        if not chunk:
+            break
+        shown += chunk
+    out = p.communicate(timeout=SYNC_TIMEOUT)[0]
+    os.close(master)
+    return p.returncode, out.decode(), shown.decode(errors="replace")
+
+
+def case_resync_progress(srv, mk):
+    """A pull from cursor 0 knows how many states it brings: progress says
+    N of TOTAL with the time left, on a first sync and on a resync."""
+    a = mk("laptop")
+    a.put("account", "acc-1", {"name": "Juniper Works"})
+    for i in range(BOOK):
+        a.put("contact", "con-%04d" % i, {"account_id": "acc-1", "name": "Contact %d" % i})
+    a.sync()
+    b = mk("tablet")  # its first sync pulls the book from 0
+    total = BOOK + 1
+    pulls = [n["params"] for n in b.c.notes if n.get("method") == "sync.progress" and
+             n["params"]["phase"] == "pull"]
+    check(pulls and all(p.get("total") == total for p in pulls),
+          "a first sync's progress carries the total: %r" % pulls)
+    check(any(p["more"] and isinstance(p["eta_ms"], int) for p in pulls) and
+          pulls[-1]["records"] == total and pulls[-1]["eta_ms"] == 0,
+          "an ETA while pages follow, 0 at the end: %r" % pulls)
+    out = b.cli("--json", "resync", "--full")
+    events = [json.loads(l) for l in out.splitlines() if l.startswith("{")]
+    resync = [e["params"] for e in events if e["event"] == "sync.progress" and
+              e["params"]["phase"] == "resync"]
+    check(resync and resync[0].get("total") == total and resync[0]["records"] < total and
+          isinstance(resync[0]["eta_ms"], int), "a resync's progress: %r" % resync[:2])
+    rc, out, shown = run_with_tty_stderr(b, "resync")
+    check(rc == 0 and ("of %d (" % total) in shown and "left" in shown,
+          "the terminal shows N of TOTAL and the time left: %r" % shown[-300:])
+
+
 def case_resync_removed(srv, mk):
     """Records that left the territory count in a resync's report."""
     srv.admin("user", "add", "other", "--role", "rep")
@@ -581,10 +706,12 @@ def case_copied_store(srv, mk):
 
 
 CASES = {"travel": case_travel, "merge": case_merge, "conflict": case_conflict,
+         "conflict_names": case_conflict_names, "manager": case_manager,
          "edit_vs_delete": case_edit_vs_delete, "offline": case_offline,
          "offline_edits": case_offline_edits, "bad_text": case_bad_text,
          "bad_pull": case_bad_pull, "revoked": case_revoked, "resync": case_resync,
-         "resync_pages": case_resync_pages, "resync_removed": case_resync_removed,
+         "resync_pages": case_resync_pages, "resync_progress": case_resync_progress,
+         "resync_removed": case_resync_removed,
          "enroll_loopback": case_enroll_loopback, "endless_pages": case_endless_pages,
          "resync_loop": case_resync_loop, "before_enroll": case_before_enroll,
          "copied_store": case_copied_store}
