@@ -134,6 +134,9 @@ static const char *const pg_sql[PG_COUNT] = {
                             " AND new_owner NOT IN (SELECT id FROM users WHERE manager_id = $2)"
                             " ORDER BY seq LIMIT $3",
     [PG_FLOOR_GET] = "SELECT coalesce(max(floor), 0) FROM users WHERE id = $1 OR manager_id = $1",
+    [PG_PULL_COUNT_REP] = "SELECT count(*) FROM records WHERE owner = $1",
+    [PG_PULL_COUNT_MANAGER] = "SELECT count(*) FROM records WHERE owner IN (SELECT id FROM users"
+                              " WHERE manager_id = $1)",
     /* Every record of account $1 to owner $2 with the numbers $3 + 1, $3 + 2,
      * ... in its old order, and a removal for old owner $4 with each. */
     [PG_ACCOUNT_MOVE] = "WITH moved AS (UPDATE records r SET seq = $3 + m.n, owner = $2,"
@@ -557,6 +560,7 @@ const srv_storage_ops pg_ops = {
     .record_get = pg_record_get,
     .record_put = pg_record_put,
     .pull = pg_pull,
+    .pull_count = pg_pull_count,
     .floor_get = pg_floor_get,
     .reassign = pg_reassign,
     .gc = pg_gc,

@@ -51,6 +51,8 @@ enum pg_stmt {
     PG_REMOVALS_REP,
     PG_REMOVALS_MANAGER,
     PG_FLOOR_GET,
+    PG_PULL_COUNT_REP,
+    PG_PULL_COUNT_MANAGER,
     PG_ACCOUNT_MOVE,
     PG_GC_REPS,
     PG_GC_MIN_CURSOR,
@@ -153,6 +155,7 @@ int pg_record_get(srv_storage *base, fs_kind kind, const char *id, srv_record *o
 int pg_record_put(srv_storage *base, const srv_record *r, fs_err *err);
 int pg_pull(srv_storage *base, const srv_user *user, const srv_pull_query *q, srv_pull_page *page,
             fs_err *err);
+int pg_pull_count(srv_storage *base, const srv_user *user, uint64_t *n, fs_err *err);
 int pg_floor_get(srv_storage *base, const srv_user *user, uint64_t *floor, fs_err *err);
 int pg_reassign(srv_storage *base, const char *account_id, int64_t new_owner, size_t *moved,
                 fs_err *err);

@@ -210,6 +210,12 @@ static void test_manager_pages_merge_the_team_in_seq_order(void **state)
         srv_pull_page_clear(&page);
     }
     assert_int_equal(got, 6);
+    /* what a pull from 0 gives, counted up front: the team's, a rep's own */
+    uint64_t n = 0;
+    assert_int_equal(f->s->ops->pull_count(f->s, &mgr, &n, NULL), 0);
+    assert_int_equal(n, 6);
+    assert_int_equal(f->s->ops->pull_count(f->s, &rep[2], &n, NULL), 0);
+    assert_int_equal(n, 3);
 }
 
 static void test_team_change_makes_both_managers_pull_again(void **state)
