@@ -197,9 +197,9 @@ int pg_pull_count(srv_storage *base, const srv_user *user, uint64_t *n, fs_err *
     pg_params p = {0};
     PGresult *r;
     pg_param_i64(&p, user->id);
-    int rc = pg_run(pg(base),
-                    user->role == SRV_ROLE_MANAGER ? PG_PULL_COUNT_MANAGER : PG_PULL_COUNT_REP, &p,
-                    &r, "counting a pull's records", err);
+    int rc =
+        pg_run(pg(base), user->role == SRV_ROLE_MANAGER ? PG_PULL_COUNT_MANAGER : PG_PULL_COUNT_REP,
+               &p, &r, "counting a pull's records", err);
     if (rc == 0)
         *n = (uint64_t)pg_i64(r, 0, 0);
     PQclear(r);
