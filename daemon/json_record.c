@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fieldsync/calendar.h"
 #include "fieldsync/utf8.h"
 
 #define FS_JSON_MAX_DEPTH 8
@@ -62,17 +63,7 @@ bool fs_json_is_date_field(const char *name)
 
 bool fs_json_valid_date(const char *s)
 {
-    static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (strlen(s) != 10 || s[4] != '-' || s[7] != '-')
-        return false;
-    for (int i = 0; i < 10; i++)
-        if (i != 4 && i != 7 && !isdigit((unsigned char)s[i]))
-            return false;
-    int y = atoi(s), m = atoi(s + 5), d = atoi(s + 8);
-    if (y < 1 || m < 1 || m > 12 || d < 1)
-        return false;
-    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    return d <= days[m - 1] + (m == 2 && leap ? 1 : 0);
+    return fs_calendar_valid(s);
 }
 
 /* ------------------------------------------------------------------------- */

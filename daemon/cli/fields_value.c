@@ -29,31 +29,20 @@ char *fs_json_dump(const json_t *v, size_t flags)
 
 /* ---- dates and instants ---- */
 
-static bool leap(int y)
-{
-    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
-static bool valid_ymd(int y, int m, int d)
-{
-    static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (y < 1 || y > 9999 || m < 1 || m > 12 || d < 1)
-        return false;
-    return d <= mdays[m - 1] + (m == 2 && leap(y));
-}
-
-/* Strict "YYYY-MM-DD" at s; the number of bytes used (10) or 0. */
+/* A real day "YYYY-MM-DD" at the start of s; the number of bytes used (10) or 0. */
 static size_t scan_ymd(const char *s, int *y, int *m, int *d)
 {
-    for (int i = 0; i < 10; i++) {
-        bool dash = i == 4 || i == 7;
-        if (dash ? s[i] != '-' : !isdigit((unsigned char)s[i]))
-            return 0;
-    }
+    char day[FS_DATE_SIZE];
+    if (strnlen(s, 10) < 10)
+        return 0;
+    memcpy(day, s, 10);
+    day[10] = '\0';
+    if (!fs_calendar_valid(day))
+        return 0;
     *y = atoi(s);
     *m = atoi(s + 5);
     *d = atoi(s + 8);
-    return valid_ymd(*y, *m, *d) ? 10 : 0;
+    return 10;
 }
 
 int fs_date_parse(const char *text, char *out)

@@ -35,6 +35,9 @@ import tempfile
 import time
 import traceback
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "daemon"))
+from fsd import zone_off_utc  # noqa: E402
+
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
 EXIT_LOCKED, EXIT_NOT_FOUND, EXIT_AUTH, EXIT_NOT_INIT = 4, 5, 6, 7
 EXIT_NO_SERVER, EXIT_PARTIAL, EXIT_DAMAGED = 8, 9, 10
@@ -440,18 +443,6 @@ def test_account_delete_says_what_happens_to_its_records(h):
         h.expect_run("cascade: %s gone" % kind, [kind, "show", rid], EXIT_NOT_FOUND)
     items = (h.json("contacts", "list", "--account", aid) or {}).get("items")
     h.expect(items == [], "no contact left listed under the deleted account", items)
-
-
-def zone_off_utc():
-    """A POSIX TZ whose calendar day differs from UTC's right now (14 hours east
-    from 10:00 UTC on, else 12 hours west), and a function giving its day."""
-    east = datetime.datetime.now(datetime.timezone.utc).hour >= 10
-    hours = 14 if east else -12
-    zone = datetime.timezone(datetime.timedelta(hours=hours))
-
-    def day(offset=0):
-        return (datetime.datetime.now(zone).date() + datetime.timedelta(days=offset)).isoformat()
-    return "TST%+d" % -hours, hours, day  # POSIX TZ counts hours west
 
 
 def test_dates_and_times_are_local(h):

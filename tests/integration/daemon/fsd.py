@@ -2,6 +2,7 @@
 temp directory, talk JSON-RPC to its socket, wait on conditions with deadlines
 (never a bare sleep as synchronisation), read its memory and context switches
 from /proc."""
+import datetime
 import json
 import os
 import shutil
@@ -33,6 +34,19 @@ def wait_for(cond, timeout, what, step=0.01):
         if time.monotonic() > deadline:
             raise TestFailure("timed out after %.1fs waiting for %s" % (timeout, what))
         time.sleep(step)
+
+
+def zone_off_utc():
+    """A POSIX TZ whose calendar day differs from UTC's right now (14 hours east
+    from 10:00 UTC on, else 12 hours west), its offset in hours, and a function
+    giving its day (offset days from today) as YYYY-MM-DD."""
+    east = datetime.datetime.now(datetime.timezone.utc).hour >= 10
+    hours = 14 if east else -12
+    zone = datetime.timezone(datetime.timedelta(hours=hours))
+
+    def day(offset=0):
+        return (datetime.datetime.now(zone).date() + datetime.timedelta(days=offset)).isoformat()
+    return "TST%+d" % -hours, hours, day  # POSIX TZ counts hours west
 
 
 def proc_status(pid):

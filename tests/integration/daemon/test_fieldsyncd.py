@@ -5,7 +5,6 @@ socket. Usage: test_fieldsyncd.py FIELDSYNCD CASE; each CASE is one ctest test.
 Cases: methods, lifecycle, subscriptions, hostile, sigterm, peer_uid, idle, followups.
 FIELDSYNC_IT_SCALE (default 1) multiplies loop counts for longer runs.
 """
-import datetime
 import os
 import signal
 import socket
@@ -15,7 +14,7 @@ import threading
 import time
 
 from fsd import (SKIP, Daemon, RpcError, TestFailure, check, cpu_ticks, ctx_switches, rss_kb,
-                 wait_for)
+                 wait_for, zone_off_utc)
 
 SCALE = int(os.environ.get("FIELDSYNC_IT_SCALE", "1"))
 
@@ -141,23 +140,11 @@ def case_methods(binary):
 
 
 # ---------------------------------------------------------------------------
-def zone_off_utc():
-    """A POSIX TZ whose calendar day differs from UTC's right now (14 hours east
-    from 10:00 UTC on, else 12 hours west), and a function giving its day."""
-    east = datetime.datetime.now(datetime.timezone.utc).hour >= 10
-    hours = 14 if east else -12
-    zone = datetime.timezone(datetime.timedelta(hours=hours))
-
-    def day(offset=0):
-        return (datetime.datetime.now(zone).date() + datetime.timedelta(days=offset)).isoformat()
-    return "TST%+d" % -hours, day  # POSIX TZ counts hours west
-
-
 def case_followups(binary):
     """followups: today is the daemon's local day (TZ), overdue ones say by how
     much, each names the contact to call and a number, and the answer says how
     many are due in all when a page holds fewer."""
-    tz, day = zone_off_utc()
+    tz, _, day = zone_off_utc()
     d = Daemon(binary).start(env={"TZ": tz})
     try:
         c = d.client()
