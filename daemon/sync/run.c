@@ -243,13 +243,15 @@ static void finish_resync(fs_sync *s)
 }
 
 /* What a page says besides its states: whether the user writes, the device
- * names, and (a pull from 0) how many states the pull gives. */
+ * names, and (a pull from 0) how many states the pull gives. Each is written
+ * only when it changed: a write is a commit, and every page says read_only. */
 static int keep_page_extras(fs_sync *s, const fs_sync_pull_page *p, fs_err *err)
 {
-    int rc = 0;
+    uint64_t read_only = 0;
+    int rc = fs_store_meta_get_u64(s->st, FS_META_READ_ONLY, &read_only, err);
     if (p->has_total)
         s->total = p->total;
-    if (p->read_only >= 0)
+    if (rc == 0 && p->read_only >= 0 && read_only != (uint64_t)p->read_only)
         rc = fs_store_meta_set_u64(s->st, FS_META_READ_ONLY, (uint64_t)p->read_only, err);
     if (rc == 0 && p->devices != NULL)
         rc = fs_store_meta_set(s->st, FS_META_DEVICES, p->devices, p->devices_len, err);
