@@ -2,8 +2,7 @@
  * calendar.c: local calendar days (calendar.h). "Today" is read from the wall
  * clock in the local time zone; stepping N days goes through mktime at noon,
  * so a daylight saving change (a 23- or 25-hour day) never skips or repeats a
- * day. Differences between dates are counted on the proleptic Gregorian
- * calendar, without any time zone.
+ * day. (Day arithmetic on dates, without a time zone: daemon/calendar.c.)
  */
 #include "fieldsync/calendar.h"
 
@@ -46,20 +45,4 @@ bool fs_calendar_valid(const char *s)
             return false;
     int y = atoi(s), m = atoi(s + 5), d = atoi(s + 8);
     return y >= 1 && m >= 1 && m <= 12 && d >= 1 && d <= mdays[m - 1] + (m == 2 && leap(y));
-}
-
-/* Days since 0000-03-01 of a valid date (the civil-from-days inverse). */
-static int64_t day_number(const char *s)
-{
-    int64_t y = atoi(s), m = atoi(s + 5), d = atoi(s + 8);
-    if (m <= 2)
-        y--;
-    int64_t era = y / 400, yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    return era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy;
-}
-
-int64_t fs_calendar_days_between(const char *a, const char *b)
-{
-    return day_number(b) - day_number(a);
 }

@@ -11,8 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* "YYYY-MM-DD" and its NUL. */
-#define FS_DATE_SIZE 11
+#include "fieldsync/calendar.h" /* FS_DATE_SIZE, and today: fs_calendar_day */
 /* "YYYY-Www" and its NUL. */
 #define FS_WEEK_SIZE 9
 

@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "fieldsync/calendar.h"
+#include "calendar.h"
 #include "json_record.h"
 #include "rpc.h"
 
@@ -86,8 +86,8 @@ static int m_search(fs_daemon *d, fs_rpc_session *s, json_t *params, json_t **re
 /* One follow-up as JSON; days_overdue counts from today (the local day). */
 static json_t *followup_json(const fs_followup *f, const char *day)
 {
-    int64_t late =
-        fs_calendar_valid(f->next_step_date) ? fs_calendar_days_between(f->next_step_date, day) : 0;
+    long due = 0, now = 0;
+    long late = fs_cal_day(f->next_step_date, &due) && fs_cal_day(day, &now) ? now - due : 0;
     return json_pack("{s:o,s:o,s:o,s:o,s:o,s:b,s:I,s:o,s:o,s:o}", "visit_id",
                      fs_json_text(f->visit_id), "account_id", text_or_null(f->account_id),
                      "account_name", text_or_null(f->account_name), "next_step",

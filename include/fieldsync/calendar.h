@@ -27,7 +27,4 @@ void fs_calendar_day_from(int64_t now_s, int days, char out[FS_DATE_SIZE]);
 /* Whether s is a real calendar day "YYYY-MM-DD" (years 1-9999). */
 bool fs_calendar_valid(const char *s);
 
-/* Days from date a to date b (both valid): b - a, negative when b is earlier. */
-int64_t fs_calendar_days_between(const char *a, const char *b);
-
 #endif

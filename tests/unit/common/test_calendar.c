@@ -1,7 +1,7 @@
 /*
  * test_calendar.c: local calendar days (common/calendar.c): "today" follows the
  * time zone, not UTC; stepping days across a daylight saving change neither
- * skips nor repeats a day; real dates only; day differences.
+ * skips nor repeats a day; real dates only.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -73,24 +73,12 @@ static void test_valid_dates(void **state)
     assert_false(fs_calendar_valid(NULL));
 }
 
-static void test_days_between(void **state)
-{
-    (void)state;
-    assert_int_equal(fs_calendar_days_between("2026-11-20", "2026-11-23"), 3);
-    assert_int_equal(fs_calendar_days_between("2026-11-23", "2026-11-20"), -3);
-    assert_int_equal(fs_calendar_days_between("2028-02-28", "2028-03-01"), 2);
-    assert_int_equal(fs_calendar_days_between("2026-12-31", "2027-01-01"), 1);
-    assert_int_equal(fs_calendar_days_between("2000-01-01", "2100-01-01"), 36525);
-    assert_int_equal(fs_calendar_days_between("2026-11-23", "2026-11-23"), 0);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_today_is_the_local_day),
         cmocka_unit_test(test_steps_cross_daylight_saving_changes),
         cmocka_unit_test(test_valid_dates),
-        cmocka_unit_test(test_days_between),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
