@@ -191,33 +191,31 @@ done:
     return rc;
 }
 
-int sq_pull_count(srv_storage *base, const srv_user *user, uint64_t *n, fs_err *err)
+/* The one number statement idx gives for user (bound as ?1). */
+static int user_number(sq_storage *s, enum sq_stmt idx, const srv_user *user, uint64_t *out,
+                       const char *what, fs_err *err)
 {
-    sq_storage *s = sq(base);
-    sqlite3_stmt *st =
-        sq_stmt(s, user->role == SRV_ROLE_MANAGER ? SQ_PULL_COUNT_MANAGER : SQ_PULL_COUNT_REP, err);
+    sqlite3_stmt *st = sq_stmt(s, idx, err);
     if (st == NULL)
         return FS_EIO;
     sqlite3_bind_int64(st, 1, user->id);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW)
-        *n = (uint64_t)sqlite3_column_int64(st, 0);
+        *out = (uint64_t)sqlite3_column_int64(st, 0);
     sqlite3_reset(st);
-    return rc == SQLITE_ROW ? 0 : sq_fail(s, "counting a pull's records", err);
+    return rc == SQLITE_ROW ? 0 : sq_fail(s, what, err);
+}
+
+int sq_pull_count(srv_storage *base, const srv_user *user, uint64_t *n, fs_err *err)
+{
+    return user_number(sq(base),
+                       user->role == SRV_ROLE_MANAGER ? SQ_PULL_COUNT_MANAGER : SQ_PULL_COUNT_REP,
+                       user, n, "counting a pull's records", err);
 }
 
 int sq_floor_get(srv_storage *base, const srv_user *user, uint64_t *floor, fs_err *err)
 {
-    sq_storage *s = sq(base);
-    sqlite3_stmt *st = sq_stmt(s, SQ_FLOOR_GET, err);
-    if (st == NULL)
-        return FS_EIO;
-    sqlite3_bind_int64(st, 1, user->id);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        *floor = (uint64_t)sqlite3_column_int64(st, 0);
-    sqlite3_reset(st);
-    return rc == SQLITE_ROW ? 0 : sq_fail(s, "reading the tombstone floor", err);
+    return user_number(sq(base), SQ_FLOOR_GET, user, floor, "reading the tombstone floor", err);
 }
 
 /* ------------------------------------------------------------------------- */
