@@ -471,7 +471,7 @@ def test_dates_and_times_are_local(h):
     h.expect(mine and mine[0]["overdue"] and mine[0]["days_overdue"] == late,
              "overdue by the days since it was due", r)
     h.expect_run("overdue follow-ups say by how much", ["followups"], 0,
-                 out_has="%d days" % late, env=env)
+                 out_has="%d day%s" % (late, "" if late == 1 else "s"), env=env)
     _, err = h.expect_run("a partial list of follow-ups", ["followups", "--limit", "1"], 0,
                           env=env)
     h.expect("1 of 2 follow-ups" in err and "--limit" in err, "a partial list says so", err)
