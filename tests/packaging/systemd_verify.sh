@@ -80,10 +80,11 @@ for l in Type=notify Restart=on-failure PrivateUsers=yes NoNewPrivileges=yes Pro
 done
 for l in User=fieldsync StateDirectory=fieldsync NoNewPrivileges=yes ProtectSystem=strict ProtectHome=yes \
     PrivateTmp=yes PrivateDevices=yes 'RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6' \
-    MemoryDenyWriteExecute=yes CapabilityBoundingSet= Restart=on-failure; do
+    MemoryDenyWriteExecute=yes CapabilityBoundingSet= Restart=on-failure LimitCORE=0; do
     need "$sys_unit" "$l"
 done
-for l in User=fieldsync Type=oneshot PrivateNetwork=yes ProtectSystem=strict NoNewPrivileges=yes; do
+for l in User=fieldsync Type=oneshot PrivateNetwork=yes ProtectSystem=strict NoNewPrivileges=yes \
+    LimitCORE=0; do
     need "$gc_unit" "$l"
 done
 need "$gc_timer" OnCalendar=daily
