@@ -1,7 +1,7 @@
 /*
  * admin.h: the administrator's operations (user add, teams, enrollment codes,
  * device revocation, reassignment, gc, migrate), each one transaction over srv_storage. The
- * CLI (cli.c) parses arguments and prints; these do the work, so tests call
+ * CLI (cli_admin.c) parses arguments and prints; these do the work, so tests call
  * them directly.
  */
 #ifndef SRV_ADMIN_H
