@@ -131,6 +131,11 @@ json_t *fs_json_text(const char *s)
     return j;
 }
 
+json_t *fs_json_text_or_null(const char *s)
+{
+    return s != NULL ? fs_json_text(s) : json_null();
+}
+
 static json_t *scalar_to_json(const ProtobufCFieldDescriptor *f, const void *p)
 {
     char buf[64];

@@ -21,6 +21,8 @@
 /* A JSON string of the text s (NUL-terminated) in which bytes that are not
  * valid UTF-8 are replaced by U+FFFD. NULL only when out of memory. */
 json_t *fs_json_text(const char *s);
+/* fs_json_text of s, or JSON null when s is NULL. */
+json_t *fs_json_text_or_null(const char *s);
 
 /* The JSON object of msg's present fields. NULL only when out of memory. */
 json_t *fs_json_from_msg(const ProtobufCMessage *msg);

@@ -33,11 +33,6 @@ int fs_rpc_param_date(json_t *params, const char *key, char out[11], fs_rpc_err 
     return 0;
 }
 
-static json_t *text_or_null(const char *s)
-{
-    return s != NULL ? fs_json_text(s) : json_null();
-}
-
 static int m_search(fs_daemon *d, fs_rpc_session *s, json_t *params, json_t **result, fs_rpc_err *e)
 {
     (void)s;
@@ -71,13 +66,13 @@ static int m_search(fs_daemon *d, fs_rpc_session *s, json_t *params, json_t **re
     }
     json_t *arr = json_array();
     for (size_t i = 0; arr != NULL && i < n; i++)
-        json_array_append_new(arr, json_pack("{s:s,s:o,s:o,s:o,s:o,s:o}", "kind",
-                                             fs_kind_name(hits[i].kind), "id",
-                                             fs_json_text(hits[i].id), "snippet",
-                                             fs_json_text(hits[i].snippet ? hits[i].snippet : ""),
-                                             "name", text_or_null(hits[i].name), "account_id",
-                                             text_or_null(hits[i].account_id), "account_name",
-                                             text_or_null(hits[i].account_name)));
+        json_array_append_new(
+            arr, json_pack("{s:s,s:o,s:o,s:o,s:o,s:o}", "kind", fs_kind_name(hits[i].kind), "id",
+                           fs_json_text(hits[i].id), "snippet",
+                           fs_json_text(hits[i].snippet ? hits[i].snippet : ""), "name",
+                           fs_json_text_or_null(hits[i].name), "account_id",
+                           fs_json_text_or_null(hits[i].account_id), "account_name",
+                           fs_json_text_or_null(hits[i].account_name)));
     fs_search_hits_free(hits, n);
     *result = json_pack("{s:o,s:I}", "hits", arr, "search_backlog", (json_int_t)backlog);
     return 0;
@@ -88,13 +83,14 @@ static json_t *followup_json(const fs_followup *f, const char *day)
 {
     long due = 0, now = 0;
     long late = fs_cal_day(f->next_step_date, &due) && fs_cal_day(day, &now) ? now - due : 0;
-    return json_pack("{s:o,s:o,s:o,s:o,s:o,s:b,s:I,s:o,s:o,s:o}", "visit_id",
-                     fs_json_text(f->visit_id), "account_id", text_or_null(f->account_id),
-                     "account_name", text_or_null(f->account_name), "next_step",
-                     text_or_null(f->next_step), "next_step_date", text_or_null(f->next_step_date),
-                     "overdue", late > 0, "days_overdue", (json_int_t)(late > 0 ? late : 0),
-                     "contact_id", text_or_null(f->contact_id), "contact_name",
-                     text_or_null(f->contact_name), "phone", text_or_null(f->phone));
+    return json_pack(
+        "{s:o,s:o,s:o,s:o,s:o,s:b,s:I,s:o,s:o,s:o}", "visit_id", fs_json_text(f->visit_id),
+        "account_id", fs_json_text_or_null(f->account_id), "account_name",
+        fs_json_text_or_null(f->account_name), "next_step", fs_json_text_or_null(f->next_step),
+        "next_step_date", fs_json_text_or_null(f->next_step_date), "overdue", late > 0,
+        "days_overdue", (json_int_t)(late > 0 ? late : 0), "contact_id",
+        fs_json_text_or_null(f->contact_id), "contact_name", fs_json_text_or_null(f->contact_name),
+        "phone", fs_json_text_or_null(f->phone));
 }
 
 static int m_followups(fs_daemon *d, fs_rpc_session *s, json_t *params, json_t **result,
