@@ -2,7 +2,8 @@
  * commands_report.c: `fieldsync report pipeline|team|weekly`, the weekly
  * pipeline review (report.* in docs/socket-api.md) as tables: the stages as
  * of a day with their amounts per currency, the same per rep for a manager,
- * and per week the stages on each review day and the funnel's steps.
+ * and per week the stages on each review day and the funnel's steps. Machine
+ * names show as the words of labels.c.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,14 +11,13 @@
 
 #include "cli.h"
 #include "fields.h"
+#include "labels.h"
 
 #define NOPTS(o) (sizeof(o) / sizeof((o)[0]))
 
 /* The stages a table shows, in order (stage_unspecified only in --json). */
 static const char *const stage_keys[] = {
     "sales_opportunity", "first_meeting_set", "pct_25", "pct_50", "pct_90", "closed", "lost"};
-static const char *const stage_titles[] = {"OPPORTUNITY", "1ST MEETING", "25%", "50%",
-                                           "90%",         "CLOSED",      "LOST"};
 #define NSTAGES (sizeof(stage_keys) / sizeof(stage_keys[0]))
 
 static json_t *stage_row(const json_t *stages, const char *name)
@@ -109,7 +109,7 @@ static void print_stale(const json_t *r)
     const json_t *stale = json_object_get(r, "stale");
     if (json_array_size(stale) == 0)
         return;
-    printf("stale (longer than the cycle in one stage: back to sales_opportunity):\n");
+    printf("stale (longer than the cycle in one stage: back to sales opportunity):\n");
     json_array_foreach(stale, i, id) printf("  %s\n", json_string_value(id));
 }
 
@@ -130,7 +130,7 @@ static int print_pipeline(fs_cli *cli, const json_t *r)
         snprintf(stale, sizeof(stale), "%lld",
                  (long long)json_integer_value(json_object_get(row, "stale")));
         char *amount = stages_amounts(stages, s, s);
-        const char *cells[] = {stage_keys[s], count, stale, amount};
+        const char *cells[] = {fs_label(stage_keys[s]), count, stale, amount};
         fs_table_add_row(&t, cells);
         free(amount);
     }
@@ -184,7 +184,7 @@ static int print_week(fs_cli *cli, const json_t *w)
 {
     const char *titles[NSTAGES + 1] = {"REVIEW DAY"};
     for (size_t s = 0; s < NSTAGES; s++)
-        titles[s + 1] = stage_titles[s];
+        titles[s + 1] = fs_label_title(stage_keys[s]);
     fs_table days, funnel;
     static const char *const ftitles[] = {"STEP", "COUNT", "RATIO"};
     if (fs_table_init(&days, titles, NSTAGES + 1) != 0)
@@ -217,7 +217,8 @@ static int print_week(fs_cli *cli, const json_t *w)
         if (json_is_number(json_object_get(row, "ratio")))
             snprintf(ratio, sizeof(ratio), "%.2f",
                      json_number_value(json_object_get(row, "ratio")));
-        const char *cells[] = {json_string_value(json_object_get(row, "step")), count, ratio};
+        const char *cells[] = {fs_label(json_string_value(json_object_get(row, "step"))), count,
+                               ratio};
         fs_table_add_row(&funnel, cells);
     }
     printf("week %s (%s .. %s)\n", json_string_value(json_object_get(w, "week")),
@@ -258,8 +259,8 @@ static int print_weekly(fs_cli *cli, const json_t *r)
         if (json_is_number(json_object_get(row, "ratio")))
             snprintf(ratio, sizeof(ratio), "%.2f",
                      json_number_value(json_object_get(row, "ratio")));
-        const char *cells[] = {json_string_value(json_object_get(row, "funnel_stage")), count,
-                               reached, ratio};
+        const char *cells[] = {fs_label(json_string_value(json_object_get(row, "funnel_stage"))),
+                               count, reached, ratio};
         fs_table_add_row(&t, cells);
     }
     printf("\naccounts by funnel stage, today:\n");

@@ -173,7 +173,7 @@ def case_currencies(rep, demo_bin):
         "per currency: %r" % row)
     check("amount_minor" not in row, "no sum across currencies: %r" % row)
     out = rep.cli("report", "pipeline")
-    line = [l for l in out.splitlines() if l.startswith("pct_50")]
+    line = [l for l in out.splitlines() if l.startswith("50%")]
     check(line and "7500.00 EUR; 1200.00 GBP" in line[0], out)
 
 
@@ -230,6 +230,11 @@ def case_weekly(rep, demo_bin):
     out = rep.cli("report", "weekly", "--weeks", "2")
     check("connections" in out and "0.67" in out and "FUNNEL STAGE" in out and
           monday.isoformat() in out, out)
+    check("SALES OPP." in out and "1ST MEETING" in out and "first meeting set  " in out and
+          "meetings held  " in out and "target group  " in out, out)
+    for name in ("first_meeting_set", "pct_", "funnel_", "target_group", "sales_opportunity",
+                 "meetings  "):
+        check(name not in out, "no machine name %r in the tables: %s" % (name, out))
 
 
 def case_demo(rep, demo_bin):
