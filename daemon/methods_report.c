@@ -145,16 +145,19 @@ static json_t *ratio(size_t n, size_t of)
     return json_real(round(1000.0 * (double)n / (double)of) / 1000.0);
 }
 
-/* Each step with its count and its ratio to the step before (when that is
- * not zero). */
+/* Each step with its count and, but for the steps that start a chain, the
+ * step it is a ratio of (base) and that ratio (when the base is not zero). */
 static json_t *funnel_json(const fs_week *w)
 {
     json_t *steps = json_array();
     for (int i = 0; steps != NULL && i < FS_STEP_COUNT; i++) {
+        fs_step base = fs_step_base((fs_step)i);
         json_t *row = json_pack("{s:s,s:I}", "step", fs_step_name((fs_step)i), "count",
                                 (json_int_t)w->steps[i]);
-        if (row != NULL && i > 0 && w->steps[i - 1] > 0)
-            json_object_set_new(row, "ratio", ratio(w->steps[i], w->steps[i - 1]));
+        if (row != NULL && base != FS_STEP_COUNT)
+            json_object_set_new(row, "base", json_string(fs_step_name(base)));
+        if (row != NULL && base != FS_STEP_COUNT && w->steps[base] > 0)
+            json_object_set_new(row, "ratio", ratio(w->steps[i], w->steps[base]));
         json_array_append_new(steps, row);
     }
     return steps;

@@ -155,6 +155,30 @@ const char *fs_step_name(fs_step s)
     return s < FS_STEP_COUNT ? step_names[s] : "unknown";
 }
 
+/*
+ * The funnel is two chains of activity and what it yields (DOMAIN.md: "15
+ * calls -> 7 connections -> 1 meeting; 8 meetings a week -> 1 sale"): on the
+ * phone, connections per call and first meetings set per connection; in
+ * person, the deals moved to 25%, 50%, 90% and closed per meeting held. A
+ * step's ratio to the one listed before it would mix the chains (meetings
+ * per first meeting set) or compare one week's moves out of different deals.
+ */
+static const fs_step step_bases[FS_STEP_COUNT] = {
+    [FS_STEP_CALLS] = FS_STEP_COUNT,
+    [FS_STEP_CONNECTIONS] = FS_STEP_CALLS,
+    [FS_STEP_FIRST_MEETINGS] = FS_STEP_CONNECTIONS,
+    [FS_STEP_MEETINGS] = FS_STEP_COUNT,
+    [FS_STEP_PCT_25] = FS_STEP_MEETINGS,
+    [FS_STEP_PCT_50] = FS_STEP_MEETINGS,
+    [FS_STEP_PCT_90] = FS_STEP_MEETINGS,
+    [FS_STEP_CLOSED] = FS_STEP_MEETINGS,
+};
+
+fs_step fs_step_base(fs_step s)
+{
+    return s < FS_STEP_COUNT ? step_bases[s] : FS_STEP_COUNT;
+}
+
 void fs_weekly_report_init(fs_weekly_report *r, long day, size_t nweeks)
 {
     memset(r, 0, sizeof(*r));

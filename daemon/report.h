@@ -75,6 +75,9 @@ typedef enum fs_step {
 
 /* The name of a step in the socket API ("calls", "pct_50"). */
 const char *fs_step_name(fs_step s);
+/* The step whose count a step's ratio is taken over, or FS_STEP_COUNT for
+ * the steps that start a chain (calls, meetings). */
+fs_step fs_step_base(fs_step s);
 
 #define FS_REVIEW_DAYS 3 /* Monday, Wednesday, Friday */
 #define FS_WEEKS_MAX 52

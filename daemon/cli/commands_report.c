@@ -2,8 +2,8 @@
  * commands_report.c: `fieldsync report pipeline|team|weekly`, the weekly
  * pipeline review (report.* in docs/socket-api.md) as tables: the stages as
  * of a day with their amounts per currency, the same per rep for a manager,
- * and per week the stages on each review day and the funnel's steps. Machine
- * names show as the words of labels.c.
+ * and per week the stages on each review day and the funnel's steps with
+ * their ratios. Machine names show as the words of labels.c.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,9 +33,9 @@ static json_t *stage_row(const json_t *stages, const char *name)
     return NULL;
 }
 
-static long long count_of(const json_t *row)
+static long long int_of(const json_t *obj, const char *key)
 {
-    return (long long)json_integer_value(json_object_get(row, "count"));
+    return (long long)json_integer_value(json_object_get(obj, key));
 }
 
 /* Adds the {currency, minor_units} of amounts into sums (currency -> int). */
@@ -126,9 +126,8 @@ static int print_pipeline(fs_cli *cli, const json_t *r)
     for (size_t s = 0; s < NSTAGES; s++) {
         const json_t *row = stage_row(stages, stage_keys[s]);
         char count[24], stale[24];
-        snprintf(count, sizeof(count), "%lld", count_of(row));
-        snprintf(stale, sizeof(stale), "%lld",
-                 (long long)json_integer_value(json_object_get(row, "stale")));
+        snprintf(count, sizeof(count), "%lld", int_of(row, "count"));
+        snprintf(stale, sizeof(stale), "%lld", int_of(row, "stale"));
         char *amount = stages_amounts(stages, s, s);
         const char *cells[] = {fs_label(stage_keys[s]), count, stale, amount};
         fs_table_add_row(&t, cells);
@@ -162,7 +161,8 @@ static int print_team(fs_cli *cli, const json_t *r)
         const json_t *stages = json_object_get(rep, "stages");
         char n[6][24];
         for (size_t s = 1; s <= 5; s++)
-            snprintf(n[s - 1], sizeof(n[0]), "%lld", count_of(stage_row(stages, stage_keys[s])));
+            snprintf(n[s - 1], sizeof(n[0]), "%lld",
+                     int_of(stage_row(stages, stage_keys[s]), "count"));
         snprintf(n[5], sizeof(n[5]), "%zu", json_array_size(json_object_get(rep, "stale")));
         const char *owner = json_string_value(json_object_get(rep, "owner"));
         char *open = stages_amounts(stages, 0, 4), *closed = stages_amounts(stages, 5, 5);
@@ -179,24 +179,74 @@ static int print_team(fs_cli *cli, const json_t *r)
     return rc;
 }
 
+/* "86% of calls", "7% of meetings held (1 in 14)": count as a share of base
+ * (not 0), rounded, with "1 in N" where a share under a fifth reads easier
+ * so. */
+static void ratio_text(char *buf, size_t n, long long count, long long base, const char *of)
+{
+    long long pct = (200 * count + base) / (2 * base);
+    char one_in[32] = "";
+    if (count > 0 && 5 * count < base)
+        snprintf(one_in, sizeof(one_in), " (1 in %lld)", (2 * base + count) / (2 * count));
+    if (count > 0 && pct == 0)
+        snprintf(buf, n, "<1%% of %s%s", of, one_in);
+    else
+        snprintf(buf, n, "%lld%% of %s%s", pct, of, one_in);
+}
+
+/* The count of the funnel step named step, or 0. */
+static long long step_count(const json_t *funnel, const char *step)
+{
+    size_t i;
+    json_t *row;
+    json_array_foreach(funnel, i, row)
+    {
+        const char *name = json_string_value(json_object_get(row, "step"));
+        if (name != NULL && step != NULL && strcmp(name, step) == 0)
+            return int_of(row, "count");
+    }
+    return 0;
+}
+
+/* The week's funnel: each step with its ratio to its base step (none for
+ * the steps that start a chain, empty while the base is 0). */
+static int print_funnel(fs_cli *cli, const json_t *funnel)
+{
+    static const char *const titles[] = {"STEP", "COUNT", "RATIO"};
+    fs_table t;
+    if (fs_table_init(&t, titles, 3) != 0)
+        return fs_cli_fail(FS_EXIT_ERROR, "out of memory");
+    fs_table_align_right(&t, 1);
+    size_t i;
+    json_t *row;
+    json_array_foreach(funnel, i, row)
+    {
+        const char *base = json_string_value(json_object_get(row, "base"));
+        long long of = step_count(funnel, base);
+        char count[24], ratio[96] = "";
+        snprintf(count, sizeof(count), "%lld", int_of(row, "count"));
+        if (base != NULL && of > 0)
+            ratio_text(ratio, sizeof(ratio), int_of(row, "count"), of, fs_label(base));
+        const char *cells[] = {fs_label(json_string_value(json_object_get(row, "step"))), count,
+                               ratio};
+        fs_table_add_row(&t, cells);
+    }
+    int rc = fs_cli_print_table(cli, &t);
+    fs_table_clear(&t);
+    return rc;
+}
+
 /* One week: its review days' stages, then its funnel's steps. */
 static int print_week(fs_cli *cli, const json_t *w)
 {
     const char *titles[NSTAGES + 1] = {"REVIEW DAY"};
     for (size_t s = 0; s < NSTAGES; s++)
         titles[s + 1] = fs_label_title(stage_keys[s]);
-    fs_table days, funnel;
-    static const char *const ftitles[] = {"STEP", "COUNT", "RATIO"};
+    fs_table days;
     if (fs_table_init(&days, titles, NSTAGES + 1) != 0)
         return fs_cli_fail(FS_EXIT_ERROR, "out of memory");
-    if (fs_table_init(&funnel, ftitles, 3) != 0) {
-        fs_table_clear(&days);
-        return fs_cli_fail(FS_EXIT_ERROR, "out of memory");
-    }
     for (size_t c = 1; c <= NSTAGES; c++)
         fs_table_align_right(&days, c);
-    fs_table_align_right(&funnel, 1);
-    fs_table_align_right(&funnel, 2);
     size_t i;
     json_t *row;
     json_array_foreach(json_object_get(w, "review_days"), i, row)
@@ -205,31 +255,17 @@ static int print_week(fs_cli *cli, const json_t *w)
         const char *cells[NSTAGES + 1] = {json_string_value(json_object_get(row, "date"))};
         for (size_t s = 0; s < NSTAGES; s++) {
             snprintf(n[s], sizeof(n[s]), "%lld",
-                     count_of(stage_row(json_object_get(row, "stages"), stage_keys[s])));
+                     int_of(stage_row(json_object_get(row, "stages"), stage_keys[s]), "count"));
             cells[s + 1] = n[s];
         }
         fs_table_add_row(&days, cells);
-    }
-    json_array_foreach(json_object_get(w, "funnel"), i, row)
-    {
-        char count[24], ratio[24] = "";
-        snprintf(count, sizeof(count), "%lld", count_of(row));
-        if (json_is_number(json_object_get(row, "ratio")))
-            snprintf(ratio, sizeof(ratio), "%.2f",
-                     json_number_value(json_object_get(row, "ratio")));
-        const char *cells[] = {fs_label(json_string_value(json_object_get(row, "step"))), count,
-                               ratio};
-        fs_table_add_row(&funnel, cells);
     }
     printf("week %s (%s .. %s)\n", json_string_value(json_object_get(w, "week")),
            json_string_value(json_object_get(w, "from")),
            json_string_value(json_object_get(w, "to")));
     int rc = fs_cli_print_table(cli, &days);
-    if (rc == 0)
-        rc = fs_cli_print_table(cli, &funnel);
     fs_table_clear(&days);
-    fs_table_clear(&funnel);
-    return rc;
+    return rc == 0 ? print_funnel(cli, json_object_get(w, "funnel")) : rc;
 }
 
 static int print_weekly(fs_cli *cli, const json_t *r)
@@ -248,20 +284,21 @@ static int print_weekly(fs_cli *cli, const json_t *r)
     fs_table t;
     if (rc != 0 || fs_table_init(&t, titles, 4) != 0)
         return rc != 0 ? rc : fs_cli_fail(FS_EXIT_ERROR, "out of memory");
-    for (size_t c = 1; c < 4; c++)
-        fs_table_align_right(&t, c);
+    fs_table_align_right(&t, 1);
+    fs_table_align_right(&t, 2);
+    const json_t *prev = NULL;
     json_array_foreach(json_object_get(r, "accounts"), i, row)
     {
-        char count[24], reached[24], ratio[24] = "";
-        snprintf(count, sizeof(count), "%lld", count_of(row));
-        snprintf(reached, sizeof(reached), "%lld",
-                 (long long)json_integer_value(json_object_get(row, "reached")));
-        if (json_is_number(json_object_get(row, "ratio")))
-            snprintf(ratio, sizeof(ratio), "%.2f",
-                     json_number_value(json_object_get(row, "ratio")));
+        char count[24], reached[24], ratio[96] = "";
+        snprintf(count, sizeof(count), "%lld", int_of(row, "count"));
+        snprintf(reached, sizeof(reached), "%lld", int_of(row, "reached"));
+        if (prev != NULL && int_of(prev, "reached") > 0)
+            ratio_text(ratio, sizeof(ratio), int_of(row, "reached"), int_of(prev, "reached"),
+                       fs_label(json_string_value(json_object_get(prev, "funnel_stage"))));
         const char *cells[] = {fs_label(json_string_value(json_object_get(row, "funnel_stage"))),
                                count, reached, ratio};
         fs_table_add_row(&t, cells);
+        prev = row;
     }
     printf("\naccounts by funnel stage, today:\n");
     rc = fs_cli_print_table(cli, &t);
@@ -313,7 +350,9 @@ int fs_cmd_report(fs_cli *cli, int argc, char **argv)
                           "stage as of a day, and the ones stale past the sales cycle. team: the "
                           "same per rep (a manager's devices hold the team's records). weekly: "
                           "per week, the stages on each review day (Mon, Wed, Fri) and the "
-                          "funnel from calls to closed deals, with the accounts per funnel stage.",
+                          "funnel: connections per call, first meetings set per connection, and "
+                          "the deals moved to 25%, 50%, 90% and closed per meeting held; then the "
+                          "accounts per funnel stage.",
                           1, 1);
     if (rc != FS_CLI_CONTINUE)
         return rc;

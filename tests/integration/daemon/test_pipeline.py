@@ -190,7 +190,8 @@ def case_weekly(rep, demo_bin):
     rep.put("a2", {"name": "Fir Tools", "funnel_stage": "funnel_target"}, kind="account")
     rep.put("a3", {"name": "Gorse Farms", "funnel_stage": "contract"}, kind="account")
     visits = [("phone_call", "done"), ("phone_call", "done"), ("phone_call", "cancelled"),
-              ("phone_call", "planned"), ("follow_up", "done"), ("demo", "cancelled")]
+              ("phone_call", "planned"), ("follow_up", "done"), ("demo", "cancelled")] + \
+        [("regular", "done")] * 5
     for i, (kind, status) in enumerate(visits):
         rep.put("v%d" % i, {"account_id": "a1", "kind": kind, "status": status,
                             "planned_at": noon(monday)}, kind="visit")
@@ -211,9 +212,17 @@ def case_weekly(rep, demo_bin):
     steps = {s["step"]: s for s in w["funnel"]}
     check(steps["calls"]["count"] == 3 and steps["connections"]["count"] == 2 and
           steps["connections"]["ratio"] == 0.667, "calls and connections: %r" % w["funnel"])
-    check(steps["first_meeting_set"]["count"] == 2 and steps["meetings"]["count"] == 1 and
-          steps["pct_25"]["count"] == 1 and steps["pct_50"]["count"] == 0 and
-          "ratio" not in steps["closed"], "the funnel: %r" % w["funnel"])
+    check(steps["first_meeting_set"]["count"] == 2 and steps["meetings"]["count"] == 6 and
+          steps["pct_25"]["count"] == 1 and steps["pct_50"]["count"] == 0,
+          "the funnel: %r" % w["funnel"])
+    # each ratio is over the step it comes from: connections per call, first
+    # meetings set per connection, deals moved on per meeting held
+    check([(s["step"], s.get("base"), s.get("ratio")) for s in w["funnel"]] ==
+          [("calls", None, None), ("connections", "calls", 0.667),
+           ("first_meeting_set", "connections", 1.0), ("meetings", None, None),
+           ("pct_25", "meetings", 0.167), ("pct_50", "meetings", 0.0),
+           ("pct_90", "meetings", 0.0), ("closed", "meetings", 0.0)],
+          "the ratios and their bases: %r" % w["funnel"])
     days = [d["date"] for d in w["review_days"]]
     check(days == [(monday + datetime.timedelta(days=k)).isoformat() for k in (0, 2, 4)
                    if monday + datetime.timedelta(days=k) <= today], "review days: %r" % days)
@@ -225,13 +234,26 @@ def case_weekly(rep, demo_bin):
           acc["lead"]["count"] == 1 and acc["contract"]["reached"] == 1 and
           acc["contract"]["ratio"] == 1.0, "accounts through the funnel: %r" % r["accounts"])
     two = rep.c.call("report.weekly", {"weeks": 2})
-    last = {s["step"]: s["count"] for s in two["weeks"][0]["funnel"]}
-    check(last["calls"] == 1 and last["first_meeting_set"] == 0, "last week: %r" % last)
+    last = {s["step"]: s for s in two["weeks"][0]["funnel"]}
+    check(last["calls"]["count"] == 1 and last["first_meeting_set"]["count"] == 0,
+          "last week: %r" % last)
+    check(last["connections"]["ratio"] == 1.0 and last["first_meeting_set"]["ratio"] == 0.0 and
+          "ratio" not in last["closed"] and last["closed"]["base"] == "meetings",
+          "no ratio where its base is 0: %r" % last)
     out = rep.cli("report", "weekly", "--weeks", "2")
-    check("connections" in out and "0.67" in out and "FUNNEL STAGE" in out and
-          monday.isoformat() in out, out)
-    check("SALES OPP." in out and "1ST MEETING" in out and "first meeting set  " in out and
-          "meetings held  " in out and "target group  " in out, out)
+    rows = {}
+    for l in out.splitlines():  # the funnel rows of the last week shown win
+        for label in ("connections", "first meeting set", "meetings held", "25%", "closed"):
+            if l.startswith(label + "  "):
+                rows[label] = " ".join(l[len(label):].split())
+    check(rows == {"connections": "2 67% of calls", "first meeting set": "2 100% of connections",
+                   "meetings held": "6", "25%": "1 17% of meetings held (1 in 6)",
+                   "closed": "0 0% of meetings held"}, "the funnel as a rep reads it: %s" % out)
+    acc_rows = [" ".join(l.split()) for l in out.splitlines()]
+    check("target 1 3 100% of target group" in acc_rows and
+          "prospect 0 2 67% of target" in acc_rows and "opportunity 0 1 50% of lead" in acc_rows,
+          "the accounts' funnel by labels: %s" % out)
+    check("SALES OPP." in out and "1ST MEETING" in out and monday.isoformat() in out, out)
     for name in ("first_meeting_set", "pct_", "funnel_", "target_group", "sales_opportunity",
                  "meetings  "):
         check(name not in out, "no machine name %r in the tables: %s" % (name, out))
