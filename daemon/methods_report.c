@@ -41,17 +41,36 @@ static int pipeline_params(fs_daemon *d, json_t *params, long *day, long long *c
     return 0;
 }
 
+static json_t *money_json(const fs_money_sum *m)
+{
+    return json_pack("{s:s,s:I}", "currency", m->currency, "minor_units",
+                     (json_int_t)m->minor_units);
+}
+
 static json_t *amounts_json(const fs_stage_tally *t)
 {
     json_t *a = json_array();
     for (size_t i = 0; a != NULL && i < t->nsums; i++)
-        json_array_append_new(a, json_pack("{s:s,s:I}", "currency", t->sums[i].currency,
-                                           "minor_units", (json_int_t)t->sums[i].minor_units));
+        json_array_append_new(a, money_json(&t->sums[i]));
     return a;
 }
 
-/* {stages: [...], stale: [...]} of one tally (t NULL: all zero). */
-static json_t *tally_json(const fs_tally *t)
+/* One stale opportunity as of day: what it is, whose, in which stage since
+ * when and for how many days. */
+static json_t *stale_json(const fs_stale *o, long day)
+{
+    char since[FS_DATE_SIZE], buf[64];
+    fs_cal_date(o->since, since);
+    return json_pack("{s:o,s:o,s:o,s:o,s:s,s:s,s:I,s:o}", "id", fs_json_text(o->id), "title",
+                     fs_json_text_or_null(o->title), "account_id",
+                     fs_json_text_or_null(o->account_id), "account_name",
+                     fs_json_text_or_null(o->account_name), "stage", stage_name(o->stage, buf),
+                     "since", since, "days", (json_int_t)(day - o->since), "amount",
+                     o->amount.currency != NULL ? money_json(&o->amount) : json_null());
+}
+
+/* {stages: [...], stale: [...]} of one tally as of day (t NULL: all zero). */
+static json_t *tally_json(const fs_tally *t, long day)
 {
     static const fs_tally none;
     json_t *stages = json_array(), *stale = json_array();
@@ -65,7 +84,7 @@ static json_t *tally_json(const fs_tally *t)
                                                 (json_int_t)s->stale, "amounts", amounts_json(s)));
     }
     for (size_t i = 0; stale != NULL && i < t->nstale; i++)
-        json_array_append_new(stale, json_string(t->stale[i]));
+        json_array_append_new(stale, stale_json(&t->stale[i], day));
     return json_pack("{s:o,s:o}", "stages", stages, "stale", stale);
 }
 
@@ -98,7 +117,7 @@ static int m_pipeline(fs_daemon *d, fs_rpc_session *s, json_t *params, json_t **
     fs_pipeline_report r;
     if (run_pipeline(d, params, false, &r, result, e) != 0)
         return -1;
-    json_object_update_new(*result, tally_json(r.n > 0 ? &r.tallies[0] : NULL));
+    json_object_update_new(*result, tally_json(r.n > 0 ? &r.tallies[0] : NULL, r.day));
     fs_pipeline_report_clear(&r);
     return 0;
 }
@@ -111,7 +130,7 @@ static int m_team(fs_daemon *d, fs_rpc_session *s, json_t *params, json_t **resu
         return -1;
     json_t *reps = json_array();
     for (size_t i = 0; reps != NULL && i < r.n; i++) {
-        json_t *row = tally_json(&r.tallies[i]);
+        json_t *row = tally_json(&r.tallies[i], r.day);
         const char *owner = r.tallies[i].owner;
         json_object_set_new(row, "owner", owner[0] != '\0' ? json_string(owner) : json_null());
         json_array_append_new(reps, row);

@@ -18,6 +18,15 @@ void fs_pipeline_report_init(fs_pipeline_report *r, long day, int cycle_days, bo
     *r = (fs_pipeline_report){.day = day, .cycle_days = cycle_days, .per_owner = per_owner};
 }
 
+static void stale_clear(fs_stale *s)
+{
+    free(s->id);
+    free(s->title);
+    free(s->account_id);
+    free(s->account_name);
+    free(s->amount.currency);
+}
+
 static void tally_clear(fs_tally *t)
 {
     free(t->owner);
@@ -27,7 +36,7 @@ static void tally_clear(fs_tally *t)
         free(t->stage[s].sums);
     }
     for (size_t i = 0; i < t->nstale; i++)
-        free(t->stale[i]);
+        stale_clear(&t->stale[i]);
     free(t->stale);
 }
 
@@ -78,11 +87,17 @@ static fs_tally *tally_of(fs_pipeline_report *r, const char *owner)
     return &grown[at];
 }
 
+/* The currency of an amount m (not NULL). */
+static const char *currency_of(const Fieldsync__Money *m)
+{
+    return m->currency != NULL && m->currency[0] != '\0' ? m->currency : FS_NO_CURRENCY;
+}
+
 static int add_amount(fs_stage_tally *t, const Fieldsync__Money *m)
 {
     if (m == NULL || !m->has_minor_units)
         return 0;
-    const char *cur = m->currency != NULL && m->currency[0] != '\0' ? m->currency : FS_NO_CURRENCY;
+    const char *cur = currency_of(m);
     size_t at = 0;
     for (; at < t->nsums; at++) {
         int c = strcmp(t->sums[at].currency, cur);
@@ -104,19 +119,46 @@ static int add_amount(fs_stage_tally *t, const Fieldsync__Money *m)
     return 0;
 }
 
-static int add_stale(fs_tally *t, const char *id)
+/* A copy of s, or NULL when s is NULL (ok stays) or out of memory (ok
+ * cleared). */
+static char *copy_or_null(const char *s, bool *ok)
 {
-    char **grown = realloc(t->stale, (t->nstale + 1) * sizeof(*grown));
+    char *copy = s != NULL ? strdup(s) : NULL;
+    if (s != NULL && copy == NULL)
+        *ok = false;
+    return copy;
+}
+
+static int add_stale(fs_tally *t, const Fieldsync__Opportunity *o, const char *account_name,
+                     int stage, long since)
+{
+    fs_stale *grown = realloc(t->stale, (t->nstale + 1) * sizeof(*grown));
     if (grown == NULL)
         return FS_ENOMEM;
     t->stale = grown;
-    if ((grown[t->nstale] = strdup(id != NULL ? id : "")) == NULL)
+    bool ok = true;
+    const Fieldsync__Money *m = o->amount;
+    fs_stale s = {
+        .id = copy_or_null(o->id != NULL ? o->id : "", &ok),
+        .title = copy_or_null(o->title, &ok),
+        .account_id = copy_or_null(o->account_id, &ok),
+        .account_name = copy_or_null(account_name, &ok),
+        .stage = stage,
+        .since = since,
+    };
+    if (m != NULL && m->has_minor_units)
+        s.amount = (fs_money_sum){.currency = copy_or_null(currency_of(m), &ok),
+                                  .minor_units = m->minor_units};
+    if (!ok) {
+        stale_clear(&s);
         return FS_ENOMEM;
-    t->nstale++;
+    }
+    grown[t->nstale++] = s;
     return 0;
 }
 
-int fs_pipeline_report_add(void *report, const Fieldsync__Opportunity *o, const char *owner)
+int fs_pipeline_report_add(void *report, const Fieldsync__Opportunity *o, const char *owner,
+                           const char *account_name)
 {
     fs_pipeline_report *r = report;
     int stage;
@@ -128,9 +170,10 @@ int fs_pipeline_report_add(void *report, const Fieldsync__Opportunity *o, const 
         return FS_ENOMEM;
     fs_stage_tally *st = &t->stage[stage];
     st->count++;
-    if (fs_pipeline_stale(stage, since, r->day, r->cycle_days)) {
+    long since_day;
+    if (fs_pipeline_stale(stage, since, r->day, r->cycle_days) && fs_cal_day(since, &since_day)) {
         st->stale++;
-        if (add_stale(t, o->id) != 0)
+        if (add_stale(t, o, account_name, stage, since_day) != 0)
             return FS_ENOMEM;
     }
     return add_amount(st, o->amount);
@@ -240,10 +283,10 @@ static void count_move(fs_weekly_report *r, bool has_stage, int stage, const cha
 }
 
 int fs_weekly_report_add_opportunity(void *report, const Fieldsync__Opportunity *o,
-                                     const char *owner)
+                                     const char *owner, const char *account_name)
 {
     fs_weekly_report *r = report;
-    (void)owner;
+    (void)owner, (void)account_name;
     bool current;
     size_t n = fs_pipeline_moves(o, &current);
     for (size_t i = 0; i < n; i++)

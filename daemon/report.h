@@ -38,11 +38,22 @@ typedef struct fs_stage_tally {
     size_t nsums;
 } fs_stage_tally;
 
+/* A stale opportunity, with what a rep needs to act on it. */
+typedef struct fs_stale {
+    char *id;
+    char *title;        /* NULL when it has none */
+    char *account_id;   /* NULL when it names none */
+    char *account_name; /* NULL when the account is not in the store */
+    int stage;
+    long since;          /* the day it entered the stage */
+    fs_money_sum amount; /* currency NULL: no amount */
+} fs_stale;
+
 /* One rep's pipeline (or everyone's: owner NULL). */
 typedef struct fs_tally {
     char *owner; /* "" for deals whose account names no owner */
     fs_stage_tally stage[FS_STAGE_COUNT];
-    char **stale; /* ids of the stale opportunities, in the order counted */
+    fs_stale *stale; /* in the order counted */
     size_t nstale;
 } fs_tally;
 
@@ -58,7 +69,8 @@ typedef struct fs_pipeline_report {
 void fs_pipeline_report_init(fs_pipeline_report *r, long day, int cycle_days, bool per_owner);
 void fs_pipeline_report_clear(fs_pipeline_report *r);
 /* Counts one opportunity (an fs_opportunity_fn of the store). 0 or FS_ENOMEM. */
-int fs_pipeline_report_add(void *report, const Fieldsync__Opportunity *o, const char *owner);
+int fs_pipeline_report_add(void *report, const Fieldsync__Opportunity *o, const char *owner,
+                           const char *account_name);
 
 /* The steps of the weekly funnel, in order. */
 typedef enum fs_step {
@@ -102,7 +114,7 @@ long fs_weekly_report_first(const fs_weekly_report *r);
 long fs_weekly_report_end(const fs_weekly_report *r);
 /* Count one opportunity / one visit (the store's callbacks). Always 0. */
 int fs_weekly_report_add_opportunity(void *report, const Fieldsync__Opportunity *o,
-                                     const char *owner);
+                                     const char *owner, const char *account_name);
 int fs_weekly_report_add_visit(void *report, const Fieldsync__Visit *v);
 
 #endif

@@ -10,9 +10,10 @@
 #include "store_int.h"
 
 /* Every opportunity counts, so this is a pass over the table; the account's
- * owner comes by its primary key (records(kind, id), then accounts.rid). */
+ * owner and name come by its primary key (records(kind, id), then
+ * accounts.rid). */
 const char fs_store_each_opportunity_sql[] =
-    "SELECT r.state, coalesce(a.owner, '') FROM opportunities o "
+    "SELECT r.state, coalesce(a.owner, ''), a.name FROM opportunities o "
     "JOIN records r ON r.rid = o.rid "
     "LEFT JOIN records ra ON ra.kind = 1 AND ra.id = o.account_id "
     "LEFT JOIN accounts a ON a.rid = ra.rid";
@@ -47,7 +48,8 @@ int fs_store_each_opportunity(fs_store *st, fs_opportunity_fn fn, void *ctx, fs_
         ProtobufCMessage *m = NULL;
         if ((rc = visible_of(s, &m, err)) != 0)
             break;
-        rc = fn(ctx, (const Fieldsync__Opportunity *)m, (const char *)sqlite3_column_text(s, 1));
+        rc = fn(ctx, (const Fieldsync__Opportunity *)m, (const char *)sqlite3_column_text(s, 1),
+                (const char *)sqlite3_column_text(s, 2));
         protobuf_c_message_free_unpacked(m, NULL);
     }
     if (rc == 0 && step != SQLITE_DONE)

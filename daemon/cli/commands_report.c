@@ -102,15 +102,52 @@ static char *stages_amounts(const json_t *stages, size_t from, size_t to)
     return text;
 }
 
-static void print_stale(const json_t *r)
+/* The text of key in obj, else of the fallback key (NULL: ""). */
+static const char *text_or(const json_t *obj, const char *key, const char *fallback)
 {
-    size_t i;
-    json_t *id;
+    const char *s = json_string_value(json_object_get(obj, key));
+    if (s == NULL && fallback != NULL)
+        s = json_string_value(json_object_get(obj, fallback));
+    return s != NULL ? s : "";
+}
+
+/* The stale deals, one row each: what and whose, in which stage since when,
+ * for how many days, and the id to look it up by. */
+static int print_stale(fs_cli *cli, const json_t *r)
+{
+    static const char *const titles[] = {"OPPORTUNITY", "ACCOUNT", "STAGE", "SINCE",
+                                         "DAYS",        "AMOUNT",  "ID"};
     const json_t *stale = json_object_get(r, "stale");
     if (json_array_size(stale) == 0)
-        return;
-    printf("stale (longer than the cycle in one stage: back to sales opportunity):\n");
-    json_array_foreach(stale, i, id) printf("  %s\n", json_string_value(id));
+        return 0;
+    fs_table t;
+    if (fs_table_init(&t, titles, 7) != 0)
+        return fs_cli_fail(FS_EXIT_ERROR, "out of memory");
+    fs_table_align_right(&t, 4);
+    fs_table_align_right(&t, 5);
+    fs_table_keep_whole(&t, 6);
+    size_t i;
+    json_t *o;
+    json_array_foreach(stale, i, o)
+    {
+        char days[24];
+        snprintf(days, sizeof(days), "%lld", int_of(o, "days"));
+        const json_t *amount = json_object_get(o, "amount");
+        char *money = json_is_object(amount) ? fs_money_format(amount) : NULL;
+        const char *cells[] = {text_or(o, "title", "id"),
+                               text_or(o, "account_name", "account_id"),
+                               fs_label(text_or(o, "stage", NULL)),
+                               text_or(o, "since", NULL),
+                               days,
+                               money != NULL ? money : "",
+                               text_or(o, "id", NULL)};
+        fs_table_add_row(&t, cells);
+        free(money);
+    }
+    printf("\nstale (longer than the cycle in one stage: back to sales opportunity):\n");
+    int rc = fs_cli_print_table(cli, &t);
+    fs_table_clear(&t);
+    return rc;
 }
 
 static int print_pipeline(fs_cli *cli, const json_t *r)
@@ -138,8 +175,7 @@ static int print_pipeline(fs_cli *cli, const json_t *r)
            (long long)json_integer_value(json_object_get(r, "cycle_days")));
     int rc = fs_cli_print_table(cli, &t);
     fs_table_clear(&t);
-    print_stale(r);
-    return rc;
+    return rc == 0 ? print_stale(cli, r) : rc;
 }
 
 /* The team table: per rep the counts of the open stages, closed, stale, and

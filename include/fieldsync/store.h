@@ -257,8 +257,10 @@ int fs_store_followups_count(fs_store *st, const char *until, size_t *n, fs_err 
  * store; its non-zero return stops the pass and is returned. */
 
 /* Every visible opportunity, with the owner of its account ("" when the
- * account is not in the store or names no owner). */
-typedef int (*fs_opportunity_fn)(void *ctx, const Fieldsync__Opportunity *o, const char *owner);
+ * account is not in the store or names no owner) and its name (NULL when the
+ * account is not in the store). */
+typedef int (*fs_opportunity_fn)(void *ctx, const Fieldsync__Opportunity *o, const char *owner,
+                                 const char *account_name);
 int fs_store_each_opportunity(fs_store *st, fs_opportunity_fn fn, void *ctx, fs_err *err);
 
 /* The visible visits planned in [from, to) (Unix seconds), by planned_at. */

@@ -4,27 +4,16 @@
 // method they fall back to "sales opportunity").
 import {call} from './api.js';
 import {h, add, table, section, empty, title, pill} from './dom.js';
-import {label, money, localDate, fmtDate, daysBetween} from './format.js';
+import {label, money, localDate, fmtDate} from './format.js';
 
 const STALE_SHOWN = 100;
-
-async function staleRows(ids) {
-  const opps = await Promise.all(ids.slice(0, STALE_SHOWN).map(id =>
-    call('record.get', {kind: 'opportunity', id}).then(g => Object.assign({id}, g.record))
-      .catch(() => ({id}))));
-  const accIds = [...new Set(opps.map(o => o.account_id).filter(Boolean))];
-  const names = {};
-  await Promise.all(accIds.map(id => call('record.get', {kind: 'account', id})
-    .then(g => { names[id] = g.record && g.record.name; }).catch(() => {})));
-  return opps.map(o => Object.assign({account_name: names[o.account_id]}, o));
-}
 
 export async function render(root) {
   const today = localDate(0);
   const rep = await call('report.pipeline', {today});
   const rows = rep.stages.filter(s => s.stage !== 'stage_unspecified' || s.count > 0);
   const maxCount = Math.max(1, ...rows.map(s => s.count));
-  const stale = await staleRows(rep.stale);
+  const stale = rep.stale.slice(0, STALE_SHOWN);
   const bar = n => {
     const el = h('div', {class: 'bar'});
     el.style.width = `${(100 * n) / maxCount}%`; // CSSOM: allowed by the page's CSP
@@ -51,9 +40,8 @@ export async function render(root) {
           {label: 'Account', cell: o => o.account_id ? h('a', {
             href: `#/account/${encodeURIComponent(o.account_id)}`}, o.account_name || o.account_id) : ''},
           {label: 'Stage', cell: o => pill(label(o.stage), o.stage)},
-          {label: 'In stage since', cell: o => fmtDate(o.stage_entered_date)},
-          {label: 'Days', num: true, cell: o => o.stage_entered_date ?
-            String(daysBetween(o.stage_entered_date, today)) : ''},
+          {label: 'In stage since', cell: o => fmtDate(o.since)},
+          {label: 'Days', num: true, cell: o => String(o.days)},
           {label: 'Amount', num: true, cell: o => money(o.amount)},
         ], stale, {rowClass: () => 'stale'}),
         rep.stale.length > STALE_SHOWN ?

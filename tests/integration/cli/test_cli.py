@@ -411,7 +411,8 @@ def test_search_followups_report(h):
     h.expect(len(stages) == 8 and stages.get("pct_50", {}).get("count") == 1 and
              stages["pct_50"].get("amounts") == [{"currency": "EUR", "minor_units": 5000000}],
              "pipeline counts per stage", rep)
-    h.expect(h.oid in (rep or {}).get("stale", []), "pipeline lists the stale opportunity", rep)
+    h.expect(h.oid in [o.get("id") for o in (rep or {}).get("stale", [])],
+             "pipeline lists the stale opportunity", rep)
     out, _ = h.expect_run("pipeline table", ["report", "pipeline", "--today", "2026-11-23"], 0)
     h.expect("50%" in out and "pct_50" not in out and "sales opportunity" in out and
              "sales_opportunity" not in out, "the stages by their labels", out)

@@ -98,7 +98,8 @@ def case_methods(binary):
         fu = c.call("followups", {"until": "2026-01-31"})["items"]
         check(len(fu) == 1 and fu[0]["visit_id"] == vis["id"], "followups: %r" % fu)
         rep = c.call("report.pipeline", {"today": "2026-01-01"})
-        check(rep["stages"][4]["count"] == 1 and opp["id"] in rep["stale"], "pipeline: %r" % rep)
+        check(rep["stages"][4]["count"] == 1 and opp["id"] in [o["id"] for o in rep["stale"]],
+              "pipeline: %r" % rep)
         check(c.call("conflicts.list")["records"] == [], "no conflicts yet")
         expect_error(c, "conflicts.resolve", {"kind": "account", "id": aid, "field": "tier",
                                               "value": "quoted"}, "not_found")

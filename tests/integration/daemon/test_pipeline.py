@@ -136,8 +136,22 @@ def case_stage_dates(rep, demo_bin):
                     "first_meeting_date": rep.day(5), "stage_entered_date": old})
     rep.put("ocl", {"account_id": "a1", "stage": "closed", "signed_date": rep.day(-60),
                     "prepaid_date": rep.day(-60), "stage_entered_date": old})
+    rep.put("o9", {"account_id": "a9", "title": "Press line", "stage": "first_meeting_set",
+                   "first_meeting_date": rep.day(5), "stage_entered_date": rep.day(-29),
+                   "amount": {"minor_units": 1250000, "currency": "EUR"}})
     stale = rep.c.call("report.pipeline")["stale"]
-    check(sorted(stale) == ["o25", "o90", "ofm"], "open stages over the cycle: %r" % stale)
+    check(sorted(o["id"] for o in stale) == ["o25", "o9", "o90", "ofm"],
+          "open stages over the cycle: %r" % stale)
+    # each stale deal says what a rep needs to act on it, account known or not
+    by_id = {o["id"]: o for o in stale}
+    check(by_id["o9"] == {"id": "o9", "title": "Press line", "account_id": "a9",
+                          "account_name": None, "stage": "first_meeting_set",
+                          "since": rep.day(-29), "days": 29,
+                          "amount": {"currency": "EUR", "minor_units": 1250000}},
+          "a stale deal of an account not here: %r" % by_id["o9"])
+    check(by_id["o90"] == {"id": "o90", "title": None, "account_id": "a1",
+                           "account_name": "Cedar Plastics", "stage": "pct_90", "since": old,
+                           "days": 40, "amount": None}, "a stale deal: %r" % by_id["o90"])
     # an edit that moves the deal dates the new stage: no longer stale
     got = rep.put("o25", {"stage": "pct_50", "criteria": ALL_FIVE})
     check(got["stage_entered_date"] == rep.day(0), "the move is dated today: %r" % got)
@@ -146,19 +160,31 @@ def case_stage_dates(rep, demo_bin):
           "the earlier stage opens the history: %r" % got["stage_history"])
     rep.put("o25", {"title": "an edit that is no move"})
     rep_now = rep.c.call("report.pipeline")
-    check(sorted(rep_now["stale"]) == ["o90", "ofm"], "stale after the move: %r" % rep_now)
+    check(sorted(o["id"] for o in rep_now["stale"]) == ["o9", "o90", "ofm"],
+          "stale after the move: %r" % rep_now)
     check(rep.stages(rep_now)["pct_50"]["count"] == 1 and
           rep.stages(rep_now)["pct_25"]["count"] == 0, "counts now: %r" % rep_now)
     # as of ten days ago o25 was at 25% and stale already
     then = rep.c.call("report.pipeline", {"today": rep.day(-10)})
     check(rep.stages(then)["pct_25"]["count"] == 1 and rep.stages(then)["pct_50"]["count"] == 0,
           "as of ten days ago: %r" % then)
-    check(sorted(then["stale"]) == ["o25", "o90", "ofm"], "stale then: %r" % then["stale"])
+    then_stale = {o["id"]: o for o in then["stale"]}
+    check(sorted(then_stale) == ["o25", "o90", "ofm"], "stale then: %r" % then["stale"])
+    check((then_stale["o25"]["stage"], then_stale["o25"]["since"], then_stale["o25"]["days"]) ==
+          ("pct_25", old, 30), "o25 as of ten days ago: %r" % then_stale["o25"])
     # before anything existed: nothing counts
     before = rep.c.call("report.pipeline", {"today": rep.day(-41)})
     check(sum(s["count"] for s in before["stages"]) == 0, "before: %r" % before)
     out = rep.cli("report", "pipeline", "--today", rep.day(-10))
-    check("pipeline on %s" % rep.day(-10) in out and "o25" in out, out)
+    check("pipeline on %s" % rep.day(-10) in out, out)
+    rows = [" ".join(l.split()) for l in out.splitlines()]
+    check("OPPORTUNITY ACCOUNT STAGE SINCE DAYS AMOUNT ID" in rows and
+          "an edit that is no move Cedar Plastics 25%% %s 30 o25" % old in rows and
+          "ofm Cedar Plastics first meeting set %s 30 ofm" % old in rows,
+          "the stale deals as a rep reads them: %s" % out)
+    out = rep.cli("report", "pipeline")
+    check("Press line a9 first meeting set %s 29 12500.00 EUR o9" % rep.day(-29) in
+          [" ".join(l.split()) for l in out.splitlines()], "an account not here: %s" % out)
 
 
 def case_currencies(rep, demo_bin):

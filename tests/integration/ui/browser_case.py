@@ -247,6 +247,20 @@ def step_conflict(page, a, b_dev, acc):
           "resolved on the tablet too")
 
 
+def step_pipeline(page, a):
+    """The stale deals read as the report gives them: title, account, days."""
+    stale = a.c.call("report.pipeline")["stale"]
+    check(stale, "the demo book has stale deals")
+    page.nav("pipeline", "Pipeline")
+    rows = page.b.js("return [...document.querySelectorAll('main tr.stale')]"
+                     ".map(r => [...r.cells].map(c => c.innerText.trim()))")
+    o = stale[0]
+    check(len(rows) == min(len(stale), 100) and
+          rows[0][:2] == [o["title"] or o["id"], o["account_name"] or o["account_id"]] and
+          rows[0][4] == str(o["days"]), "the stale table %r shows %r" % (rows[:2], o))
+    page.shot("pipeline")
+
+
 def step_daemon_restart(page, a, passphrase):
     """fieldsyncd stops: the page says so; it comes back locked: the page asks."""
     b = page.b
@@ -296,8 +310,7 @@ def run(bins, root, passphrase):
         step_edit_visit(page, a, tablet, acc)
         step_live(page, a, tablet, acc)
         step_conflict(page, a, tablet, acc)
-        page.nav("pipeline", "Pipeline")
-        page.shot("pipeline")
+        step_pipeline(page, a)
         errors = [e for e in page.collect_console() if e["level"] == "SEVERE"]
         check(errors == [], "browser console errors: %r" % errors)
         step_daemon_restart(page, a, passphrase)

@@ -352,13 +352,15 @@ static void add(fs_pipeline_report *r, const char *id, int stage, const char *en
     Opp o = FIELDSYNC__OPPORTUNITY__INIT;
     Fieldsync__Money m = FIELDSYNC__MONEY__INIT;
     o.id = (char *)id;
+    o.title = (char *)"Line 3 retrofit";
+    o.account_id = (char *)"a1";
     o.has_stage = 1, o.stage = (Fieldsync__Opportunity__Stage)stage;
     o.stage_entered_date = (char *)entered;
     if (minor != 0) {
         m.has_minor_units = 1, m.minor_units = minor, m.currency = (char *)currency;
         o.amount = &m;
     }
-    assert_int_equal(fs_pipeline_report_add(r, &o, owner), 0);
+    assert_int_equal(fs_pipeline_report_add(r, &o, owner, owner[0] != '\0' ? "Alder" : NULL), 0);
 }
 
 static void test_pipeline_adds_up_per_currency_and_per_rep(void **state)
@@ -385,8 +387,18 @@ static void test_pipeline_adds_up_per_currency_and_per_rep(void **state)
             assert_string_equal(t->sums[2].currency, FS_NO_CURRENCY);
             assert_int_equal(r.tallies[0].stage[STAGE(CLOSED)].count, 0);
             assert_int_equal(r.tallies[0].nstale, 2);
-            assert_string_equal(r.tallies[0].stale[0], "o2");
-            assert_string_equal(r.tallies[0].stale[1], "o6");
+            const fs_stale *o2 = &r.tallies[0].stale[0], *o6 = &r.tallies[0].stale[1];
+            assert_string_equal(o2->id, "o2");
+            assert_string_equal(o2->title, "Line 3 retrofit");
+            assert_string_equal(o2->account_id, "a1");
+            assert_string_equal(o2->account_name, "Alder");
+            assert_int_equal(o2->stage, STAGE(PCT_50));
+            assert_int_equal(o2->since, day_of("2026-10-01"));
+            assert_string_equal(o2->amount.currency, "EUR");
+            assert_int_equal(o2->amount.minor_units, 300);
+            assert_string_equal(o6->id, "o6");
+            assert_int_equal(o6->stage, STAGE(PCT_90));
+            assert_null(o6->amount.currency);
         } else {
             assert_int_equal(r.n, 3);
             assert_string_equal(r.tallies[0].owner, "");
@@ -442,11 +454,11 @@ static void test_weeks_count_review_days_and_the_funnel(void **state)
     Opp o = FIELDSYNC__OPPORTUNITY__INIT;
     o.has_stage = 1, o.stage = STAGE(PCT_50), o.stage_entered_date = "2026-11-24";
     o.n_stage_history = 3, o.stage_history = hp;
-    assert_int_equal(fs_weekly_report_add_opportunity(&r, &o, "anna"), 0);
+    assert_int_equal(fs_weekly_report_add_opportunity(&r, &o, "anna", "Alder"), 0);
     /* an older record: its only move is its current stage */
     Opp old = FIELDSYNC__OPPORTUNITY__INIT;
     old.has_stage = 1, old.stage = STAGE(CLOSED), old.stage_entered_date = "2026-11-23";
-    assert_int_equal(fs_weekly_report_add_opportunity(&r, &old, "anna"), 0);
+    assert_int_equal(fs_weekly_report_add_opportunity(&r, &old, "anna", "Alder"), 0);
     assert_int_equal(r.weeks[0].steps[FS_STEP_FIRST_MEETINGS], 1);
     assert_int_equal(r.weeks[0].steps[FS_STEP_PCT_25], 1);
     assert_int_equal(r.weeks[1].steps[FS_STEP_PCT_50], 1);

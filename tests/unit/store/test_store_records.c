@@ -595,15 +595,17 @@ static void followups_name_the_contact_to_call(void **state)
 }
 
 typedef struct seen {
-    char ids[8][8], owners[8][8];
+    char ids[8][8], owners[8][8], names[8][8];
     size_t n, stop_after;
 } seen;
 
-static int seen_opportunity(void *ctx, const Fieldsync__Opportunity *o, const char *owner)
+static int seen_opportunity(void *ctx, const Fieldsync__Opportunity *o, const char *owner,
+                            const char *account_name)
 {
     seen *w = ctx;
     snprintf(w->ids[w->n], sizeof(w->ids[0]), "%s", o->id);
     snprintf(w->owners[w->n], sizeof(w->owners[0]), "%s", owner);
+    snprintf(w->names[w->n], sizeof(w->names[0]), "%s", account_name ? account_name : "(none)");
     return ++w->n == w->stop_after ? 42 : 0;
 }
 
@@ -619,7 +621,7 @@ static int by_id(const void *a, const void *b)
     return strcmp(a, b);
 }
 
-static void reports_read_opportunities_with_owners_visits_by_date_and_the_funnel(void **state)
+static void reports_read_opportunities_with_accounts_visits_by_date_and_the_funnel(void **state)
 {
     fixture *f = *state;
     tu_put_account(f->st, "a1", "Alder", 0, "rep1", NULL, NULL);
@@ -632,8 +634,12 @@ static void reports_read_opportunities_with_owners_visits_by_date_and_the_funnel
     seen w = {.n = 0};
     assert_int_equal(fs_store_each_opportunity(f->st, seen_opportunity, &w, NULL), 0);
     assert_int_equal(w.n, 3); /* deleted ones are not counted */
-    for (size_t i = 0; i < w.n; i++)
+    for (size_t i = 0; i < w.n; i++) {
         assert_string_equal(w.owners[i], strcmp(w.ids[i], "o1") == 0 ? "rep1" : "");
+        assert_string_equal(w.names[i], strcmp(w.ids[i], "o1") == 0   ? "Alder"
+                                        : strcmp(w.ids[i], "o2") == 0 ? "Birch"
+                                                                      : "(none)");
+    }
     qsort(w.ids, w.n, sizeof(w.ids[0]), by_id);
     assert_string_equal(w.ids[2], "o3");
     /* the callback's answer stops the pass */
@@ -831,7 +837,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(followups_due_by_date_exclude_done_and_undated, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(
-            reports_read_opportunities_with_owners_visits_by_date_and_the_funnel, setup, teardown),
+            reports_read_opportunities_with_accounts_visits_by_date_and_the_funnel, setup,
+            teardown),
         cmocka_unit_test_setup_teardown(followups_name_the_contact_to_call, setup, teardown),
         cmocka_unit_test_setup_teardown(concurrent_remote_write_is_a_listed_conflict_until_resolved,
                                         setup, teardown),
