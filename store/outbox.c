@@ -402,6 +402,59 @@ int fs_outbox_count(fs_store *st, int status, size_t *n, fs_err *err)
     return rc;
 }
 
+/* The wall clock part of the HLC a record's state is pushed with (records.hlc:
+ * its greatest, fs_record_hlc); the server judges CLOCK_AHEAD by its writes. */
+#define RECORD_WALL_MS                                                                             \
+    "((SELECT hlc FROM records AS r WHERE r.kind = outbox.kind AND r.id = outbox.id) >> 16)"
+
+/*
+ * The record's greatest HLC also counts writes of other devices the server
+ * already holds, which it does not judge; those were at most --clock-skew
+ * ahead of the server when it took them, so an entry waits at most that much
+ * longer than it needs to.
+ */
+int fs_outbox_retry_clock_ahead(fs_store *st, uint64_t bound_ms, size_t *n, fs_err *err)
+{
+    sqlite3_stmt *s = NULL;
+    *n = 0;
+    int rc = fs_store_prepare(st,
+                              "UPDATE outbox SET status = 0, batch = NULL, reason = NULL, "
+                              "message = NULL WHERE status = 2 AND reason = ?1 AND " RECORD_WALL_MS
+                              " <= ?2",
+                              &s, err);
+    if (rc != 0)
+        return rc;
+    sqlite3_bind_int(s, 1, FIELDSYNC__REFUSAL__REASON__CLOCK_AHEAD);
+    sqlite3_bind_int64(s, 2, bound_ms > INT64_MAX ? INT64_MAX : (sqlite3_int64)bound_ms);
+    rc = finish(st, s, "sending changes dated ahead of the server's clock again", err);
+    if (rc == 0)
+        *n = (size_t)sqlite3_changes(st->db);
+    return rc;
+}
+
+int fs_outbox_clock_ahead(fs_store *st, size_t *n, uint64_t *until_ms, fs_err *err)
+{
+    sqlite3_stmt *s = NULL;
+    *n = 0;
+    *until_ms = 0;
+    int rc = fs_store_prepare(st,
+                              "SELECT count(*), max(" RECORD_WALL_MS ") FROM outbox "
+                              "WHERE status = 2 AND reason = ?1",
+                              &s, err);
+    if (rc != 0)
+        return rc;
+    sqlite3_bind_int(s, 1, FIELDSYNC__REFUSAL__REASON__CLOCK_AHEAD);
+    int step = sqlite3_step(s);
+    if (step == SQLITE_ROW) {
+        *n = (size_t)sqlite3_column_int64(s, 0);
+        *until_ms = (uint64_t)sqlite3_column_int64(s, 1);
+    } else {
+        rc = fs_store_sqlerr(st, step, err, "counting the changes dated ahead of the server");
+    }
+    fs_store_finish(st, s);
+    return rc;
+}
+
 static int on_refused(fs_store *st, const char *sql, int64_t seq, fs_err *err)
 {
     sqlite3_stmt *s = NULL;

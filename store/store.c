@@ -121,6 +121,11 @@ void fs_store_set_clock(fs_store *st, uint64_t (*clock_ms)(void *arg), void *arg
     st->clock_arg = arg;
 }
 
+uint64_t fs_store_now_ms(const fs_store *st)
+{
+    return st->clock_ms(st->clock_arg);
+}
+
 void fs_store_new_id(char out[FS_STORE_NEW_ID_LEN + 1])
 {
     uint8_t raw[FS_STORE_NEW_ID_LEN / 2];

@@ -100,4 +100,15 @@ int fs_outbox_count(fs_store *st, int status, size_t *n, fs_err *err);
 int fs_outbox_retry(fs_store *st, int64_t seq, fs_err *err);
 int fs_outbox_drop(fs_store *st, int64_t seq, fs_err *err);
 
+/*
+ * Refused entries whose reason is CLOCK_AHEAD go back to pending (in one
+ * statement) when the HLC their record is pushed with has a wall clock part of
+ * at most bound_ms (the server's clock as this device estimates it, Unix ms);
+ * *n says how many. Entries still ahead stay refused.
+ */
+int fs_outbox_retry_clock_ahead(fs_store *st, uint64_t bound_ms, size_t *n, fs_err *err);
+/* The entries refused CLOCK_AHEAD, and the greatest wall clock time (Unix ms)
+ * their records are dated with (0 when none): when the last can go again. */
+int fs_outbox_clock_ahead(fs_store *st, size_t *n, uint64_t *until_ms, fs_err *err);
+
 #endif

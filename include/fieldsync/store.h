@@ -103,6 +103,8 @@ void fs_check_report_clear(fs_check_report *r);
 
 /* Tests: replaces the wall clock (Unix milliseconds) the store stamps writes with. */
 void fs_store_set_clock(fs_store *st, uint64_t (*clock_ms)(void *arg), void *arg);
+/* That wall clock: what this computer's clock says, as the store's writes are dated. */
+uint64_t fs_store_now_ms(const fs_store *st);
 
 /* Writes a new random record id (FS_STORE_NEW_ID_LEN hex digits + NUL) into out. */
 void fs_store_new_id(char out[FS_STORE_NEW_ID_LEN + 1]);

@@ -3,8 +3,9 @@
  * one pending entry per record (at its oldest place, with its newest state;
  * entries in flight or refused untouched), acknowledgement that removes exactly
  * the entries sent (not ones queued meanwhile) and joins the server's answer,
- * refusals that neither block the queue nor vanish, and in-flight entries coming
- * back after a failed send or a restart.
+ * refusals that neither block the queue nor vanish, changes refused as dated
+ * ahead of the server's clock going back to pending once its clock reaches
+ * them, and in-flight entries coming back after a failed send or a restart.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -294,6 +295,80 @@ static void refused_entry_stays_listed_and_does_not_block_others(void **state)
     assert_int_equal(fs_store_get(f->st, ACCOUNT, "a", NULL, NULL, NULL), 0);
 }
 
+static fs_outbox_status status_of(fs_store *st, const char *id)
+{
+    fs_outbox_entry *e = NULL;
+    size_t n = 0;
+    int status = -1;
+    assert_int_equal(fs_outbox_list(st, -1, 0, &e, &n, NULL), 0);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(e[i].id, id) == 0)
+            status = (int)e[i].status;
+    fs_outbox_entries_free(e, n);
+    assert_int_not_equal(status, -1);
+    return (fs_outbox_status)status;
+}
+
+static void clock_ahead_entries_go_back_once_the_bound_reaches_them(void **state)
+{
+    fixture *f = *state;
+    uint64_t now_ms = 1000000;
+    fs_store_set_clock(f->st, tu_clock, &now_ms);
+    put_name(f->st, "soon", "Dated 1000 s");
+    put_name(f->st, "other", "Refused for another reason");
+    now_ms = 5000000;
+    put_name(f->st, "later", "Dated 5000 s");
+    fs_outbox_batch b;
+    assert_int_equal(fs_outbox_take(f->st, 10, &b, NULL), 0);
+    assert_int_equal(b.n, 3);
+    fs_outbox_result r[3] = {
+        {.reason = FIELDSYNC__REFUSAL__REASON__CLOCK_AHEAD, .message = "ahead"},
+        {.reason = FIELDSYNC__REFUSAL__REASON__INVALID, .message = "bad"},
+        {.reason = FIELDSYNC__REFUSAL__REASON__CLOCK_AHEAD, .message = "ahead"},
+    };
+    assert_int_equal(fs_outbox_complete(f->st, &b, r, 3, NULL), 0);
+    fs_outbox_batch_clear(&b);
+    size_t n = 0;
+    uint64_t until = 0;
+    assert_int_equal(fs_outbox_clock_ahead(f->st, &n, &until, NULL), 0);
+    assert_int_equal(n, 2);
+    assert_int_equal(until, 5000000);
+
+    /* both still ahead: nothing moves */
+    assert_int_equal(fs_outbox_retry_clock_ahead(f->st, 999999, &n, NULL), 0);
+    assert_int_equal(n, 0);
+    assert_int_equal(count(f->st, FS_OUTBOX_REFUSED), 3);
+    /* the bound passes the first: it alone goes back, its refusal cleared */
+    assert_int_equal(fs_outbox_retry_clock_ahead(f->st, 4999999, &n, NULL), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(status_of(f->st, "soon"), FS_OUTBOX_PENDING);
+    assert_int_equal(status_of(f->st, "later"), FS_OUTBOX_REFUSED);
+    assert_int_equal(fs_outbox_clock_ahead(f->st, &n, &until, NULL), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(until, 5000000);
+    /* a bound equal to the write's time is no longer ahead of it */
+    assert_int_equal(fs_outbox_retry_clock_ahead(f->st, 5000000, &n, NULL), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(status_of(f->st, "later"), FS_OUTBOX_PENDING);
+    assert_int_equal(fs_outbox_clock_ahead(f->st, &n, &until, NULL), 0);
+    assert_int_equal(n, 0);
+    assert_int_equal(until, 0);
+    /* another reason is left to the rep, whatever the clock */
+    assert_int_equal(fs_outbox_retry_clock_ahead(f->st, UINT64_MAX, &n, NULL), 0);
+    assert_int_equal(n, 0);
+    assert_int_equal(status_of(f->st, "other"), FS_OUTBOX_REFUSED);
+    fs_outbox_entry *e = NULL;
+    assert_int_equal(fs_outbox_list(f->st, FS_OUTBOX_PENDING, 0, &e, &n, NULL), 0);
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(e[i].reason, 0);
+        assert_null(e[i].message);
+    }
+    fs_outbox_entries_free(e, n);
+    assert_int_equal(fs_outbox_take(f->st, 10, &b, NULL), 0);
+    assert_int_equal(b.n, 2); /* and they go out with the next push */
+    fs_outbox_batch_clear(&b);
+}
+
 static void restart_returns_in_flight_entries_to_pending(void **state)
 {
     fixture *f = *state;
@@ -386,6 +461,7 @@ int main(void)
         T(ack_removes_only_the_entries_that_were_sent),
         T(ack_joins_the_servers_state_without_queueing_it),
         T(refused_entry_stays_listed_and_does_not_block_others),
+        T(clock_ahead_entries_go_back_once_the_bound_reaches_them),
         T(restart_returns_in_flight_entries_to_pending),
         T(failed_send_and_missing_results_return_entries_to_pending),
         T(answer_for_another_record_is_rejected_and_changes_nothing),
