@@ -57,8 +57,8 @@ static int check_clocks(const srv_trust *t, const fs_state *known, const fs_stat
             continue;
         snprintf(why, whylen,
                  "write %016llx:%llu is dated %llu s ahead of the server's clock (at most %lld s "
-                 "allowed): check this device's clock; `fieldsync outbox retry` sends the change "
-                 "again once that time has passed",
+                 "allowed): check this device's clock; the device sends the change again by "
+                 "itself once the server's clock has reached it",
                  (unsigned long long)e->dot.replica, (unsigned long long)e->dot.counter,
                  (unsigned long long)((wall - t->now_ms) / 1000), (long long)t->skew_s);
         return FIELDSYNC__REFUSAL__REASON__CLOCK_AHEAD;

@@ -388,6 +388,8 @@ int fs_sync_get_status(fs_sync *s, fs_sync_status *out, fs_err *err)
     if (rc == 0)
         rc = fs_store_conflict_count(s->st, &out->conflicts, err);
     if (rc == 0)
+        rc = fs_sync_clock_status(s, out, err);
+    if (rc == 0)
         rc = fs_store_meta_get_u64(s->st, FS_META_LAST_SYNC, &last, err);
     if (rc == 0)
         rc = fs_store_meta_get_u64(s->st, FS_META_CURSOR, &out->cursor, err);

@@ -456,6 +456,16 @@ static fs_http_outcome classify(CURLcode c, const fs_http_req *rq)
     }
 }
 
+/* The answer's Date header, Unix seconds; 0 when it has none or it does not parse. */
+static int64_t answer_date(CURL *e)
+{
+    struct curl_header *date = NULL;
+    if (curl_easy_header(e, "Date", 0, CURLH_HEADER, -1, &date) != CURLHE_OK)
+        return 0;
+    time_t t = curl_getdate(date->value, NULL);
+    return t > 0 ? (int64_t)t : 0;
+}
+
 static void finish(fs_http *h, fs_http_req *rq, CURLcode c)
 {
     fs_http_resp r = {0};
@@ -470,6 +480,7 @@ static void finish(fs_http *h, fs_http_req *rq, CURLcode c)
     r.len = rq->resp_len;
     r.retry_after_ms = rq->retry_after_ms;
     r.elapsed_ms = fs_loop_now_ms() - rq->started_ms;
+    r.date_s = answer_date(rq->easy);
     if (r.outcome == FS_HTTP_TOO_BIG)
         snprintf(r.error, sizeof(r.error), "the answer is over the limit of %zu bytes",
                  h->opts.max_response);

@@ -99,6 +99,7 @@ static void fail_http(fs_sync *s, const fs_http_resp *r, const char *what)
 static void account(fs_sync *s, const fs_http_resp *r)
 {
     s->req = NULL;
+    fs_sync_clock_observe(s, r);
     s->res.requests++;
     s->res.bytes_up += r->bytes_up;
     s->res.bytes_down += r->bytes_down;
@@ -423,6 +424,8 @@ static int prepare(fs_sync *s, fs_err *err)
         s->resync = true; /* an interrupted resync resumes where it stopped */
         memset(&s->rs, 0, sizeof(s->rs));
     }
+    if (rc == 0)
+        rc = fs_sync_clock_retry(s, err);
     if (rc == 0)
         rc = fs_store_meta_get_u64(s->st, FS_META_CURSOR, &s->cursor, err);
     s->want_resync = false;

@@ -46,6 +46,7 @@ typedef struct fs_http_resp {
     uint64_t bytes_up;      /* request body bytes as sent */
     uint64_t bytes_down;    /* response body bytes as received (before decompression) */
     int64_t elapsed_ms;     /* from the request's start to its completion */
+    int64_t date_s;         /* the answer's Date header (the server's clock), Unix s; 0: none */
 } fs_http_resp;
 
 /*

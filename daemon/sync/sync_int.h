@@ -1,7 +1,8 @@
 /*
  * sync_int.h: the sync engine's state, shared by its files and nobody else:
  * engine.c (lifecycle, state machine, triggers, status), run.c (one run: push
- * batches, pull pages, resync), enroll.c, netwatch.c.
+ * batches, pull pages, resync), clock.c (the server's clock, changes dated
+ * ahead of it), enroll.c, netwatch.c.
  */
 #ifndef FS_SYNC_INT_H
 #define FS_SYNC_INT_H
@@ -64,6 +65,10 @@ struct fs_sync {
     fs_sync_result res;
     fs_store_resync_report rs;
 
+    /* the server's clock: its last answer's Date minus this computer's clock */
+    bool clock_known;
+    int64_t clock_offset_s;
+
     /* enrollment in progress */
     fs_http_req *enroll_req;
     fs_sync_enroll_fn enroll_done;
@@ -92,6 +97,13 @@ int fs_sync_load_config(fs_sync *s, fs_err *err);
 void fs_sync_run_start(fs_sync *s);
 /* Aborts the run in progress (a batch in flight goes back to pending). */
 void fs_sync_run_abort(fs_sync *s);
+
+/* clock.c: keeps the server's clock from an answer's Date header; sends again
+ * the changes refused CLOCK_AHEAD that its clock has reached (at a run's start);
+ * fills the status's clock fields. */
+void fs_sync_clock_observe(fs_sync *s, const fs_http_resp *r);
+int fs_sync_clock_retry(fs_sync *s, fs_err *err);
+int fs_sync_clock_status(const fs_sync *s, fs_sync_status *out, fs_err *err);
 
 /* devices.c: the digest of the device names the store holds (*len 0: none). */
 int fs_sync_devices_digest(fs_store *st, uint8_t *digest, size_t size, size_t *len, fs_err *err);

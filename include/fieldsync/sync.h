@@ -180,6 +180,11 @@ typedef struct fs_sync_status {
     bool read_only;       /* the server says this device's user writes nothing */
     bool running;         /* a run is in progress: progress is its last report */
     fs_sync_progress progress;
+    bool clock_known;       /* an answer of the server said its time (Date header) */
+    int64_t clock_offset_s; /* the server's clock minus this computer's (when known) */
+    size_t clock_waiting;   /* refused entries dated ahead of the server's clock (CLOCK_AHEAD) */
+    int64_t clock_wait_s;   /* until the server's clock reaches the last of them (0: the next
+                               run sends them again) */
 } fs_sync_status;
 
 int fs_sync_get_status(fs_sync *s, fs_sync_status *out, fs_err *err);

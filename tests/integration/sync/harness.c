@@ -105,9 +105,19 @@ static void start(h_server *sv, unsigned port, bool tls)
     snprintf(port_file, sizeof(port_file), "%s/port", sv->dir);
     snprintf(listen, sizeof(listen), "127.0.0.1:%u", port);
     unlink(port_file);
-    const char *args[] = {"serve",  "--listen",    listen,    "--threads",
-                          "2",      "--port-file", port_file, tls ? "--cert" : NULL,
-                          sv->cert, "--key",       sv->key,   NULL};
+    const char *args[16] = {"serve", "--listen",    listen,   "--threads",
+                            "2",     "--port-file", port_file};
+    size_t n = 7;
+    if (sv->clock_skew != NULL) {
+        args[n++] = "--clock-skew";
+        args[n++] = sv->clock_skew;
+    }
+    if (tls) {
+        args[n++] = "--cert";
+        args[n++] = sv->cert;
+        args[n++] = "--key";
+        args[n++] = sv->key;
+    }
     for (int tries = 0; tries < 50; tries++) {
         sv->pid = spawn(sv, args, -1);
         for (int waited = 0; waited < H_DEADLINE_MS; waited += 5) {

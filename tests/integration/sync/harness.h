@@ -27,6 +27,7 @@ typedef struct h_server {
     unsigned port;
     char url[64];
     char cert[320], key[320];
+    const char *clock_skew; /* serve's --clock-skew, or NULL: its default */
 } h_server;
 
 void hs_init(h_server *sv);

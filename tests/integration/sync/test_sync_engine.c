@@ -9,7 +9,9 @@
  * resync keeps unsynced changes and removes what the server no longer gives,
  * and so does a resync the server requires; a book bigger than a run's page
  * cap arrives over several runs; a change dated far ahead of the server's
- * clock is refused and stays listed; the engine never arms a timer
+ * clock is refused and stays listed, and one dated a few seconds ahead goes
+ * out by itself once the server's clock has reached it (not before, though
+ * this computer's clock is still fast); the engine never arms a timer
  * while unconfigured; debounce and network-change triggers start runs.
  */
 #include <setjmp.h>
@@ -343,6 +345,58 @@ static void test_change_dated_ahead_is_refused_kept_and_listed(void **state)
     assert_false(hd_has(&f->b, ACCOUNT, "acc2"));
 }
 
+/* A laptop clock a few seconds fast; the server allows 1 s (below). */
+#define AHEAD_S 6
+
+static uint64_t seconds_ahead(void *arg)
+{
+    (void)arg;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return ((uint64_t)ts.tv_sec + AHEAD_S) * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static bool outbox_empty(void *arg)
+{
+    return hd_pending(arg) == 0;
+}
+
+static void test_change_dated_ahead_goes_out_once_the_servers_clock_reaches_it(void **state)
+{
+    fx *f = *state;
+    hs_stop(&f->sv, false);
+    f->sv.clock_skew = "1s";
+    hs_start(&f->sv, 0);
+    fs_sync_opts o = {.no_netwatch = true, .period_s = 1}; /* it syncs by itself */
+    hd_open(&f->c, f->loop, "c", &o);
+    f->have_c = true;
+    hd_enroll(&f->c, &f->sv, "ann");
+    fs_store_set_clock(f->c.st, seconds_ahead, NULL); /* and stays fast */
+    hd_put_account(&f->c, "acc1", "A little early", NULL);
+    assert_int_equal(hd_sync(&f->c), 0);
+    assert_int_equal(f->c.last.refused, 1);
+
+    /* the server's answers said its time: the engine does not send the change
+     * again while it is still ahead, though this computer's clock has passed it */
+    fs_sync_status s;
+    assert_int_equal(fs_sync_get_status(f->c.sync, &s, NULL), 0);
+    assert_true(s.clock_known);
+    assert_in_range(s.clock_offset_s, -AHEAD_S - 1, -AHEAD_S + 1);
+    assert_int_equal(s.clock_waiting, 1);
+    assert_in_range(s.clock_wait_s, 1, AHEAD_S + 1);
+    assert_int_equal(hd_sync(&f->c), 0);
+    assert_int_equal(f->c.last.pushed + f->c.last.refused, 0);
+    assert_int_equal(hd_pending(&f->c), 1);
+
+    /* once the server's clock reaches it, a periodic run sends it */
+    assert_true(h_run_until(f->loop, outbox_empty, &f->c, AHEAD_S * 1000 + H_DEADLINE_MS));
+    assert_int_equal(fs_sync_get_status(f->c.sync, &s, NULL), 0);
+    assert_int_equal(s.clock_waiting, 0);
+    assert_int_equal(s.refused, 0);
+    hd_enroll(&f->b, &f->sv, "ann");
+    assert_name(&f->b, "acc1", "A little early");
+}
+
 static void test_forced_resync_keeps_local_changes_and_drops_the_rest(void **state)
 {
     fx *f = *state;
@@ -519,6 +573,7 @@ int main(void)
         T(test_reassignment_moves_records),
         T(test_revoked_device_stops),
         T(test_change_dated_ahead_is_refused_kept_and_listed),
+        T(test_change_dated_ahead_goes_out_once_the_servers_clock_reaches_it),
         T(test_forced_resync_keeps_local_changes_and_drops_the_rest),
         T(test_resync_required_by_the_server_is_handled),
         T(test_a_run_stops_at_its_page_cap_and_the_next_goes_on),
