@@ -109,6 +109,18 @@ static int m_resync(fs_daemon *d, fs_rpc_session *sess, json_t *params, json_t *
     return started(s, result, e);
 }
 
+/* The server's clock and the changes dated ahead of it (sync-client.md "Clocks"). */
+static json_t *with_clock(json_t *r, const fs_sync_status *st)
+{
+    if (r == NULL)
+        return NULL;
+    json_object_set_new(r, "clock_offset_s",
+                        st->clock_known ? json_integer(st->clock_offset_s) : json_null());
+    json_object_set_new(r, "waiting_for_clock", json_integer((json_int_t)st->clock_waiting));
+    json_object_set_new(r, "clock_wait_s", json_integer(st->clock_wait_s));
+    return r;
+}
+
 json_t *fs_rpc_sync_status(fs_daemon *d)
 {
     if (d->sync == NULL)
@@ -119,14 +131,15 @@ json_t *fs_rpc_sync_status(fs_daemon *d)
         return json_pack("{s:s,s:s}", "state", "error", "reason", fs_err_message(&err));
     char replica[17];
     snprintf(replica, sizeof(replica), "%016" PRIx64, st.replica);
-    return json_pack("{s:s,s:s,s:I,s:I,s:I,s:I,s:s,s:s,s:s,s:I,s:I,s:b,s:b,s:o}", "state",
-                     fs_sync_state_name(st.state), "reason", st.reason, "last_sync",
-                     (json_int_t)st.last_sync, "pending", (json_int_t)st.pending, "refused",
-                     (json_int_t)st.refused, "conflicts", (json_int_t)st.conflicts, "server",
-                     st.server_url, "user", st.user, "replica", replica, "cursor",
-                     (json_int_t)st.cursor, "next_attempt", (json_int_t)st.next_attempt,
-                     "resyncing", st.resyncing, "read_only", st.read_only, "progress",
-                     st.running ? fs_daemon_progress_json(&st.progress) : json_null());
+    json_t *r = json_pack("{s:s,s:s,s:I,s:I,s:I,s:I,s:s,s:s,s:s,s:I,s:I,s:b,s:b,s:o}", "state",
+                          fs_sync_state_name(st.state), "reason", st.reason, "last_sync",
+                          (json_int_t)st.last_sync, "pending", (json_int_t)st.pending, "refused",
+                          (json_int_t)st.refused, "conflicts", (json_int_t)st.conflicts, "server",
+                          st.server_url, "user", st.user, "replica", replica, "cursor",
+                          (json_int_t)st.cursor, "next_attempt", (json_int_t)st.next_attempt,
+                          "resyncing", st.resyncing, "read_only", st.read_only, "progress",
+                          st.running ? fs_daemon_progress_json(&st.progress) : json_null());
+    return with_clock(r, &st);
 }
 
 static int m_status(fs_daemon *d, fs_rpc_session *sess, json_t *params, json_t **result,

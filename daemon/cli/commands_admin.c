@@ -86,6 +86,59 @@ static int simple_call(fs_cli *cli, const char *method, json_t *params, const ch
     return rc;
 }
 
+/* A duration as "1 h 02 min", "5 min" or "45 s". */
+static const char *duration(long long s, char *buf, size_t n)
+{
+    if (s >= 3600)
+        snprintf(buf, n, "%lld h %02lld min", s / 3600, s / 60 % 60);
+    else if (s >= 60)
+        snprintf(buf, n, "%lld min", s / 60);
+    else
+        snprintf(buf, n, "%lld s", s);
+    return buf;
+}
+
+/* The clock line: this computer's clock against the server's, when more than a
+ * minute apart; NULL otherwise. */
+static const char *clock_line(const json_t *sy, char *buf, size_t n)
+{
+    const json_t *off = json_object_get(sy, "clock_offset_s");
+    long long o = json_integer_value(off);
+    char d[32];
+    if (!json_is_integer(off) || (o >= -60 && o <= 60))
+        return NULL;
+    if (o < 0)
+        snprintf(buf, n,
+                 "this computer's clock is %s ahead of the server's (set it right): changes "
+                 "dated in the future are refused until the server's clock reaches them",
+                 duration(-o, d, sizeof(d)));
+    else
+        snprintf(buf, n, "this computer's clock is %s behind the server's",
+                 duration(o, d, sizeof(d)));
+    return buf;
+}
+
+/* The changes refused CLOCK_AHEAD and when they go again; NULL when none. */
+static const char *clock_wait_line(const json_t *sy, char *buf, size_t n)
+{
+    long long waiting = json_integer_value(json_object_get(sy, "waiting_for_clock"));
+    long long s = json_integer_value(json_object_get(sy, "clock_wait_s"));
+    char d[32];
+    if (waiting <= 0)
+        return NULL;
+    if (s > 0)
+        snprintf(buf, n,
+                 "%lld change(s) dated ahead of the server's clock, sent again by themselves in "
+                 "about %s",
+                 waiting, duration(s, d, sizeof(d)));
+    else
+        snprintf(buf, n,
+                 "%lld change(s) dated ahead of the server's clock, sent again at the "
+                 "next sync",
+                 waiting);
+    return buf;
+}
+
 static void print_status(const json_t *r)
 {
     char outbox[128] = "", clients[32] = "", uptime[32] = "", search[64] = "up to date";
@@ -117,7 +170,7 @@ static void print_status(const json_t *r)
         strftime(last, sizeof(last), "%Y-%m-%d %H:%M:%S", localtime(&t));
     snprintf(conflicts, sizeof(conflicts), "%lld",
              (long long)json_integer_value(json_object_get(sy, "conflicts")));
-    char progress[256];
+    char progress[256], clock[256], waiting[160];
     const json_t *prog = json_object_get(sy, "progress");
     if (json_is_object(prog))
         fs_cli_progress(prog, progress, sizeof(progress));
@@ -153,6 +206,10 @@ static void print_status(const json_t *r)
         user,
         "last sync",
         last,
+        "clock",
+        clock_line(sy, clock, sizeof(clock)),
+        "waiting",
+        clock_wait_line(sy, waiting, sizeof(waiting)),
         "conflicts",
         conflicts,
         "data dir",

@@ -1,15 +1,21 @@
 """fake_server.py: a tiny sync server on loopback that misbehaves on purpose,
 for test_sync_daemons.py. It enrolls any code, and answers every pull with
 what the test's `pull_answer(cursor, full)` returns (a PullResponse built with
-`pull_page` or `resync_required`), counting the pulls. Protobuf is written by
-hand (a few varint, bytes and fixed64 fields), so the test needs no protobuf
-module; field numbers are those of proto/fieldsync.proto.
+`pull_page` or `resync_required`), counting the pulls. Given a push_refusal, it
+refuses every pushed state with it, counting the pushes. Its Date headers run
+date_offset_s from this computer's clock. Protobuf is written by hand (a few
+varint, bytes and fixed64 fields), so the test needs no protobuf module; field
+numbers are those of proto/fieldsync.proto.
 """
+import email.utils
 import http.server
 import os
 import socket
 import struct
 import threading
+import time
+
+import wire
 
 
 def varint(n):
@@ -76,10 +82,24 @@ def resync_required():
     return uint_field(5, 1)
 
 
+def push_refused(body, reason, message):
+    """A PushResponse refusing each state of the PushRequest body."""
+    out = b""
+    for state in wire.decode(body).get(1, []):
+        s = wire.decode(state)
+        ref = uint_field(1, s[1][0]) + bytes_field(2, s[2][0])
+        refusal = uint_field(1, reason) + bytes_field(2, message.encode())
+        out += bytes_field(1, bytes_field(1, ref) + bytes_field(3, refusal))
+    return out
+
+
 class FakeServer:
-    def __init__(self, pull_answer):
+    def __init__(self, pull_answer, push_refusal=None, date_offset_s=0):
         self.pull_answer = pull_answer
+        self.push_refusal = push_refusal  # (reason, message), or None: no push
+        self.date_offset_s = date_offset_s
         self.pulls = []  # (cursor, full) of every pull, in order
+        self.pushes = 0
         self.lock = threading.Lock()
         fake = self
 
@@ -104,6 +124,10 @@ class FakeServer:
                     with fake.lock:
                         fake.pulls.append((cursor, full))
                     self.answer(fake.pull_answer(cursor, full))
+                elif self.path == "/v1/push" and fake.push_refusal is not None:
+                    with fake.lock:
+                        fake.pushes += 1
+                    self.answer(push_refused(body, *fake.push_refusal))
                 else:
                     self.send_error(404)
 
@@ -114,6 +138,9 @@ class FakeServer:
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
+
+            def date_time_string(self, timestamp=None):
+                return email.utils.formatdate(time.time() + fake.date_offset_s, usegmt=True)
 
             def log_message(self, fmt, *args):
                 pass
@@ -130,6 +157,10 @@ class FakeServer:
     def pull_count(self):
         with self.lock:
             return len(self.pulls)
+
+    def push_count(self):
+        with self.lock:
+            return self.pushes
 
     def stop(self):
         self.httpd.shutdown()

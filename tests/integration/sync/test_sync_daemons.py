@@ -8,7 +8,8 @@ test_sync_engine.c / test_sync_faults.c; this file proves the daemon wiring.
 usage: test_sync_daemons.py SERVER DAEMON CLI CASE
 Cases: travel, merge, conflict, conflict_names, manager, edit_vs_delete, offline,
 offline_edits, bad_text, bad_pull, revoked, resync, resync_pages, resync_progress,
-resync_removed, enroll_loopback, endless_pages, resync_loop, before_enroll, copied_store.
+resync_removed, enroll_loopback, endless_pages, resync_loop, before_enroll, copied_store,
+clock_ahead.
 """
 import json
 import os
@@ -24,6 +25,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "daemon"))
 from fsd import Daemon, TestFailure, check, wait_for  # noqa: E402
 from fake_server import FakeServer, pull_page, resync_required  # noqa: E402
+CLOCK_AHEAD = 5  # Refusal.Reason
 import wire  # noqa: E402
 
 SYNC_TIMEOUT = 60
@@ -660,6 +662,35 @@ def case_resync_loop(srv, mk):
         fake.stop()
 
 
+def case_clock_ahead(srv, mk):
+    """A laptop whose clock is 1 h 02 min fast, against a server (fake: it
+    refuses every push CLOCK_AHEAD) whose Date headers say so: status shows the
+    offset and the change waiting for the server's clock, which is not sent
+    again while the server's clock is behind it."""
+    fake = FakeServer(lambda cursor, full: pull_page(cursor, False),
+                      push_refusal=(CLOCK_AHEAD, "dated 3725 s ahead"), date_offset_s=-3725)
+    try:
+        dev = mk("laptop", enroll=False)
+        dev.enroll_at(fake.url)
+        dev.wait_done()  # the first sync starts by itself
+        dev.put("account", "acc-1", {"name": "Dated ahead"})
+        done = dev.sync()
+        check(done["refused"] == 1 and fake.push_count() == 1, "refused: %r" % done)
+        st = dev.c.call("sync.status")
+        offset = st["clock_offset_s"]
+        check(offset is not None and -3727 <= offset <= -3724 and
+              st["waiting_for_clock"] == 1 and 3600 < st["clock_wait_s"] <= 3727, "status %r" % st)
+        done = dev.sync()
+        check(done["refused"] == 0 and fake.push_count() == 1, "sent again: %r" % done)
+        out = dev.cli("status")
+        check("clock:" in out and "this computer's clock is 1 h 02 min ahead of the server's "
+              "(set it right)" in out, "status: %s" % out)
+        check("1 change(s) dated ahead of the server's clock, sent again by themselves in "
+              "about 1 h 0" in out, "status: %s" % out)
+    finally:
+        fake.stop()
+
+
 def case_before_enroll(srv, mk):
     # a new laptop: the rep works before it is enrolled (provisional replica id)
     a = mk("laptop", enroll=False)
@@ -714,7 +745,7 @@ CASES = {"travel": case_travel, "merge": case_merge, "conflict": case_conflict,
          "resync_removed": case_resync_removed,
          "enroll_loopback": case_enroll_loopback, "endless_pages": case_endless_pages,
          "resync_loop": case_resync_loop, "before_enroll": case_before_enroll,
-         "copied_store": case_copied_store}
+         "copied_store": case_copied_store, "clock_ahead": case_clock_ahead}
 
 
 def main():
