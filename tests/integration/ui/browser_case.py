@@ -31,7 +31,7 @@ class Page:
             "return document.readyState === 'complete' && m && !m.hasAttribute('aria-busy')"),
             15, "the page to finish drawing")
 
-    def view(self, heading, timeout=15):
+    def view(self, heading, timeout=30):
         """Waits until the page shows heading as its title."""
         self.b.wait(lambda: self.b.js(
             "const h = document.querySelector('main h1');"
@@ -45,7 +45,7 @@ class Page:
     def main_text(self):
         return self.b.js("return document.querySelector('main').innerText")
 
-    def wait_text(self, text, timeout=15, where="main"):
+    def wait_text(self, text, timeout=30, where="main"):
         self.b.wait(lambda: text in self.b.js(
             "return document.querySelector(arguments[0]).innerText", where),
             timeout, "%r on the page" % text)
@@ -123,7 +123,7 @@ def step_accounts(page, acc):
     # "/" jumps to the search from anywhere; the hits lead to the account
     b.js("document.activeElement.blur()")
     page.keys("/")
-    b.wait(lambda: b.active_id() == "account-search", 5, "the search field to take the focus")
+    b.wait(lambda: b.active_id() == "account-search", 15, "the search field to take the focus")
     word = acc["name"].split()[0]
     page.keys(word + wd.ENTER)
     b.wait_css("main mark")
@@ -190,7 +190,7 @@ def step_edit_visit(page, a, b_dev, acc):
     b_dev.put("visit", v["id"], {"outcome": "UITEST tablet: they want it on Friday"})
     b_dev.sync()
     a.sync()
-    b.wait(lambda: "changed on another device" in b.find(".notice").text(), 15,
+    b.wait(lambda: "changed on another device" in b.find(".notice").text(), 30,
            "the form's notice of the remote change")
     b.find("#f-next_step_done").click()
     b.find("#visit-form button[type='submit']").click()
@@ -226,7 +226,7 @@ def step_conflict(page, a, b_dev, acc):
     a.sync()
     b_dev.sync()
     a.sync()
-    b.wait(lambda: b.find("#conflict-count").text() == "1", 15, "the header's conflict count")
+    b.wait(lambda: b.find("#conflict-count").text() == "1", 30, "the header's conflict count")
     page.nav("conflicts", "Conflicts")
     b.wait_css(".choice")
     page.shot("conflicts")
@@ -266,11 +266,11 @@ def step_daemon_restart(page, a, passphrase):
     b = page.b
     a.d.stop()
     b.wait(lambda: "Cannot reach fieldsyncd" in b.js(
-        "return document.querySelector('#banners').innerText"), 15, "the unreachable banner")
+        "return document.querySelector('#banners').innerText"), 30, "the unreachable banner")
     page.shot("unreachable")
     a.d.start()
-    b.wait_css("#passphrase", timeout=20)
-    b.wait(lambda: b.js("return document.querySelector('#banners').innerText") == "", 10,
+    b.wait_css("#passphrase", timeout=40)
+    b.wait(lambda: b.js("return document.querySelector('#banners').innerText") == "", 20,
            "the banner to go")
     unlock(page, passphrase, "Pipeline")
     a.c = a.d.client(timeout=60)

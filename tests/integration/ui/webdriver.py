@@ -130,7 +130,7 @@ class Browser:
                 raise WebDriverError("timed out after %ss waiting for %s" % (timeout, what))
             time.sleep(step)
 
-    def click(self, css=None, xpath=None, timeout=15):
+    def click(self, css=None, xpath=None, timeout=30):
         """Clicks the element once it exists; an element the page replaced
         under the click (a live refresh) is looked up again."""
         def attempt():
@@ -146,10 +146,10 @@ class Browser:
         return self.js("return [...document.querySelectorAll(arguments[0])]"
                        ".map(e => e.innerText)", css)
 
-    def wait_css(self, css, timeout=15):
+    def wait_css(self, css, timeout=30):
         return self.wait(lambda: self.find(css), timeout, css)
 
-    def wait_text(self, css, text, timeout=15):
+    def wait_text(self, css, text, timeout=30):
         """Waits for an element matching css whose text contains text."""
         def cond():
             for e in self.find_all(css):
