@@ -105,6 +105,7 @@ static int run_pipeline(fs_daemon *d, json_t *params, bool per_owner, fs_pipelin
         return err.code == 0 ? fs_rpc_fail(e, FS_RPC_INTERNAL, NULL, "out of memory")
                              : fs_rpc_fail_fs(e, &err);
     }
+    fs_pipeline_report_finish(r);
     fs_cal_date(day, date);
     *result = json_pack("{s:s,s:I}", "today", date, "cycle_days", (json_int_t)cycle);
     return 0;

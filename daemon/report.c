@@ -179,6 +179,22 @@ int fs_pipeline_report_add(void *report, const Fieldsync__Opportunity *o, const 
     return add_amount(st, o->amount);
 }
 
+/* Longest in its stage first, then by id: the deals to act on lead. */
+static int stale_order(const void *a, const void *b)
+{
+    const fs_stale *x = a, *y = b;
+    if (x->since != y->since)
+        return x->since < y->since ? -1 : 1;
+    return strcmp(x->id, y->id);
+}
+
+void fs_pipeline_report_finish(fs_pipeline_report *r)
+{
+    for (size_t i = 0; i < r->n; i++)
+        if (r->tallies[i].nstale > 1)
+            qsort(r->tallies[i].stale, r->tallies[i].nstale, sizeof(fs_stale), stale_order);
+}
+
 /* ------------------------------------------------------------------------- */
 /* The weeks */
 

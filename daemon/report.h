@@ -53,7 +53,7 @@ typedef struct fs_stale {
 typedef struct fs_tally {
     char *owner; /* "" for deals whose account names no owner */
     fs_stage_tally stage[FS_STAGE_COUNT];
-    fs_stale *stale; /* in the order counted */
+    fs_stale *stale; /* longest in its stage first, once finished */
     size_t nstale;
 } fs_tally;
 
@@ -71,6 +71,9 @@ void fs_pipeline_report_clear(fs_pipeline_report *r);
 /* Counts one opportunity (an fs_opportunity_fn of the store). 0 or FS_ENOMEM. */
 int fs_pipeline_report_add(void *report, const Fieldsync__Opportunity *o, const char *owner,
                            const char *account_name);
+/* After the last add: orders each tally's stale deals, longest in its stage
+ * first (then by id). */
+void fs_pipeline_report_finish(fs_pipeline_report *r);
 
 /* The steps of the weekly funnel, in order. */
 typedef enum fs_step {
