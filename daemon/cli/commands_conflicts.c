@@ -264,12 +264,17 @@ int fs_cmd_conflicts(fs_cli *cli, int argc, char **argv)
         cli->command = "conflicts list";
         return conflicts_list(cli, argc - 1, argv + 1);
     }
+    /* `fieldsync conflicts [--limit N]` is what a rep types to see them */
+    if (argc == 0 || (strncmp(sub, "--", 2) == 0 && strcmp(sub, "--help") != 0)) {
+        cli->command = "conflicts list";
+        return conflicts_list(cli, argc, argv);
+    }
     if (strcmp(sub, "resolve") == 0) {
         cli->command = "conflicts resolve";
         return conflicts_resolve(cli, argc - 1, argv + 1);
     }
     if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0) {
-        printf("usage: fieldsync conflicts list [--limit N]\n"
+        printf("usage: fieldsync conflicts [list] [--limit N]\n"
                "       fieldsync conflicts resolve KIND ID FIELD (--value V | --sibling N | "
                "--keep | --delete | --visible | --mine)\n"
                "       fieldsync conflicts resolve KIND ID (--visible | --mine)\n"

@@ -493,7 +493,10 @@ def test_conflicts_outbox_sync(h):
                                                "--keep"], EXIT_USAGE, err_has="alive")
     h.expect_run("resolve bad kind", ["conflicts", "resolve", "thing", "x", "y", "--keep"],
                  EXIT_USAGE)
-    h.expect_run("conflicts without subcommand", ["conflicts"], EXIT_USAGE)
+    h.expect_run("conflicts without subcommand lists them", ["conflicts"], 0,
+                 out_has="no conflicts")
+    h.expect_run("conflicts with an unknown subcommand", ["conflicts", "show"], EXIT_USAGE,
+                 err_has="list or resolve")
     ob = h.json("outbox")
     h.expect(ob and ob["counts"]["pending"] == len(ob["entries"]) >= 10,
              "outbox lists pending local changes", ob)
