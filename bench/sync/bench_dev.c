@@ -7,8 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "config.h"
 
@@ -42,6 +44,35 @@ long vm_hwm_kb(void)
     if (f != NULL)
         fclose(f);
     return kb;
+}
+
+double cpu_s(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+double server_cpu_s(void)
+{
+    const char *pid = getenv("FS_BENCH_SERVER_PID");
+    char path[64], buf[1024];
+    unsigned long utime = 0, stime = 0;
+    if (pid == NULL)
+        return 0;
+    snprintf(path, sizeof(path), "/proc/%s/stat", pid);
+    FILE *f = fopen(path, "r");
+    size_t n = f != NULL ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+    if (f != NULL)
+        fclose(f);
+    buf[n] = '\0';
+    /* fields 14 and 15 (utime, stime) follow the command name's closing paren */
+    const char *p = strrchr(buf, ')');
+    if (p == NULL ||
+        sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime, &stime) != 2)
+        return 0;
+    return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
 }
 
 /* ------------------------------------------------------------------------- */
@@ -136,6 +167,8 @@ void dev_enroll(dev *d, const char *url, const char *code)
 {
     fs_err err;
     d->enroll_rc = 1;
+    d->cpu_start = cpu_s();
+    d->server_cpu_start = server_cpu_s();
     if (fs_sync_enroll(d->sync, url, code, "bench", on_enrolled, d, &err) != 0)
         die("enroll", &err);
     run_until(d->loop, enrolled_and_ran, d);
@@ -159,6 +192,8 @@ static void dev_run(dev *d, bool full_resync)
     fs_err err;
     runs_wait w = {d, d->runs};
     d->run_start = now_s();
+    d->cpu_start = cpu_s();
+    d->server_cpu_start = server_cpu_s();
     d->push_end = 0;
     d->push_reqs = 0;
     if ((full_resync ? fs_sync_resync(d->sync, true, &err) : fs_sync_now(d->sync, &err)) != 0)
@@ -181,9 +216,11 @@ void dev_resync(dev *d)
 void print_run(const char *what, const dev *d, uint64_t records, double secs)
 {
     printf("%-26s %8llu records %8.2f s %10.0f records/s %5llu requests %8.2f MB up %8.2f MB "
-           "down (%.2f s waiting for answers, %.2f s in the store)\n",
+           "down (%.2f s waiting for answers, %.2f s in the store; CPU %.2f s device, %.2f s "
+           "server)\n",
            what, (unsigned long long)records, secs, secs > 0 ? (double)records / secs : 0,
            (unsigned long long)d->last.requests, (double)d->last.bytes_up / 1e6,
            (double)d->last.bytes_down / 1e6, (double)d->last.wait_ms / 1000.0,
-           (double)d->last.store_ms / 1000.0);
+           (double)d->last.store_ms / 1000.0, cpu_s() - d->cpu_start,
+           server_cpu_s() - d->server_cpu_start);
 }

@@ -208,7 +208,7 @@ int phase_device(const char *url, const char *code, const char *dir, const char 
     long base = vm_hwm_kb();
     double t0 = now_s();
     dev_enroll(&d, url, code); /* its first run is the initial pull */
-    double t1 = now_s();
+    double t1 = now_s(), cpu1 = cpu_s();
     long hwm = vm_hwm_kb();
     print_run("initial pull (encrypted)", &d, d.last.pulled, t1 - t0);
     uint64_t backlog = 0;
@@ -222,12 +222,15 @@ int phase_device(const char *url, const char *code, const char *dir, const char 
             die("counting the search backlog", &err);
     }
     double t2 = now_s();
-    printf("%-26s %8llu records %8.2f s %10.0f records/s (%u idle maintenance steps)\n",
+    printf("%-26s %8llu records %8.2f s %10.0f records/s (%u idle maintenance steps; CPU %.2f s "
+           "device)\n",
            "search rows after it", (unsigned long long)backlog, t2 - t1,
-           t2 > t1 ? (double)backlog / (t2 - t1) : 0, steps);
-    printf("%-26s %8llu records %8.2f s %10.0f records/s (pull and search rows)\n",
+           t2 > t1 ? (double)backlog / (t2 - t1) : 0, steps, cpu_s() - cpu1);
+    printf("%-26s %8llu records %8.2f s %10.0f records/s (pull and search rows; CPU %.2f s "
+           "device, %.2f s server)\n",
            "initial pull, end to end", (unsigned long long)d.last.pulled, t2 - t0,
-           (double)d.last.pulled / (t2 - t0));
+           (double)d.last.pulled / (t2 - t0), cpu_s() - d.cpu_start,
+           server_cpu_s() - d.server_cpu_start);
     printf("%-26s %8.1f MB (VmHWM of the device process after the initial pull; %.1f MB "
            "before it, with the store open; %.1f MB after the search rows)\n",
            "device peak RSS", (double)hwm / 1024.0, (double)base / 1024.0,

@@ -115,6 +115,8 @@ int main(int argc, char **argv)
     bench_server sv;
     bench_server_start(&sv, "bench-sync", NULL);
     printf("bench_sync: fieldsync-server at %s (loopback, SQLite, 2 threads)\n", sv.url);
+    snprintf(nbuf[0], sizeof(nbuf[0]), "%d", (int)sv.pid);
+    setenv("FS_BENCH_SERVER_PID", nbuf[0], 1); /* the device phases read its CPU time */
     bench_server_admin(&sv, NULL, 0,
                        (const char *const[]){"user", "add", "rep", "--role=rep", NULL});
     snprintf(loaddir, sizeof(loaddir), "%s/loader", sv.dir);

@@ -25,6 +25,7 @@ typedef struct dev {
     double push_end; /* when the push phase reported last */
     unsigned push_reqs;
     double run_start, run_end;
+    double cpu_start, server_cpu_start; /* cpu_s() of both when the run started */
 } dev;
 
 typedef bool (*cond_fn)(void *);
@@ -32,6 +33,11 @@ typedef bool (*cond_fn)(void *);
 double now_s(void);
 void die(const char *what, const fs_err *err) __attribute__((noreturn));
 long vm_hwm_kb(void);
+/* CPU seconds (user + system) this process has used. */
+double cpu_s(void);
+/* The same for the server, whose pid the parent passes in FS_BENCH_SERVER_PID
+ * (0 when unknown). */
+double server_cpu_s(void);
 int cmp_double(const void *a, const void *b);
 
 void on_enrolled(void *arg, int code, const fs_err *err);
