@@ -10,10 +10,18 @@
 
 int fs_gzip_compress(const uint8_t *in, size_t len, uint8_t **out, size_t *out_len, fs_err *err)
 {
+    return fs_gzip_compress_level(in, len, FS_GZIP_DEFAULT, out, out_len, err);
+}
+
+int fs_gzip_compress_level(const uint8_t *in, size_t len, int level, uint8_t **out, size_t *out_len,
+                           fs_err *err)
+{
     z_stream zs;
     memset(&zs, 0, sizeof(zs));
     *out = NULL;
-    if (deflateInit2(&zs, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+    if (level < 1 || level > 9)
+        return fs_err_set(err, FS_EINVAL, "gzip: no compression level %d (1-9)", level);
+    if (deflateInit2(&zs, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
         return fs_err_set(err, FS_ENOMEM, "gzip: cannot start the compressor");
     size_t cap = deflateBound(&zs, (uLong)len);
     uint8_t *buf = malloc(cap > 0 ? cap : 1);
