@@ -43,6 +43,7 @@
 #include "fieldsync/log.h"
 #include "devices.h"
 #include "pbout.h"
+#include "snapshot.h"
 #include "trust.h"
 
 /* Field numbers of the messages written by hand (fieldsync.proto). */
@@ -63,6 +64,7 @@ enum {
     PB_PULL_TOTAL = 6,
     PB_PULL_READ_ONLY = 7,
     PB_PULL_DEVICES = 8,
+    PB_PULL_SNAPSHOT = 10,
 };
 
 /* A protobuf-c allocator that fails once a decoding has used its budget.
@@ -458,6 +460,8 @@ static int pull_answer(const srv_pull_page *page, const pull_extras *x, const sr
             srv_buf_varint_field(&out, PB_PULL_TOTAL, x->total);
         if (x->devices.packed != NULL)
             srv_buf_bytes_field(&out, PB_PULL_DEVICES, x->devices.packed, x->devices.len);
+        if (page->snapshot != NULL)
+            srv_buf_bytes_field(&out, PB_PULL_SNAPSHOT, page->snapshot, page->snapshot_len);
     }
     srv_response_clear(rs);
     rs->status = 200;
@@ -465,14 +469,15 @@ static int pull_answer(const srv_pull_page *page, const pull_extras *x, const sr
     return srv_buf_finish(&out, &rs->body, &rs->len);
 }
 
-/* The total of a pull from 0, and the device names on a last page unless the
- * device holds them already (digest). */
+/* The total of a pull from 0 (on its first page: a snapshot's pages all ask
+ * from 0), and the device names on a last page unless the device holds them
+ * already (digest). */
 static int pull_extras_read(srv_storage *s, const srv_user *user, const srv_pull_query *q,
-                            const srv_pull_page *page, const uint8_t *digest, size_t digest_len,
-                            pull_extras *x, fs_err *err)
+                            const ProtobufCBinaryData *snap, const srv_pull_page *page,
+                            const uint8_t *digest, size_t digest_len, pull_extras *x, fs_err *err)
 {
     int rc = 0;
-    if (q->cursor == 0 && s->ops->pull_count != NULL) {
+    if (q->cursor == 0 && (snap == NULL || snap->len == 0) && s->ops->pull_count != NULL) {
         rc = s->ops->pull_count(s, user, &x->total, err);
         x->has_total = rc == 0;
     }
@@ -483,10 +488,12 @@ static int pull_extras_read(srv_storage *s, const srv_user *user, const srv_pull
 }
 
 /* Reads the page (or decides resync) and its extras in one read snapshot. full:
- * the pull is a resync's, which sweeps what it is not given. */
+ * the pull is a resync's, which sweeps what it is not given. snap: the
+ * request's snapshot position when the page is a snapshot's (snapshot.h),
+ * else NULL. */
 static int pull_read(srv_storage *s, const srv_user *user, const srv_pull_query *q, bool full,
-                     const uint8_t *digest, size_t digest_len, srv_pull_page *page, pull_extras *x,
-                     fs_err *err)
+                     const ProtobufCBinaryData *snap, const uint8_t *digest, size_t digest_len,
+                     srv_pull_page *page, pull_extras *x, fs_err *err)
 {
     bool *resync = &x->resync;
     uint64_t floor = 0, last = 0;
@@ -503,10 +510,12 @@ static int pull_read(srv_storage *s, const srv_user *user, const srv_pull_query 
      * database does not have (a restore from backup): even a full pull must
      * start again, since its earlier pages may hold states the server lost. */
     *resync = rc == 0 && q->cursor > 0 && ((q->cursor < floor && !full) || q->cursor > last);
-    if (rc == 0 && !*resync)
+    if (rc == 0 && !*resync && snap != NULL)
+        rc = srv_snapshot_page(s, user, q, last, snap->data, snap->len, page, err);
+    else if (rc == 0 && !*resync)
         rc = s->ops->pull(s, user, q, page, err);
     if (rc == 0 && !*resync)
-        rc = pull_extras_read(s, user, q, page, digest, digest_len, x, err);
+        rc = pull_extras_read(s, user, q, snap, page, digest, digest_len, x, err);
     if (rc == 0)
         rc = s->ops->commit(s, err);
     if (rc != 0) {
@@ -546,8 +555,14 @@ int srv_handle_pull(srv_storage *s, const srv_config *cfg, const srv_request *rq
         digest_len = sizeof(digest);
         memcpy(digest, req->devices_digest.data, digest_len);
     }
+    /* a rep's pull from 0 may be a snapshot; a manager's reads the team in
+     * change order */
+    bool snap = req->has_snapshot && q.cursor == 0 && user.role == SRV_ROLE_REP;
+    int rc = pull_read(s, &user, &q, full, snap ? &req->snapshot : NULL, digest, digest_len, &page,
+                       &x, &err);
     fieldsync__pull_request__free_unpacked(req, NULL);
-    int rc = pull_read(s, &user, &q, full, digest, digest_len, &page, &x, &err);
+    if (rc == FS_EINVAL)
+        return srv_response_error(rs, 400, "malformed", "%s", fs_err_message(&err));
     if (rc == 0)
         rc = s->ops->device_seen(s, dev.id, srv_config_now(cfg), true, q.cursor, &err);
     if (rc != 0) {

@@ -51,6 +51,7 @@ void srv_pull_page_clear(srv_pull_page *p)
     if (p == NULL)
         return;
     srv_pull_items_free(p->items, p->n);
+    free(p->snapshot);
     memset(p, 0, sizeof(*p));
 }
 

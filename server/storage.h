@@ -29,7 +29,8 @@
  * - records: (kind, id) -> encoded canonical state, the account it belongs to,
  *   that account's owner (kept equal to the territory's), alive flag, the
  *   change sequence number of its last change and the device whose push made
- *   that change (0 after a reassignment).
+ *   that change (0 after a reassignment). Read in change order (pull) or, for
+ *   a snapshot, per owner in (kind, id) order.
  * - removals: (seq, kind, id, old owner, new owner) written by reassign.
  * - change sequence: records and removals draw increasing numbers from it, and
  *   a pull never sees a number before every smaller one it will ever see is
@@ -114,6 +115,8 @@ typedef struct srv_pull_page {
     size_t n;
     uint64_t next_cursor;
     bool more;
+    uint8_t *snapshot; /* a snapshot's next position (snapshot.h), NULL otherwise */
+    size_t snapshot_len;
 } srv_pull_page;
 
 void srv_pull_page_clear(srv_pull_page *p);
@@ -234,6 +237,21 @@ typedef struct srv_storage_ops {
      * progress. Optional: NULL when a backend cannot count cheaply (the pull
      * then carries no total). */
     int (*pull_count)(srv_storage *s, const srv_user *user, uint64_t *n, fs_err *err);
+    /*
+     * A snapshot's records (protocol.md, "Snapshot"): up to limit states of
+     * owner's records ascending by (kind, id) after (kind, after_id) (kind 0
+     * and "": from the first), leaving out those whose current version
+     * skip_writer pushed (0: none). Each item carries its record's seq. Any
+     * transaction will do: a record that changes between two calls comes
+     * again in the change feed that follows the snapshot.
+     */
+    int (*snapshot_records)(srv_storage *s, int64_t owner, fs_kind kind, const char *after_id,
+                            int64_t skip_writer, size_t limit, srv_pull_item **items, size_t *n,
+                            fs_err *err);
+    /* Removals of records that left owner's territory numbered in (after,
+     * upto], ascending, up to limit (removal items: no state). */
+    int (*snapshot_removals)(srv_storage *s, int64_t owner, uint64_t after, uint64_t upto,
+                             size_t limit, srv_pull_item **items, size_t *n, fs_err *err);
     /* The highest floor of the territories user reads. */
     int (*floor_get)(srv_storage *s, const srv_user *user, uint64_t *floor, fs_err *err);
 

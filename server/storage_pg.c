@@ -31,7 +31,7 @@
 
 #include "storage_pg_int.h"
 
-#define PG_SCHEMA_VERSION 2
+#define PG_SCHEMA_VERSION 3
 /* pg_advisory_xact_lock key serialising schema upgrades ("fsschema"). */
 #define PG_SCHEMA_LOCK "7306916084394781029"
 
@@ -73,6 +73,8 @@ static const char *const pg_migrations[PG_SCHEMA_VERSION] = {
      * server granted it: that device may push new writes of it too. */
     [1] = "ALTER TABLE devices ADD COLUMN prior_replica bigint NOT NULL DEFAULT 0;"
           "CREATE INDEX devices_prior ON devices(prior_replica);",
+    /* A snapshot reads a rep's records in key order (storage_sqlite.c). */
+    [2] = "CREATE INDEX records_owner_key ON records(owner, kind, id);",
 };
 
 #define USER_COLS "id, name, role, coalesce(manager_id, 0), floor"
@@ -133,6 +135,13 @@ static const char *const pg_sql[PG_COUNT] = {
                             " AND old_owner IN (SELECT id FROM users WHERE manager_id = $2)"
                             " AND new_owner NOT IN (SELECT id FROM users WHERE manager_id = $2)"
                             " ORDER BY seq LIMIT $3",
+    /* Snapshots: $1 owner, then the key and writer or the number range, and
+     * the rows last. */
+    [PG_SNAPSHOT_RECORDS] = "SELECT seq, kind, id, state FROM records WHERE owner = $1"
+                            " AND (kind, id) > ($2, $3) AND writer IS DISTINCT FROM $4"
+                            " ORDER BY kind, id LIMIT $5",
+    [PG_SNAPSHOT_REMOVALS] = "SELECT seq, kind, id FROM removals WHERE old_owner = $1"
+                             " AND seq > $2 AND seq <= $3 ORDER BY seq LIMIT $4",
     [PG_FLOOR_GET] = "SELECT coalesce(max(floor), 0) FROM users WHERE id = $1 OR manager_id = $1",
     [PG_PULL_COUNT_REP] = "SELECT count(*) FROM records WHERE owner = $1",
     [PG_PULL_COUNT_MANAGER] = "SELECT count(*) FROM records WHERE owner IN (SELECT id FROM users"
@@ -561,6 +570,8 @@ const srv_storage_ops pg_ops = {
     .record_put = pg_record_put,
     .pull = pg_pull,
     .pull_count = pg_pull_count,
+    .snapshot_records = pg_snapshot_records,
+    .snapshot_removals = pg_snapshot_removals,
     .floor_get = pg_floor_get,
     .reassign = pg_reassign,
     .gc = pg_gc,

@@ -50,6 +50,8 @@ enum pg_stmt {
     PG_PULL_MANAGER,
     PG_REMOVALS_REP,
     PG_REMOVALS_MANAGER,
+    PG_SNAPSHOT_RECORDS,
+    PG_SNAPSHOT_REMOVALS,
     PG_FLOOR_GET,
     PG_PULL_COUNT_REP,
     PG_PULL_COUNT_MANAGER,
@@ -156,6 +158,11 @@ int pg_record_put(srv_storage *base, const srv_record *r, fs_err *err);
 int pg_pull(srv_storage *base, const srv_user *user, const srv_pull_query *q, srv_pull_page *page,
             fs_err *err);
 int pg_pull_count(srv_storage *base, const srv_user *user, uint64_t *n, fs_err *err);
+int pg_snapshot_records(srv_storage *base, int64_t owner, fs_kind kind, const char *after_id,
+                        int64_t skip_writer, size_t limit, srv_pull_item **items, size_t *n,
+                        fs_err *err);
+int pg_snapshot_removals(srv_storage *base, int64_t owner, uint64_t after, uint64_t upto,
+                         size_t limit, srv_pull_item **items, size_t *n, fs_err *err);
 int pg_floor_get(srv_storage *base, const srv_user *user, uint64_t *floor, fs_err *err);
 int pg_reassign(srv_storage *base, const char *account_id, int64_t new_owner, size_t *moved,
                 fs_err *err);

@@ -206,6 +206,33 @@ int pg_pull_count(srv_storage *base, const srv_user *user, uint64_t *n, fs_err *
     return rc;
 }
 
+int pg_snapshot_records(srv_storage *base, int64_t owner, fs_kind kind, const char *after_id,
+                        int64_t skip_writer, size_t limit, srv_pull_item **items, size_t *n,
+                        fs_err *err)
+{
+    pg_params p = {0};
+    pg_param_i64(&p, owner);
+    pg_param_i64(&p, kind);
+    pg_param_text(&p, after_id != NULL ? after_id : "");
+    if (skip_writer != 0)
+        pg_param_i64(&p, skip_writer);
+    else
+        pg_param_null(&p);
+    pg_param_i64(&p, (int64_t)limit);
+    return pull_stream(pg(base), PG_SNAPSHOT_RECORDS, &p, items, n, err);
+}
+
+int pg_snapshot_removals(srv_storage *base, int64_t owner, uint64_t after, uint64_t upto,
+                         size_t limit, srv_pull_item **items, size_t *n, fs_err *err)
+{
+    pg_params p = {0};
+    pg_param_i64(&p, owner);
+    pg_param_i64(&p, (int64_t)after);
+    pg_param_i64(&p, (int64_t)upto);
+    pg_param_i64(&p, (int64_t)limit);
+    return pull_stream(pg(base), PG_SNAPSHOT_REMOVALS, &p, items, n, err);
+}
+
 int pg_floor_get(srv_storage *base, const srv_user *user, uint64_t *floor, fs_err *err)
 {
     pg_params p = {0};

@@ -18,7 +18,7 @@
 
 #include "storage_sqlite_int.h"
 
-#define SQ_SCHEMA_VERSION 4
+#define SQ_SCHEMA_VERSION 5
 #define SQ_BUSY_TIMEOUT_MS 10000
 /* Per connection: the pull pages of a territory stay in memory across requests. */
 #define SQ_CACHE_KIB 16384
@@ -70,6 +70,9 @@ static const char *const sq_migrations[SQ_SCHEMA_VERSION] = {
      * server granted it: that device may push new writes of it too. */
     [3] = "ALTER TABLE devices ADD COLUMN prior_replica INTEGER NOT NULL DEFAULT 0;"
           "CREATE INDEX devices_prior ON devices(prior_replica);",
+    /* A snapshot reads a rep's records in key order, one range of this index:
+     * devices then insert them in the order of their own key index. */
+    [4] = "CREATE INDEX records_owner_key ON records(owner, kind, id);",
 };
 
 /* What sq_read_device reads, in order. */
@@ -129,6 +132,11 @@ static const char *const sq_sql[SQ_COUNT] = {
     [SQ_REMOVALS_MANAGER] = "SELECT seq, kind, id FROM removals WHERE seq > ?1 AND old_owner IN"
                             " (SELECT id FROM users WHERE manager_id = ?2) AND new_owner NOT IN"
                             " (SELECT id FROM users WHERE manager_id = ?2) ORDER BY seq LIMIT ?3",
+    [SQ_SNAPSHOT_RECORDS] = "SELECT seq, kind, id, state FROM records WHERE owner = ?1"
+                            " AND (kind, id) > (?2, ?3) AND writer IS NOT ?4"
+                            " ORDER BY kind, id LIMIT ?5",
+    [SQ_SNAPSHOT_REMOVALS] = "SELECT seq, kind, id FROM removals WHERE old_owner = ?1"
+                             " AND seq > ?2 AND seq <= ?3 ORDER BY seq LIMIT ?4",
     [SQ_FLOOR_GET] = "SELECT coalesce(max(floor), 0) FROM users WHERE id = ?1 OR manager_id = ?1",
     [SQ_PULL_COUNT_REP] = "SELECT count(*) FROM records WHERE owner = ?1",
     [SQ_PULL_COUNT_MANAGER] = "SELECT count(*) FROM records WHERE owner IN (SELECT id FROM users"
@@ -346,6 +354,8 @@ static const srv_storage_ops sq_ops = {
     .record_put = sq_record_put,
     .pull = sq_pull,
     .pull_count = sq_pull_count,
+    .snapshot_records = sq_snapshot_records,
+    .snapshot_removals = sq_snapshot_removals,
     .floor_get = sq_floor_get,
     .reassign = sq_reassign,
     .gc = sq_gc,

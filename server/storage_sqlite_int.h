@@ -43,6 +43,8 @@ enum sq_stmt {
     SQ_PULL_MANAGER,
     SQ_REMOVALS_REP,
     SQ_REMOVALS_MANAGER,
+    SQ_SNAPSHOT_RECORDS,
+    SQ_SNAPSHOT_REMOVALS,
     SQ_FLOOR_GET,
     SQ_PULL_COUNT_REP,
     SQ_PULL_COUNT_MANAGER,
@@ -109,6 +111,11 @@ int sq_record_put(srv_storage *base, const srv_record *r, fs_err *err);
 int sq_pull(srv_storage *base, const srv_user *user, const srv_pull_query *q, srv_pull_page *page,
             fs_err *err);
 int sq_pull_count(srv_storage *base, const srv_user *user, uint64_t *n, fs_err *err);
+int sq_snapshot_records(srv_storage *base, int64_t owner, fs_kind kind, const char *after_id,
+                        int64_t skip_writer, size_t limit, srv_pull_item **items, size_t *n,
+                        fs_err *err);
+int sq_snapshot_removals(srv_storage *base, int64_t owner, uint64_t after, uint64_t upto,
+                         size_t limit, srv_pull_item **items, size_t *n, fs_err *err);
 int sq_floor_get(srv_storage *base, const srv_user *user, uint64_t *floor, fs_err *err);
 int sq_reassign(srv_storage *base, const char *account_id, int64_t new_owner, size_t *moved,
                 fs_err *err);

@@ -191,6 +191,54 @@ done:
     return rc;
 }
 
+/* Runs a snapshot statement (bound but for its last parameter, the row
+ * count) into a new array of up to limit items. */
+static int snapshot_stream(sq_storage *s, sqlite3_stmt *st, int limit_param, bool with_state,
+                           size_t limit, srv_pull_item **items, size_t *n, fs_err *err)
+{
+    *n = 0;
+    *items = calloc(limit ? limit : 1, sizeof(**items));
+    if (*items == NULL) {
+        sqlite3_reset(st);
+        return fs_err_set(err, FS_ENOMEM, "out of memory for a snapshot page of %zu", limit);
+    }
+    sqlite3_bind_int64(st, limit_param, (int64_t)limit);
+    return pull_stream(s, st, with_state, *items, limit, n, err);
+}
+
+int sq_snapshot_records(srv_storage *base, int64_t owner, fs_kind kind, const char *after_id,
+                        int64_t skip_writer, size_t limit, srv_pull_item **items, size_t *n,
+                        fs_err *err)
+{
+    sq_storage *s = sq(base);
+    sqlite3_stmt *st = sq_stmt(s, SQ_SNAPSHOT_RECORDS, err);
+    *items = NULL;
+    *n = 0;
+    if (st == NULL)
+        return FS_EIO;
+    sqlite3_bind_int64(st, 1, owner);
+    sqlite3_bind_int(st, 2, (int)kind);
+    sqlite3_bind_text(st, 3, after_id != NULL ? after_id : "", -1, SQLITE_STATIC);
+    if (skip_writer != 0) /* unbound, "writer IS NOT NULL" leaves nothing out */
+        sqlite3_bind_int64(st, 4, skip_writer);
+    return snapshot_stream(s, st, 5, true, limit, items, n, err);
+}
+
+int sq_snapshot_removals(srv_storage *base, int64_t owner, uint64_t after, uint64_t upto,
+                         size_t limit, srv_pull_item **items, size_t *n, fs_err *err)
+{
+    sq_storage *s = sq(base);
+    sqlite3_stmt *st = sq_stmt(s, SQ_SNAPSHOT_REMOVALS, err);
+    *items = NULL;
+    *n = 0;
+    if (st == NULL)
+        return FS_EIO;
+    sqlite3_bind_int64(st, 1, owner);
+    sqlite3_bind_int64(st, 2, (int64_t)after);
+    sqlite3_bind_int64(st, 3, (int64_t)upto);
+    return snapshot_stream(s, st, 4, false, limit, items, n, err);
+}
+
 /* The one number statement idx gives for user (bound as ?1). */
 static int user_number(sq_storage *s, enum sq_stmt idx, const srv_user *user, uint64_t *out,
                        const char *what, fs_err *err)

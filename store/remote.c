@@ -88,9 +88,20 @@ static int join_state(fs_store *st, const fs_state *state, void *ctx, fs_apply_r
     return 0;
 }
 
+/* The cursor and the snapshot position, inside the page's transaction. */
+static int save_pos(fs_store *st, const fs_pull_pos *pos, fs_err *err)
+{
+    int rc = fs_store_meta_set_u64(st, FS_META_CURSOR, pos->cursor, err);
+    if (rc == 0 && pos->snapshot != NULL)
+        rc = fs_store_meta_set(st, FS_META_PULL_SNAPSHOT, pos->snapshot, pos->snapshot_len, err);
+    else if (rc == 0)
+        rc = fs_store_meta_delete(st, FS_META_PULL_SNAPSHOT, err);
+    return rc;
+}
+
 static int apply_in_transaction(fs_store *st, const char *what, fs_state *const *states,
                                 size_t nstates, const fs_ref *removals, size_t nremovals,
-                                uint64_t cursor, fs_store_state_fn apply_state, void *ctx,
+                                const fs_pull_pos *pos, fs_store_state_fn apply_state, void *ctx,
                                 fs_apply_report *r, fs_err *err)
 {
     int rc = 0;
@@ -103,12 +114,12 @@ static int apply_in_transaction(fs_store *st, const char *what, fs_state *const 
     if (rc == 0)
         rc = fs_store_save_hlc(st, err);
     if (rc == 0)
-        rc = fs_store_meta_set_u64(st, FS_META_CURSOR, cursor, err);
+        rc = save_pos(st, pos, err);
     return rc;
 }
 
 int fs_store_apply_page(fs_store *st, const char *what, fs_state *const *states, size_t nstates,
-                        const fs_ref *removals, size_t nremovals, uint64_t cursor,
+                        const fs_ref *removals, size_t nremovals, const fs_pull_pos *pos,
                         fs_store_state_fn apply_state, void *ctx, fs_apply_report *report,
                         fs_err *err)
 {
@@ -126,8 +137,8 @@ int fs_store_apply_page(fs_store *st, const char *what, fs_state *const *states,
     if (rc == 0)
         rc = fs_store_begin(st, err);
     if (rc == 0)
-        rc = apply_in_transaction(st, what, states, nstates, removals, nremovals, cursor,
-                                  apply_state, ctx, r, err);
+        rc = apply_in_transaction(st, what, states, nstates, removals, nremovals, pos, apply_state,
+                                  ctx, r, err);
     if (rc == 0)
         rc = fs_store_commit(st, err);
     if (rc != 0) {
@@ -147,10 +158,18 @@ int fs_store_apply_page(fs_store *st, const char *what, fs_state *const *states,
     return rc;
 }
 
+int fs_store_apply_pulled(fs_store *st, fs_state *const *states, size_t nstates,
+                          const fs_ref *removals, size_t nremovals, const fs_pull_pos *pos,
+                          fs_apply_report *report, fs_err *err)
+{
+    return fs_store_apply_page(st, "pull", states, nstates, removals, nremovals, pos, join_state,
+                               NULL, report, err);
+}
+
 int fs_store_apply_remote(fs_store *st, fs_state *const *states, size_t nstates,
                           const fs_ref *removals, size_t nremovals, uint64_t cursor,
                           fs_apply_report *report, fs_err *err)
 {
-    return fs_store_apply_page(st, "pull", states, nstates, removals, nremovals, cursor, join_state,
-                               NULL, report, err);
+    fs_pull_pos pos = {.cursor = cursor};
+    return fs_store_apply_pulled(st, states, nstates, removals, nremovals, &pos, report, err);
 }

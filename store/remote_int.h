@@ -18,12 +18,12 @@ typedef int (*fs_store_state_fn)(fs_store *st, const fs_state *state, void *ctx,
                                  fs_err *err);
 /*
  * Applies one page in one transaction: every state through apply_state (ctx is
- * passed along), then the removals, the clock and the cursor. what names the
+ * passed along), then the removals, the clock and the position. what names the
  * page in messages ("pull", "resync"). On an error nothing of the page stays and
  * *report is cleared. report may be NULL.
  */
 int fs_store_apply_page(fs_store *st, const char *what, fs_state *const *states, size_t nstates,
-                        const fs_ref *removals, size_t nremovals, uint64_t cursor,
+                        const fs_ref *removals, size_t nremovals, const fs_pull_pos *pos,
                         fs_store_state_fn apply_state, void *ctx, fs_apply_report *report,
                         fs_err *err);
 

@@ -45,6 +45,8 @@ int fs_store_resync_begin(fs_store *st, fs_err *err)
     if (rc == 0)
         rc = fs_store_meta_set_u64(st, FS_META_CURSOR, 0, err);
     if (rc == 0)
+        rc = fs_store_meta_delete(st, FS_META_PULL_SNAPSHOT, err);
+    if (rc == 0)
         rc = fs_store_commit(st, err);
     if (rc != 0)
         fs_store_rollback(st);
@@ -140,6 +142,15 @@ int fs_store_resync_apply(fs_store *st, fs_state *const *states, size_t nstates,
                           const fs_ref *removals, size_t nremovals, uint64_t cursor,
                           fs_store_resync_report *acc, fs_apply_report *report, fs_err *err)
 {
+    fs_pull_pos pos = {.cursor = cursor};
+    return fs_store_resync_apply_pulled(st, states, nstates, removals, nremovals, &pos, acc, report,
+                                        err);
+}
+
+int fs_store_resync_apply_pulled(fs_store *st, fs_state *const *states, size_t nstates,
+                                 const fs_ref *removals, size_t nremovals, const fs_pull_pos *pos,
+                                 fs_store_resync_report *acc, fs_apply_report *report, fs_err *err)
+{
     resync_page pg = {0};
     fs_apply_report local = {0};
     fs_apply_report *r = report != NULL ? report : &local;
@@ -154,8 +165,8 @@ int fs_store_resync_apply(fs_store *st, fs_state *const *states, size_t nstates,
             memset(report, 0, sizeof(*report));
         return rc;
     }
-    rc = fs_store_apply_page(st, "resync", states, nstates, removals, nremovals, cursor,
-                             apply_state, &pg, r, err);
+    rc = fs_store_apply_page(st, "resync", states, nstates, removals, nremovals, pos, apply_state,
+                             &pg, r, err);
     if (rc == 0 && acc != NULL) {
         acc->added += pg.counts.added;
         acc->updated += pg.counts.updated;

@@ -37,6 +37,8 @@ static int save(fs_sync *s, const fs_sync_enrollment *e, bool was_enrolled, fs_e
     if (rc == 0)
         rc = was_enrolled ? fs_store_resync_begin(s->st, err)
                           : fs_store_meta_set_u64(s->st, FS_META_CURSOR, 0, err);
+    if (rc == 0 && !was_enrolled) /* a snapshot of a server this device forgot */
+        rc = fs_store_meta_delete(s->st, FS_META_PULL_SNAPSHOT, err);
     if (rc == 0)
         rc =
             fs_store_meta_set(s->st, FS_META_SERVER_URL, s->enroll_url, strlen(s->enroll_url), err);

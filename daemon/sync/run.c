@@ -38,6 +38,9 @@ static void release(fs_sync *s)
     memset(&s->batch, 0, sizeof(s->batch));
     fs_secret_free(s->token);
     s->token = NULL;
+    free(s->snap);
+    s->snap = NULL;
+    s->snap_on = false;
     s->running = false;
     s->phase = FS_PHASE_NONE;
 }
@@ -196,7 +199,7 @@ static bool push_next(fs_sync *s)
 /* ------------------------------------------------------------------------- */
 /* Pull */
 
-static bool pull_at(fs_sync *s, uint64_t cursor);
+static bool pull_at(fs_sync *s, uint64_t cursor, const uint8_t *snap, size_t snap_len);
 
 static void notify_refs(fs_sync *s, const fs_ref *refs, size_t n, bool removed)
 {
@@ -215,6 +218,29 @@ static int begin_resync(fs_sync *s, fs_err *err)
     s->resync_begun = true;
     s->cursor = 0;
     return 0;
+}
+
+/* The snapshot position of the pull in flight as the wire takes it: NULL for
+ * none, "" to begin one. */
+static const uint8_t *sent_snapshot(const fs_sync *s)
+{
+    if (!s->snap_on)
+        return NULL;
+    return s->snap != NULL ? s->snap : (const uint8_t *)"";
+}
+
+/* Where the stored position says the pull goes on: from cursor 0, a snapshot
+ * (begun, or the one a restart interrupted). */
+static int load_snapshot(fs_sync *s, fs_err *err)
+{
+    free(s->snap);
+    s->snap = NULL;
+    s->snap_len = 0;
+    s->snap_on = s->cursor == 0;
+    if (!s->snap_on)
+        return 0;
+    int rc = fs_store_meta_get(s->st, FS_META_PULL_SNAPSHOT, &s->snap, &s->snap_len, err);
+    return rc == FS_ENOTFOUND ? 0 : rc;
 }
 
 static void finish_resync(fs_sync *s)
@@ -262,11 +288,12 @@ static int keep_page_extras(fs_sync *s, const fs_sync_pull_page *p, fs_err *err)
 static int apply_page(fs_sync *s, const fs_sync_pull_page *p, fs_err *err)
 {
     fs_apply_report rep = {0};
+    fs_pull_pos pos = {p->next_cursor, p->snapshot, p->snapshot_len};
     int64_t t0 = fs_loop_now_ms();
-    int rc = s->resync ? fs_store_resync_apply(s->st, p->states, p->nstates, p->removals,
-                                               p->nremovals, p->next_cursor, &s->rs, &rep, err)
-                       : fs_store_apply_remote(s->st, p->states, p->nstates, p->removals,
-                                               p->nremovals, p->next_cursor, &rep, err);
+    int rc = s->resync ? fs_store_resync_apply_pulled(s->st, p->states, p->nstates, p->removals,
+                                                      p->nremovals, &pos, &s->rs, &rep, err)
+                       : fs_store_apply_pulled(s->st, p->states, p->nstates, p->removals,
+                                               p->nremovals, &pos, &rep, err);
     if (rc == 0)
         rc = keep_page_extras(s, p, err);
     s->res.store_ms += (uint64_t)(fs_loop_now_ms() - t0);
@@ -306,7 +333,7 @@ static void on_resync_required(fs_sync *s)
         fail(s, FS_ECORRUPT, "pull", &err);
         return;
     }
-    if ((rc = begin_resync(s, &err)) != 0) {
+    if ((rc = begin_resync(s, &err)) != 0 || (rc = load_snapshot(s, &err)) != 0) {
         fail(s, rc, "resync: starting", &err);
         return;
     }
@@ -324,7 +351,8 @@ static void on_pull_done(void *arg, const fs_http_resp *r)
         fail_http(s, r, "pull");
         return;
     }
-    int rc = fs_sync_decode_pull(r->body, r->len, s->cursor, &p, &err);
+    int rc =
+        fs_sync_decode_pull(r->body, r->len, s->cursor, sent_snapshot(s), s->snap_len, &p, &err);
     if (rc != 0) {
         fail(s, rc, "pull: the server's answer was refused", &err);
         return;
@@ -338,7 +366,7 @@ static void on_pull_done(void *arg, const fs_http_resp *r)
     bool capped = more && ++s->pages >= s->opts.pull_pages_max;
     /* ask for the next page before applying this one, so the server prepares it
      * while the store works; a failed apply cancels it (release) */
-    if (more && !capped && !pull_at(s, p.next_cursor)) {
+    if (more && !capped && !pull_at(s, p.next_cursor, p.snapshot, p.snapshot_len)) {
         fs_sync_pull_page_clear(&p);
         return;
     }
@@ -369,20 +397,46 @@ static void on_pull_done(void *arg, const fs_http_resp *r)
     report_done(s, 0);
 }
 
-/* Posts the pull of the page after cursor and hands it to curl at once (it
- * goes out even if the caller then blocks in the store); false: the run failed. */
-static bool pull_at(fs_sync *s, uint64_t cursor)
+/* Keeps the snapshot position a pull is sent with (NULL: none, unless the pull
+ * is from 0, which begins one). */
+static int keep_snapshot(fs_sync *s, uint64_t cursor, const uint8_t *snap, size_t snap_len,
+                         fs_err *err)
+{
+    uint8_t *copy = NULL;
+    if (snap != NULL && (copy = malloc(snap_len)) == NULL)
+        return fs_err_set(err, FS_ENOMEM, "pull: out of memory");
+    if (copy != NULL)
+        memcpy(copy, snap, snap_len);
+    free(s->snap);
+    s->snap = copy;
+    s->snap_len = copy != NULL ? snap_len : 0;
+    s->snap_on = cursor == 0;
+    return 0;
+}
+
+/* Posts the pull of the page after cursor (and snapshot position snap) and
+ * hands it to curl at once (it goes out even if the caller then blocks in the
+ * store); false: the run failed. */
+static bool pull_at(fs_sync *s, uint64_t cursor, const uint8_t *snap, size_t snap_len)
 {
     uint8_t *body = NULL, digest[64];
     size_t len = 0, digest_len = 0;
     fs_err err;
-    if (cursor == 0) /* the pull a total and an ETA are about */
+    if (cursor == 0 && snap == NULL) /* the pull a total and an ETA are about */
         s->pull_start_ms = fs_loop_now_ms();
-    int rc = fs_sync_devices_digest(s->st, digest, sizeof(digest), &digest_len, &err);
-    /* a resync sweeps what it is not given: it must be given everything */
+    int rc = keep_snapshot(s, cursor, snap, snap_len, &err);
     if (rc == 0)
-        rc = fs_sync_encode_pull(cursor, s->opts.pull_limit, s->resync, digest, digest_len, &body,
-                                 &len, &err);
+        rc = fs_sync_devices_digest(s->st, digest, sizeof(digest), &digest_len, &err);
+    /* a resync sweeps what it is not given: it must be given everything */
+    fs_sync_pull_req rq = {.cursor = cursor,
+                           .limit = s->opts.pull_limit,
+                           .full = s->resync,
+                           .devices_digest = digest,
+                           .digest_len = digest_len,
+                           .snapshot = sent_snapshot(s),
+                           .snapshot_len = s->snap_len};
+    if (rc == 0)
+        rc = fs_sync_encode_pull(&rq, &body, &len, &err);
     if (rc == 0)
         rc = fs_http_post(s->http, s->url, "/v1/pull", body, len, s->token, on_pull_done, s,
                           &s->req, &err);
@@ -396,7 +450,7 @@ static bool pull_at(fs_sync *s, uint64_t cursor)
 
 static void pull_next(fs_sync *s)
 {
-    pull_at(s, s->cursor);
+    pull_at(s, s->cursor, s->snap, s->snap_len);
 }
 
 /* ------------------------------------------------------------------------- */
@@ -428,6 +482,8 @@ static int prepare(fs_sync *s, fs_err *err)
         rc = fs_sync_clock_retry(s, err);
     if (rc == 0)
         rc = fs_store_meta_get_u64(s->st, FS_META_CURSOR, &s->cursor, err);
+    if (rc == 0)
+        rc = load_snapshot(s, err);
     s->want_resync = false;
     return rc;
 }

@@ -57,6 +57,11 @@ struct fs_sync {
     size_t nsent;
     bool batch_out;
     uint64_t cursor;
+    /* the snapshot position sent with the pull in flight (protocol.md,
+     * "Snapshot"): snap_on with snap_len bytes (0: begin one); off: none */
+    bool snap_on;
+    uint8_t *snap;
+    size_t snap_len;
     unsigned pages; /* pull pages answered in this run */
     int64_t run_start_ms;
     uint64_t total;            /* states a pull from 0 gives (PullResponse.total), 0: unknown */

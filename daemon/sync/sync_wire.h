@@ -21,6 +21,8 @@
 #define FS_SYNC_TOKEN_BYTES 32
 /* Longest user name / server id accepted from the server. */
 #define FS_SYNC_NAME_MAX 127
+/* Longest snapshot position accepted from the server (protocol.md, "Snapshot"). */
+#define FS_SYNC_SNAPSHOT_MAX 1024
 
 /* ------------------------------------------------------------------------- */
 /* Requests (bodies malloc'd, caller frees) */
@@ -36,9 +38,21 @@ int fs_sync_encode_enroll(const char *code, const char *device_name, uint64_t pr
  */
 int fs_sync_encode_push(const fs_outbox_batch *batch, size_t max_bytes, size_t *nsent,
                         uint8_t **out, size_t *len, fs_err *err);
-/* devices_digest: DeviceList.digest of the names the device holds (NULL, 0: none). */
-int fs_sync_encode_pull(uint64_t cursor, uint32_t limit, bool full, const uint8_t *devices_digest,
-                        size_t digest_len, uint8_t **out, size_t *len, fs_err *err);
+
+/* What a pull asks for. */
+typedef struct fs_sync_pull_req {
+    uint64_t cursor;
+    uint32_t limit;
+    bool full;
+    const uint8_t *devices_digest; /* DeviceList.digest of the names held (NULL: none) */
+    size_t digest_len;
+    /* a pull from cursor 0 that takes or goes on with a snapshot: its
+     * position (snapshot_len bytes, possibly 0); NULL: none */
+    const uint8_t *snapshot;
+    size_t snapshot_len;
+} fs_sync_pull_req;
+
+int fs_sync_encode_pull(const fs_sync_pull_req *rq, uint8_t **out, size_t *len, fs_err *err);
 
 /* ------------------------------------------------------------------------- */
 /* Answers */
@@ -94,21 +108,25 @@ typedef struct fs_sync_pull_page {
     int read_only;    /* 1: the user writes nothing, 0: writes, -1: not said */
     uint8_t *devices; /* an encoded DeviceList (names checked), or NULL */
     size_t devices_len;
+    uint8_t *snapshot; /* a snapshot goes on: its next position, else NULL */
+    size_t snapshot_len;
 } fs_sync_pull_page;
 
 /*
- * Decodes a PullResponse to the page asked for at cursor: removals with a known
- * kind and an id, at most FS_STORE_APPLY_MAX states and removals, next_cursor
- * present and not behind cursor, and a page that says `more` must move the
- * cursor (else the client would ask for it forever); otherwise the page is
- * FS_ECORRUPT. Each state is checked alone: one that does not decode or is
- * outside the record limits is left out of states and counted in skipped.
- * resync_required needs nothing else. A device list with a device lacking its
- * replica id, or a name that is not UTF-8 or over FS_SYNC_NAME_MAX bytes, is
- * left out (devices NULL), not the page.
+ * Decodes a PullResponse to the page asked for at cursor (with the snapshot
+ * position sent, NULL when none): removals with a known kind and an id, at
+ * most FS_STORE_APPLY_MAX states and removals, next_cursor present and not
+ * behind cursor, and a page that says `more` must move the cursor (else the
+ * client would ask for it forever); a snapshot page must have been asked for,
+ * say more, keep next_cursor at cursor and move the position instead;
+ * otherwise the page is FS_ECORRUPT. Each state is checked alone: one that
+ * does not decode or is outside the record limits is left out of states and
+ * counted in skipped. resync_required needs nothing else. A device list with
+ * a device lacking its replica id, or a name that is not UTF-8 or over
+ * FS_SYNC_NAME_MAX bytes, is left out (devices NULL), not the page.
  */
-int fs_sync_decode_pull(const uint8_t *buf, size_t len, uint64_t cursor, fs_sync_pull_page *out,
-                        fs_err *err);
+int fs_sync_decode_pull(const uint8_t *buf, size_t len, uint64_t cursor, const uint8_t *snapshot,
+                        size_t snapshot_len, fs_sync_pull_page *out, fs_err *err);
 void fs_sync_pull_page_clear(fs_sync_pull_page *p);
 
 /* An ErrorResponse's code and message (printable ASCII, truncated to fit); both

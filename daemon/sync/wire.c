@@ -60,19 +60,21 @@ int fs_sync_encode_enroll(const char *code, const char *device_name, uint64_t pr
     return rc;
 }
 
-int fs_sync_encode_pull(uint64_t cursor, uint32_t limit, bool full, const uint8_t *devices_digest,
-                        size_t digest_len, uint8_t **out, size_t *len, fs_err *err)
+int fs_sync_encode_pull(const fs_sync_pull_req *q, uint8_t **out, size_t *len, fs_err *err)
 {
     Fieldsync__PullRequest rq = FIELDSYNC__PULL_REQUEST__INIT;
     rq.has_cursor = 1;
-    rq.cursor = cursor;
-    rq.has_limit = limit > 0;
-    rq.limit = limit;
-    rq.has_full = full;
-    rq.full = full;
-    rq.has_devices_digest = devices_digest != NULL && digest_len > 0;
-    rq.devices_digest.data = (uint8_t *)(uintptr_t)devices_digest;
-    rq.devices_digest.len = digest_len;
+    rq.cursor = q->cursor;
+    rq.has_limit = q->limit > 0;
+    rq.limit = q->limit;
+    rq.has_full = q->full;
+    rq.full = q->full;
+    rq.has_devices_digest = q->devices_digest != NULL && q->digest_len > 0;
+    rq.devices_digest.data = (uint8_t *)(uintptr_t)q->devices_digest;
+    rq.devices_digest.len = q->digest_len;
+    rq.has_snapshot = q->snapshot != NULL;
+    rq.snapshot.data = (uint8_t *)(uintptr_t)q->snapshot;
+    rq.snapshot.len = q->snapshot_len;
     int rc = pack_buffer(fieldsync__pull_request__get_packed_size(&rq), out, len, err,
                          "building a pull request");
     if (rc == 0)
@@ -299,6 +301,7 @@ void fs_sync_pull_page_clear(fs_sync_pull_page *p)
     free(p->states);
     free(p->removals);
     free(p->devices);
+    free(p->snapshot);
     memset(p, 0, sizeof(*p));
 }
 
@@ -317,12 +320,33 @@ static int pull_removal(const Fieldsync__RecordRef *r, size_t i, fs_ref *out, fs
     return 0;
 }
 
-static int check_pull(const Fieldsync__PullResponse *m, uint64_t cursor, fs_err *err)
+/* A page that goes on with a snapshot: asked for, and moving its position. */
+static int check_snapshot(const Fieldsync__PullResponse *m, uint64_t cursor,
+                          const uint8_t *snapshot, size_t snapshot_len, fs_err *err)
+{
+    if (snapshot == NULL || cursor != 0)
+        return fs_err_set(err, FS_ECORRUPT, "the pull page goes on with a snapshot not asked for");
+    if (m->snapshot.len == 0 || m->snapshot.len > FS_SYNC_SNAPSHOT_MAX)
+        return fs_err_set(err, FS_ECORRUPT, "the pull page's snapshot position is %zu bytes",
+                          m->snapshot.len);
+    if (!m->has_more || !m->more || !m->has_next_cursor || m->next_cursor != cursor)
+        return fs_err_set(err, FS_ECORRUPT,
+                          "a snapshot page must say more and keep the cursor at %llu",
+                          (unsigned long long)cursor);
+    if (m->snapshot.len == snapshot_len && memcmp(m->snapshot.data, snapshot, snapshot_len) == 0)
+        return fs_err_set(err, FS_ECORRUPT, "the snapshot page does not move its position");
+    return 0;
+}
+
+static int check_pull(const Fieldsync__PullResponse *m, uint64_t cursor, const uint8_t *snapshot,
+                      size_t snapshot_len, fs_err *err)
 {
     if (m->n_states > FS_STORE_APPLY_MAX || m->n_removals > FS_STORE_APPLY_MAX)
         return fs_err_set(err, FS_ECORRUPT,
                           "the pull page holds %zu states and %zu removals, over the limit of %d",
                           m->n_states, m->n_removals, FS_STORE_APPLY_MAX);
+    if (m->has_snapshot)
+        return check_snapshot(m, cursor, snapshot, snapshot_len, err);
     if (!m->has_next_cursor)
         return fs_err_set(err, FS_ECORRUPT, "the pull page has no next cursor");
     if (m->next_cursor < cursor)
@@ -394,14 +418,21 @@ static int pull_fill(const Fieldsync__PullResponse *m, fs_sync_pull_page *out, f
         return rc;
     out->next_cursor = m->next_cursor;
     out->more = m->has_more && m->more;
+    if (m->has_snapshot) {
+        out->snapshot = malloc(m->snapshot.len);
+        if (out->snapshot == NULL)
+            return nomem(err, "reading a pull page");
+        memcpy(out->snapshot, m->snapshot.data, m->snapshot.len);
+        out->snapshot_len = m->snapshot.len;
+    }
     out->has_total = m->has_total;
     out->total = m->total;
     out->read_only = m->has_read_only ? m->read_only : -1;
     return pull_devices(m->devices, out, err);
 }
 
-int fs_sync_decode_pull(const uint8_t *buf, size_t len, uint64_t cursor, fs_sync_pull_page *out,
-                        fs_err *err)
+int fs_sync_decode_pull(const uint8_t *buf, size_t len, uint64_t cursor, const uint8_t *snapshot,
+                        size_t snapshot_len, fs_sync_pull_page *out, fs_err *err)
 {
     memset(out, 0, sizeof(*out));
     Fieldsync__PullResponse *m = fieldsync__pull_response__unpack(NULL, len, buf);
@@ -410,7 +441,7 @@ int fs_sync_decode_pull(const uint8_t *buf, size_t len, uint64_t cursor, fs_sync
     int rc = 0;
     if (m->has_resync_required && m->resync_required)
         out->resync_required = true; /* nothing else counts in such an answer */
-    else if ((rc = check_pull(m, cursor, err)) == 0)
+    else if ((rc = check_pull(m, cursor, snapshot, snapshot_len, err)) == 0)
         rc = pull_fill(m, out, err);
     fieldsync__pull_response__free_unpacked(m, NULL);
     if (rc != 0)

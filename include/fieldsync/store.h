@@ -125,6 +125,8 @@ int fs_store_set_replica(fs_store *st, uint64_t replica, fs_err *err);
 #define FS_META_USER "user"                 /* text: the device's user name */
 #define FS_META_READ_ONLY "read_only"       /* uint64: 1 when the user writes nothing */
 #define FS_META_DEVICES "devices"           /* blob: the server's DeviceList (device names) */
+/* blob: the position of a snapshot that goes on (protocol.md, "Snapshot") */
+#define FS_META_PULL_SNAPSHOT "pull_snapshot"
 
 /* A value of sync_meta: *val is malloc'd (NUL-terminated for convenience; len
  * excludes the NUL). FS_ENOTFOUND when the key is absent. */
@@ -311,6 +313,20 @@ typedef struct fs_apply_report {
  */
 int fs_store_apply_remote(fs_store *st, fs_state *const *states, size_t nstates,
                           const fs_ref *removals, size_t nremovals, uint64_t cursor,
+                          fs_apply_report *report, fs_err *err);
+
+/* Where a pulled page leaves the device: the cursor and, while a snapshot goes
+ * on (protocol.md, "Snapshot"), the server's position in it
+ * (FS_META_PULL_SNAPSHOT). Both are stored with the page. */
+typedef struct fs_pull_pos {
+    uint64_t cursor;
+    const uint8_t *snapshot; /* NULL: no snapshot goes on (the key is removed) */
+    size_t snapshot_len;
+} fs_pull_pos;
+
+/* fs_store_apply_remote with the page's whole position. */
+int fs_store_apply_pulled(fs_store *st, fs_state *const *states, size_t nstates,
+                          const fs_ref *removals, size_t nremovals, const fs_pull_pos *pos,
                           fs_apply_report *report, fs_err *err);
 void fs_apply_report_clear(fs_apply_report *r);
 

@@ -37,7 +37,8 @@ typedef struct fs_store_resync_report {
                         * again (or swept, when not given) */
 } fs_store_resync_report;
 
-/* Starts a resync in one transaction: a new epoch, active, pull cursor 0. */
+/* Starts a resync in one transaction: a new epoch, active, pull cursor 0 and
+ * no snapshot. */
 int fs_store_resync_begin(fs_store *st, fs_err *err);
 /* Whether a resync was begun and not finished (also across restarts). */
 int fs_store_resync_active(fs_store *st, bool *active, fs_err *err);
@@ -51,6 +52,10 @@ int fs_store_resync_active(fs_store *st, bool *active, fs_err *err);
 int fs_store_resync_apply(fs_store *st, fs_state *const *states, size_t nstates,
                           const fs_ref *removals, size_t nremovals, uint64_t cursor,
                           fs_store_resync_report *acc, fs_apply_report *report, fs_err *err);
+/* The same with the page's whole position (fs_store_apply_pulled). */
+int fs_store_resync_apply_pulled(fs_store *st, fs_state *const *states, size_t nstates,
+                                 const fs_ref *removals, size_t nremovals, const fs_pull_pos *pos,
+                                 fs_store_resync_report *acc, fs_apply_report *report, fs_err *err);
 
 /*
  * Ends the resync in one transaction: sweeps unmarked records (keeping those with

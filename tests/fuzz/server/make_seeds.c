@@ -48,6 +48,21 @@ int main(int argc, char **argv)
     b = tu_pull_body(1u << 30, 100000, &len);
     put(dir, "fuzz_server_pull", "far_cursor", b, len);
     free(b);
+    b = tu_pull_snapshot_body(2, false, NULL, 0, &len);
+    put(dir, "fuzz_server_pull", "snapshot_begin", b, len);
+    free(b);
+    Fieldsync__SnapshotPosition sp = FIELDSYNC__SNAPSHOT_POSITION__INIT;
+    Fieldsync__RecordRef after = FIELDSYNC__RECORD_REF__INIT;
+    sp.has_seq = sp.has_records = 1;
+    sp.seq = 5;
+    sp.records = 1;
+    after.has_kind = 1;
+    after.kind = FIELDSYNC__RECORD_KIND__ACCOUNT;
+    after.id = "acc-1";
+    sp.after = &after;
+    b = tu_pull_snapshot_body(2, false, buf, fieldsync__snapshot_position__pack(&sp, buf), &len);
+    put(dir, "fuzz_server_pull", "snapshot_on", b, len);
+    free(b);
 
     fs_state *acc = tu_account(11, "acc-1", "Brenner Logistik");
     fs_state *con = tu_contact(11, "con-1", "acc-1", "Eva Kraus");

@@ -93,18 +93,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fs_sync_pull_page p;
     uint64_t cursor = 0;
     fs_store_meta_get_u64(store, FS_META_CURSOR, &cursor, NULL);
-    if (fs_sync_decode_pull(data, size, cursor, &p, NULL) != 0)
+    /* from cursor 0 the page answers a pull that begins a snapshot */
+    if (fs_sync_decode_pull(data, size, cursor, cursor == 0 ? (const uint8_t *)"" : NULL, 0, &p,
+                            NULL) != 0)
         return 0;
     fs_apply_report rep;
+    fs_pull_pos pos = {p.next_cursor, p.snapshot, p.snapshot_len};
     if (size > 0 && (data[0] & 1)) {
         fs_store_resync_begin(store, NULL);
-        fs_store_resync_apply(store, p.states, p.nstates, p.removals, p.nremovals, p.next_cursor,
-                              NULL, &rep, NULL);
+        fs_store_resync_apply_pulled(store, p.states, p.nstates, p.removals, p.nremovals, &pos,
+                                     NULL, &rep, NULL);
         fs_apply_report_clear(&rep);
         fs_store_resync_finish(store, NULL, NULL, NULL, NULL);
     } else {
-        fs_store_apply_remote(store, p.states, p.nstates, p.removals, p.nremovals, p.next_cursor,
-                              &rep, NULL);
+        fs_store_apply_pulled(store, p.states, p.nstates, p.removals, p.nremovals, &pos, &rep,
+                              NULL);
         fs_apply_report_clear(&rep);
     }
     /* keep the cursor low so later inputs are not refused for moving it back */

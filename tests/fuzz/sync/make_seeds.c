@@ -128,6 +128,16 @@ static void pull_seeds(const char *dir, const fs_outbox_batch *b)
     m.has_read_only = 1;
     m.devices = &list;
     put(dir, "fuzz_sync_pull", "page_extras", buf, fieldsync__pull_response__pack(&m, buf));
+    m.has_total = 0;
+    m.has_read_only = 0;
+    m.devices = NULL;
+    m.n_removals = 0;
+    m.next_cursor = 0;
+    m.more = 1;
+    m.has_snapshot = 1;
+    m.snapshot.data = (uint8_t *)"\x08\x05\x18\x01";
+    m.snapshot.len = 4;
+    put(dir, "fuzz_sync_pull", "snapshot", buf, fieldsync__pull_response__pack(&m, buf));
     Fieldsync__PullResponse r = FIELDSYNC__PULL_RESPONSE__INIT;
     r.has_resync_required = 1;
     r.resync_required = 1;

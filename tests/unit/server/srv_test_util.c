@@ -248,6 +248,22 @@ uint8_t *tu_pull_full_body(uint64_t cursor, size_t *len)
     return out;
 }
 
+uint8_t *tu_pull_snapshot_body(uint32_t limit, bool full, const uint8_t *pos, size_t pos_len,
+                               size_t *len)
+{
+    srv_buf b = {0};
+    srv_buf_varint_field(&b, 1, 0);
+    if (limit)
+        srv_buf_varint_field(&b, 2, limit);
+    if (full)
+        srv_buf_varint_field(&b, 3, 1);
+    srv_buf_bytes_field(&b, 10, pos != NULL ? pos : (const uint8_t *)"", pos != NULL ? pos_len : 0);
+    uint8_t *out;
+    if (srv_buf_finish(&b, &out, len) != 0)
+        die("pull body", NULL);
+    return out;
+}
+
 int tu_call(int (*h)(srv_storage *, const srv_config *, const srv_request *, srv_response *),
             srv_storage *s, const srv_config *cfg, const char *bearer, const uint8_t *body,
             size_t len, srv_response *rs)

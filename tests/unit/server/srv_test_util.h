@@ -54,6 +54,9 @@ uint8_t *tu_push_body(fs_state *const *states, size_t n, size_t *len);
 uint8_t *tu_pull_body(uint64_t cursor, uint32_t limit, size_t *len);
 /* A forced resync's pull (PullRequest.full): the device's own writes included. */
 uint8_t *tu_pull_full_body(uint64_t cursor, size_t *len);
+/* A pull from cursor 0 that begins (pos NULL) or goes on with a snapshot. */
+uint8_t *tu_pull_snapshot_body(uint32_t limit, bool full, const uint8_t *pos, size_t pos_len,
+                               size_t *len);
 
 /* Runs a handler with the protocol header set. */
 int tu_call(int (*h)(srv_storage *, const srv_config *, const srv_request *, srv_response *),

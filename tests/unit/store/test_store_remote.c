@@ -153,6 +153,40 @@ static void failure_mid_page_applies_nothing_and_keeps_the_cursor(void **state)
     free_page(page, n);
 }
 
+/* A snapshot's position is stored with its page, kept by a page that fails,
+ * and gone once a page ends the snapshot (protocol.md, "Snapshot"). */
+static void snapshot_position_commits_with_its_page(void **state)
+{
+    fixture *f = *state;
+    fs_state **page = make_page(2, "snap");
+    uint8_t *pos = NULL;
+    size_t len = 0;
+    fs_pull_pos at = {0, (const uint8_t *)"pos-1", 5};
+    assert_int_equal(fs_store_apply_pulled(f->st, page, 1, NULL, 0, &at, NULL, NULL), 0);
+    assert_int_equal(fs_store_meta_get(f->st, FS_META_PULL_SNAPSHOT, &pos, &len, NULL), 0);
+    assert_int_equal(len, 5);
+    assert_memory_equal(pos, "pos-1", 5);
+    free(pos);
+    assert_int_equal(sqlite3_exec(f->st->db,
+                                  "CREATE TEMP TRIGGER poison BEFORE INSERT ON main.records "
+                                  "BEGIN SELECT RAISE(ABORT, 'disk trouble'); END",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    at.snapshot = (const uint8_t *)"pos-2";
+    assert_int_not_equal(fs_store_apply_pulled(f->st, page + 1, 1, NULL, 0, &at, NULL, NULL), 0);
+    assert_int_equal(fs_store_meta_get(f->st, FS_META_PULL_SNAPSHOT, &pos, &len, NULL), 0);
+    assert_memory_equal(pos, "pos-1", 5);
+    free(pos);
+    assert_int_equal(sqlite3_exec(f->st->db, "DROP TRIGGER poison", NULL, NULL, NULL), SQLITE_OK);
+    at = (fs_pull_pos){.cursor = 12};
+    assert_int_equal(fs_store_apply_pulled(f->st, page + 1, 1, NULL, 0, &at, NULL, NULL), 0);
+    assert_int_equal(fs_store_meta_get(f->st, FS_META_PULL_SNAPSHOT, &pos, &len, NULL),
+                     FS_ENOTFOUND);
+    assert_int_equal(cursor(f->st), 12);
+    assert_int_equal(records(f->st), 2);
+    free_page(page, 2);
+}
+
 static void oversized_page_is_refused(void **state)
 {
     fixture *f = *state;
@@ -370,6 +404,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(large_page_and_cursor_commit_together),
         T(failure_mid_page_applies_nothing_and_keeps_the_cursor),
+        T(snapshot_position_commits_with_its_page),
         T(oversized_page_is_refused),
         T(removal_drops_synced_records_and_keeps_unsynced_ones),
         T(remote_delete_leaves_lists_and_search),

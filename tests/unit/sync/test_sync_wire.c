@@ -301,7 +301,7 @@ static void test_pull_page_is_decoded_and_validated(void **state)
     uint8_t *buf = pull_response(&m, &len);
     fs_sync_pull_page p;
     fs_err err;
-    assert_int_equal(fs_sync_decode_pull(buf, len, 5, &p, NULL), 0);
+    assert_int_equal(fs_sync_decode_pull(buf, len, 5, NULL, 0, &p, NULL), 0);
     assert_int_equal(p.nstates, 1);
     assert_string_equal(p.states[0]->id, "a1");
     assert_int_equal(p.nremovals, 1);
@@ -310,27 +310,83 @@ static void test_pull_page_is_decoded_and_validated(void **state)
     assert_true(p.more);
     fs_sync_pull_page_clear(&p);
     /* more without moving the cursor would loop forever */
-    assert_int_equal(fs_sync_decode_pull(buf, len, 17, &p, &err), FS_ECORRUPT);
+    assert_int_equal(fs_sync_decode_pull(buf, len, 17, NULL, 0, &p, &err), FS_ECORRUPT);
     /* a cursor moving back */
-    assert_int_equal(fs_sync_decode_pull(buf, len, 18, &p, &err), FS_ECORRUPT);
+    assert_int_equal(fs_sync_decode_pull(buf, len, 18, NULL, 0, &p, &err), FS_ECORRUPT);
     free(buf);
     /* no cursor at all */
     m.has_next_cursor = 0;
     buf = pull_response(&m, &len);
-    assert_int_equal(fs_sync_decode_pull(buf, len, 0, &p, &err), FS_ECORRUPT);
+    assert_int_equal(fs_sync_decode_pull(buf, len, 0, NULL, 0, &p, &err), FS_ECORRUPT);
     free(buf);
     /* removal of an unknown kind or without id */
     m.has_next_cursor = 1;
     ref.kind = 99;
     buf = pull_response(&m, &len);
-    assert_int_equal(fs_sync_decode_pull(buf, len, 0, &p, &err), FS_ECORRUPT);
+    assert_int_equal(fs_sync_decode_pull(buf, len, 0, NULL, 0, &p, &err), FS_ECORRUPT);
     free(buf);
     ref.kind = FIELDSYNC__RECORD_KIND__CONTACT;
     ref.id = "";
     buf = pull_response(&m, &len);
-    assert_int_equal(fs_sync_decode_pull(buf, len, 0, &p, &err), FS_ECORRUPT);
+    assert_int_equal(fs_sync_decode_pull(buf, len, 0, NULL, 0, &p, &err), FS_ECORRUPT);
     free(buf);
     fs_state_pb_storage_free(vv, ev, 0);
+}
+
+/* A snapshot's pages keep the cursor at 0 and move their position instead:
+ * one must have been asked for, say more, and move. */
+static void test_pull_snapshot_pages_are_validated(void **state)
+{
+    (void)state;
+    Fieldsync__PullResponse m = FIELDSYNC__PULL_RESPONSE__INIT;
+    static uint8_t big[FS_SYNC_SNAPSHOT_MAX + 1];
+    m.has_next_cursor = m.has_more = m.more = m.has_snapshot = 1;
+    m.snapshot.data = (uint8_t *)"pos2";
+    m.snapshot.len = 4;
+    size_t len;
+    uint8_t *buf = pull_response(&m, &len);
+    fs_sync_pull_page p;
+    fs_err err;
+    const uint8_t *begin = (const uint8_t *)"", *pos1 = (const uint8_t *)"pos1";
+    assert_int_equal(fs_sync_decode_pull(buf, len, 0, begin, 0, &p, NULL), 0);
+    assert_int_equal(p.snapshot_len, 4);
+    assert_memory_equal(p.snapshot, "pos2", 4);
+    assert_int_equal(p.next_cursor, 0);
+    fs_sync_pull_page_clear(&p);
+    assert_int_equal(fs_sync_decode_pull(buf, len, 0, pos1, 4, &p, NULL), 0);
+    fs_sync_pull_page_clear(&p);
+    /* not moving, not asked for, or asked from a cursor */
+    assert_int_equal(fs_sync_decode_pull(buf, len, 0, (const uint8_t *)"pos2", 4, &p, &err),
+                     FS_ECORRUPT);
+    assert_int_equal(fs_sync_decode_pull(buf, len, 0, NULL, 0, &p, &err), FS_ECORRUPT);
+    assert_int_equal(fs_sync_decode_pull(buf, len, 5, pos1, 4, &p, &err), FS_ECORRUPT);
+    free(buf);
+    /* a snapshot page must say more and keep the cursor */
+    m.more = 0;
+    buf = pull_response(&m, &len);
+    assert_int_equal(fs_sync_decode_pull(buf, len, 0, begin, 0, &p, &err), FS_ECORRUPT);
+    free(buf);
+    m.more = 1;
+    m.next_cursor = 3;
+    buf = pull_response(&m, &len);
+    assert_int_equal(fs_sync_decode_pull(buf, len, 0, begin, 0, &p, &err), FS_ECORRUPT);
+    free(buf);
+    m.next_cursor = 0;
+    m.snapshot.data = big;
+    m.snapshot.len = sizeof(big);
+    buf = pull_response(&m, &len);
+    assert_int_equal(fs_sync_decode_pull(buf, len, 0, begin, 0, &p, &err), FS_ECORRUPT);
+    free(buf);
+    /* its last page: no position, the cursor where the feed goes on */
+    m.has_snapshot = 0;
+    m.next_cursor = 9;
+    m.more = 0;
+    buf = pull_response(&m, &len);
+    assert_int_equal(fs_sync_decode_pull(buf, len, 0, pos1, 4, &p, NULL), 0);
+    assert_null(p.snapshot);
+    assert_int_equal(p.next_cursor, 9);
+    fs_sync_pull_page_clear(&p);
+    free(buf);
 }
 
 static void test_pull_page_leaves_out_bad_states_and_keeps_the_rest(void **state)
@@ -357,7 +413,7 @@ static void test_pull_page_leaves_out_bad_states_and_keeps_the_rest(void **state
     size_t len;
     uint8_t *buf = pull_response(&m, &len);
     fs_sync_pull_page p;
-    assert_int_equal(fs_sync_decode_pull(buf, len, 0, &p, NULL), 0);
+    assert_int_equal(fs_sync_decode_pull(buf, len, 0, NULL, 0, &p, NULL), 0);
     assert_int_equal(p.nstates, 2);
     assert_string_equal(p.states[0]->id, "a1");
     assert_string_equal(p.states[1]->id, "a3");
@@ -380,7 +436,7 @@ static void test_pull_resync_required_needs_nothing_else(void **state)
     size_t len;
     uint8_t *buf = pull_response(&m, &len);
     fs_sync_pull_page p;
-    assert_int_equal(fs_sync_decode_pull(buf, len, 99, &p, NULL), 0);
+    assert_int_equal(fs_sync_decode_pull(buf, len, 99, NULL, 0, &p, NULL), 0);
     assert_true(p.resync_required);
     assert_int_equal(p.nstates, 0);
     fs_sync_pull_page_clear(&p);
@@ -406,7 +462,7 @@ static void test_pull_page_over_the_limit_is_refused(void **state)
     size_t len;
     uint8_t *buf = pull_response(&m, &len);
     fs_sync_pull_page p;
-    assert_int_equal(fs_sync_decode_pull(buf, len, 0, &p, NULL), FS_ECORRUPT);
+    assert_int_equal(fs_sync_decode_pull(buf, len, 0, NULL, 0, &p, NULL), FS_ECORRUPT);
     free(buf);
     free(refs);
 }
@@ -461,7 +517,7 @@ static void test_pull_extras_total_read_only_and_device_names(void **state)
     size_t len;
     uint8_t *buf = pull_response(&m, &len);
     fs_sync_pull_page p;
-    assert_int_equal(fs_sync_decode_pull(buf, len, 0, &p, NULL), 0);
+    assert_int_equal(fs_sync_decode_pull(buf, len, 0, NULL, 0, &p, NULL), 0);
     assert_true(p.has_total && p.total == 2100 && p.read_only == 1);
     assert_non_null(p.devices);
     Fieldsync__DeviceList *back = fieldsync__device_list__unpack(NULL, p.devices_len, p.devices);
@@ -476,7 +532,7 @@ static void test_pull_extras_total_read_only_and_device_names(void **state)
     d2.name = "tab\xfflet";
     m.has_read_only = 0;
     buf = pull_response(&m, &len);
-    assert_int_equal(fs_sync_decode_pull(buf, len, 0, &p, NULL), 0);
+    assert_int_equal(fs_sync_decode_pull(buf, len, 0, NULL, 0, &p, NULL), 0);
     assert_null(p.devices);
     assert_int_equal(p.read_only, -1);
     fs_sync_pull_page_clear(&p);
@@ -484,7 +540,7 @@ static void test_pull_extras_total_read_only_and_device_names(void **state)
     d2.name = "tablet"; /* a device without its replica id: the same */
     d2.has_replica = 0;
     buf = pull_response(&m, &len);
-    assert_int_equal(fs_sync_decode_pull(buf, len, 0, &p, NULL), 0);
+    assert_int_equal(fs_sync_decode_pull(buf, len, 0, NULL, 0, &p, NULL), 0);
     assert_null(p.devices);
     fs_sync_pull_page_clear(&p);
     free(buf);
@@ -580,6 +636,7 @@ int main(void)
             test_push_answer_outside_the_limits_acknowledges_without_applying, setup, teardown),
         cmocka_unit_test_setup_teardown(test_push_body_respects_the_byte_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pull_page_is_decoded_and_validated, setup, teardown),
+        cmocka_unit_test(test_pull_snapshot_pages_are_validated),
         cmocka_unit_test_setup_teardown(test_pull_page_leaves_out_bad_states_and_keeps_the_rest,
                                         setup, teardown),
         cmocka_unit_test(test_pull_resync_required_needs_nothing_else),
