@@ -55,7 +55,9 @@ static int check_btrees(fs_store *st, fs_check_report *r, fs_err *err)
 int fs_store_check(fs_store *st, fs_check_report *r, fs_err *err)
 {
     memset(r, 0, sizeof(*r));
-    int rc = fs_store_exec(st, "BEGIN; SELECT count(*) FROM sqlite_schema", err);
+    int rc = fs_store_load_flush(st, err);
+    if (rc == 0)
+        rc = fs_store_exec(st, "BEGIN; SELECT count(*) FROM sqlite_schema", err);
     if (rc != 0)
         return rc;
     rc = fs_vfs_check_pages(st->db, &r->pages, add_problem, r, err);

@@ -70,7 +70,9 @@ int fs_store_maintain(fs_store *st, fs_err *err)
     char sql[96];
     snprintf(sql, sizeof(sql), "INSERT INTO search(search, rank) VALUES('merge', %d)",
              FS_STORE_FTS_MERGE_PAGES);
-    int rc = fs_store_index_backlog(st, FS_STORE_SEARCH_STEP, err);
+    int rc = fs_store_load_flush(st, err); /* the checkpoint must see it committed */
+    if (rc == 0)
+        rc = fs_store_index_backlog(st, FS_STORE_SEARCH_STEP, err);
     if (rc == 0)
         rc = fs_store_exec(st, sql, err);
     if (rc != 0)

@@ -225,7 +225,9 @@ int fs_store_rekey(fs_store *st, const char *passphrase, size_t passphrase_len, 
     fs_secret *next = NULL;
     if (st->keyfile == NULL)
         return fs_err_set(err, FS_ESTATE, "%s is a plain store: it has no key to rotate", st->path);
-    int rc = suffixed(tmp, sizeof(tmp), st->path, REKEY_SUFFIX, err);
+    int rc = fs_store_load_flush(st, err); /* the copy must hold an initial load's batch */
+    if (rc == 0)
+        rc = suffixed(tmp, sizeof(tmp), st->path, REKEY_SUFFIX, err);
     if (rc == 0)
         rc = unlink_if_exists(tmp, err);
     if (rc == 0)

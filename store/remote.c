@@ -10,7 +10,8 @@
  * commit (any local write) or checkpoint flushes the pages before it, and WAL
  * checksums keep the database consistent either way. The setting is FULL again
  * before the function returns, whatever happened. Under a deferring owner
- * the page's records get their search rows from maintenance (store.h).
+ * the page's records get their search rows from maintenance (store.h). During
+ * an initial load a page is a savepoint of the load's batch (load.c).
  *
  * Removals delete the local copy of a record that left the rep's territory,
  * unless the outbox still holds a local change of it: a write is never dropped
@@ -118,6 +119,48 @@ static int apply_in_transaction(fs_store *st, const char *what, fs_state *const 
     return rc;
 }
 
+/* What one page's transaction (or savepoint) works on. */
+typedef struct page_work {
+    const char *what;
+    fs_state *const *states;
+    size_t nstates;
+    const fs_ref *removals;
+    size_t nremovals;
+    const fs_pull_pos *pos;
+    fs_store_state_fn apply_state;
+    void *ctx;
+    fs_apply_report *r;
+} page_work;
+
+static int work_page(fs_store *st, void *arg, fs_err *err)
+{
+    page_work *w = arg;
+    return apply_in_transaction(st, w->what, w->states, w->nstates, w->removals, w->nremovals,
+                                w->pos, w->apply_state, w->ctx, w->r, err);
+}
+
+/* The page in a transaction of its own, committed without flushing the WAL. */
+static int apply_alone(fs_store *st, page_work *w, fs_err *err)
+{
+    int rc = fs_store_exec(st, "PRAGMA synchronous=NORMAL", err);
+    if (rc == 0)
+        rc = fs_store_begin(st, err);
+    if (rc == 0)
+        rc = work_page(st, w, err);
+    if (rc == 0)
+        rc = fs_store_commit(st, err);
+    if (rc != 0)
+        fs_store_rollback(st);
+    fs_err restore_err;
+    if (fs_store_exec(st, "PRAGMA synchronous=FULL", &restore_err) != 0 && rc == 0) {
+        /* the page is in, but local writes must not go unflushed: say so */
+        if (err != NULL)
+            *err = restore_err;
+        rc = restore_err.code;
+    }
+    return rc;
+}
+
 int fs_store_apply_page(fs_store *st, const char *what, fs_state *const *states, size_t nstates,
                         const fs_ref *removals, size_t nremovals, const fs_pull_pos *pos,
                         fs_store_state_fn apply_state, void *ctx, fs_apply_report *report,
@@ -131,30 +174,17 @@ int fs_store_apply_page(fs_store *st, const char *what, fs_state *const *states,
                           "a %s page of %zu states and %zu removals is over "
                           "the limit of %d each: ask for smaller pages",
                           what, nstates, nremovals, FS_STORE_APPLY_MAX);
+    page_work w = {what, states, nstates, removals, nremovals, pos, apply_state, ctx, r};
     fs_hlc saved = st->hlc;
     st->defer_search = st->defer_maintenance;
-    int rc = fs_store_exec(st, "PRAGMA synchronous=NORMAL", err);
-    if (rc == 0)
-        rc = fs_store_begin(st, err);
-    if (rc == 0)
-        rc = apply_in_transaction(st, what, states, nstates, removals, nremovals, pos, apply_state,
-                                  ctx, r, err);
-    if (rc == 0)
-        rc = fs_store_commit(st, err);
+    int rc = st->loading ? fs_store_load_page(st, work_page, &w, nstates, err)
+                         : apply_alone(st, &w, err);
     if (rc != 0) {
-        fs_store_rollback(st);
         st->hlc = saved; /* the clock follows what committed */
         fs_apply_report_clear(r);
     }
     fs_apply_report_clear(&local);
     st->defer_search = false;
-    fs_err restore_err;
-    if (fs_store_exec(st, "PRAGMA synchronous=FULL", &restore_err) != 0 && rc == 0) {
-        /* the page is in, but local writes must not go unflushed: say so */
-        if (err != NULL)
-            *err = restore_err;
-        rc = restore_err.code;
-    }
     return rc;
 }
 

@@ -172,10 +172,17 @@ static int run_one(fs_store *st, int version, fs_err *err)
 
 int fs_store_migrate(fs_store *st, fs_err *err)
 {
+    int found = 0;
+    int rc = read_version(st, &found, err);
+    /* a migration may expect the indexes an interrupted initial load dropped */
+    if (rc == 0 && found >= 1 && found < FS_STORE_SCHEMA_VERSION)
+        rc = fs_store_load_resume(st, true, err);
+    if (rc != 0)
+        return rc;
     for (;;) {
         int version = 0;
         /* Read inside the transaction: another process may have migrated meanwhile. */
-        int rc = fs_store_begin(st, err);
+        rc = fs_store_begin(st, err);
         if (rc == 0)
             rc = read_version(st, &version, err);
         if (rc == 0 && version > FS_STORE_SCHEMA_VERSION)

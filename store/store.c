@@ -87,7 +87,10 @@ int fs_store_begin(fs_store *st, fs_err *err)
     if (st->db == NULL)
         return fs_err_set(err, FS_ESTATE, "%s is not open: close the store and open it again",
                           st->path);
-    int rc = sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+    int rc = fs_store_load_flush(st, err);
+    if (rc != 0)
+        return rc;
+    rc = sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
     return rc == SQLITE_OK ? 0 : fs_store_sqlerr(st, rc, err, "starting a transaction");
 }
 
@@ -357,8 +360,8 @@ int fs_store_open(fs_store **out, const char *path, const char *keyfile, const c
     if (rc != 0)
         goto fail;
     sqlite3_busy_timeout(st->db, 5000);
-    if ((rc = fs_store_migrate(st, err)) != 0 || (rc = load_identity(st, err)) != 0 ||
-        (rc = fs_outbox_recover(st, err)) != 0)
+    if ((rc = fs_store_migrate(st, err)) != 0 || (rc = fs_store_load_resume(st, false, err)) != 0 ||
+        (rc = load_identity(st, err)) != 0 || (rc = fs_outbox_recover(st, err)) != 0)
         goto fail;
     *out = st;
     return 0;
@@ -372,6 +375,7 @@ void fs_store_close(fs_store *st)
     if (st == NULL)
         return;
     if (st->db != NULL) {
+        fs_store_load_flush(st, NULL); /* an initial load's batch: keep what it has */
         /* Empties the WAL so the plaintext-derived frame checksums do not linger. */
         sqlite3_wal_checkpoint_v2(st->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
         fs_store_stmts_clear(st);

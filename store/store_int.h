@@ -36,12 +36,17 @@ struct fs_store {
     bool defer_maintenance;   /* fs_store_defer_maintenance: survives reopening */
     int autocheckpoint_pages; /* the connection's own limit, restored on undeferring */
     bool defer_search;        /* while applying a pulled page under defer_maintenance */
+    bool loading;             /* an initial load goes on (load.c): its marker is stored */
+    bool bulk_open;           /* its batch transaction is open across pages */
+    size_t bulk_states;       /* states in that batch */
+    size_t load_batch;        /* fs_store_set_load_batch; 0: FS_STORE_LOAD_BATCH */
 };
 
 /* SQLite result code -> FS_E*, with a message naming what was being done. */
 int fs_store_sqlerr(fs_store *st, int rc, fs_err *err, const char *what);
 
-/* BEGIN IMMEDIATE / COMMIT / ROLLBACK. rollback never fails visibly. */
+/* BEGIN IMMEDIATE (committing an initial load's open batch first) / COMMIT /
+ * ROLLBACK. rollback never fails visibly. */
 int fs_store_begin(fs_store *st, fs_err *err);
 int fs_store_commit(fs_store *st, fs_err *err);
 void fs_store_rollback(fs_store *st);
@@ -49,6 +54,17 @@ void fs_store_rollback(fs_store *st);
 /* Registers the search index's tokenizer on a new connection, before the FTS
  * table is touched (tokenize.c). */
 int fs_store_register_tokenizer(sqlite3 *db, fs_err *err);
+
+/* Initial load (load.c). At open: whether the marker says a load goes on;
+ * migrating: a migration is about to run, so the load's indexes are built
+ * first and it ends. */
+int fs_store_load_resume(fs_store *st, bool migrating, fs_err *err);
+/* One pulled page's work inside the open batch transaction. */
+typedef int (*fs_store_page_fn)(fs_store *st, void *ctx, fs_err *err);
+/* Runs apply as one page of the load's batch (a savepoint: a page that fails
+ * leaves the batch's earlier pages), committing the batch when it is full. */
+int fs_store_load_page(fs_store *st, fs_store_page_fn apply, void *ctx, size_t nstates,
+                       fs_err *err);
 
 /* Re-applies deferred maintenance to a (re)opened connection (maintain.c). */
 int fs_store_apply_maintenance_mode(fs_store *st, fs_err *err);

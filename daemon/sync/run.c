@@ -21,12 +21,12 @@ static void step(fs_sync *s);
 
 static void release(fs_sync *s)
 {
+    fs_err err;
     if (s->req != NULL) {
         fs_http_cancel(s->http, s->req);
         s->req = NULL;
     }
     if (s->batch_out) {
-        fs_err err;
         if (fs_outbox_fail(s->st, &s->batch, &err) != 0)
             fs_log(FS_LOG_WARN,
                    "sync: returning a batch to the outbox: %s (it returns at the "
@@ -41,6 +41,10 @@ static void release(fs_sync *s)
     free(s->snap);
     s->snap = NULL;
     s->snap_on = false;
+    /* an initial load's open batch: the run ends, what it pulled is kept */
+    if (fs_store_load_flush(s->st, &err) != 0)
+        fs_log(FS_LOG_WARN, "sync: keeping the pulled records: %s (they are pulled again)",
+               fs_err_message(&err));
     s->running = false;
     s->phase = FS_PHASE_NONE;
 }
@@ -387,6 +391,13 @@ static void on_pull_done(void *arg, const fs_http_resp *r)
     }
     if (more)
         return; /* the next page is on its way */
+    int64_t t0 = fs_loop_now_ms();
+    rc = fs_store_load_finish(s->st, &err); /* builds the indexes an initial load left out */
+    s->res.store_ms += (uint64_t)(fs_loop_now_ms() - t0);
+    if (rc != 0) {
+        fail(s, rc, "pull: indexing the records", &err);
+        return;
+    }
     if (s->resync) {
         finish_resync(s);
         if (!s->running)
@@ -484,6 +495,9 @@ static int prepare(fs_sync *s, fs_err *err)
         rc = fs_store_meta_get_u64(s->st, FS_META_CURSOR, &s->cursor, err);
     if (rc == 0)
         rc = load_snapshot(s, err);
+    /* everything from the start into a store without records: in bulk */
+    if (rc == 0 && s->cursor == 0)
+        rc = fs_store_load_begin(s->st, err);
     s->want_resync = false;
     return rc;
 }

@@ -330,6 +330,26 @@ int fs_store_apply_pulled(fs_store *st, fs_state *const *states, size_t nstates,
                           fs_apply_report *report, fs_err *err);
 void fs_apply_report_clear(fs_apply_report *r);
 
+/*
+ * Initial load (store.md, "Initial load"): a pull from the start into a store
+ * without records, taken in bulk. fs_store_load_begin starts one if the store
+ * holds no record (a no-op otherwise, or while one goes on): the projection
+ * indexes are dropped and a marker stored, in one transaction. While it goes
+ * on, pulled pages commit several to a transaction; fs_store_load_finish
+ * builds the indexes and removes the marker when the pull is complete. A
+ * load cut short by a crash goes on, still in bulk, at the next pull from
+ * where its last batch committed. fs_store_load_flush commits the open batch
+ * (anything that starts a transaction of its own does that too).
+ */
+int fs_store_load_begin(fs_store *st, fs_err *err);
+int fs_store_load_finish(fs_store *st, fs_err *err);
+int fs_store_load_flush(fs_store *st, fs_err *err);
+bool fs_store_loading(const fs_store *st);
+/* States an initial load's batch commits after (five default pages). */
+#define FS_STORE_LOAD_BATCH 5000
+/* Tests: another batch size for this connection (0: the default). */
+void fs_store_set_load_batch(fs_store *st, size_t states);
+
 /* ------------------------------------------------------------------------- */
 /* Keys (rekey.c) */
 
