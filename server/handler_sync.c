@@ -55,6 +55,7 @@ enum {
     PB_RESULT_REF = 1,
     PB_RESULT_JOINED = 2,
     PB_RESULT_REFUSED = 3,
+    PB_RESULT_UNCHANGED = 10,
     PB_PUSH_RESULTS = 1,
     PB_PULL_STATES = 1,
     PB_PULL_REMOVALS = 2,
@@ -104,8 +105,9 @@ typedef struct pull_extras {
 typedef struct push_outcome {
     int reason; /* 0: joined */
     char message[256];
-    uint8_t *joined; /* encoded joined state */
+    uint8_t *joined; /* encoded joined state (NULL when unchanged) */
     size_t joined_len;
+    bool unchanged; /* joined is the state pushed, and the device takes that answer */
 } push_outcome;
 
 static void write_ref(srv_buf *out, uint32_t field, int kind, const char *id)
@@ -188,7 +190,21 @@ typedef struct pusher {
     const srv_device *dev;
     const srv_user *user;
     srv_trust trust;
+    bool unchanged_ok; /* PushRequest.unchanged_ok */
 } pusher;
+
+/* Whether the join left the pushed state as it was: enc is the joined state's
+ * encoding, and both encodings are canonical. */
+static int same_as_pushed(const fs_state *pushed, const uint8_t *enc, size_t enc_len, bool *same,
+                          fs_err *err)
+{
+    uint8_t *mine = NULL;
+    size_t len = 0;
+    int rc = fs_state_encode(pushed, &mine, &len, err);
+    *same = rc == 0 && len == enc_len && memcmp(mine, enc, len) == 0;
+    free(mine);
+    return rc;
+}
 
 /* Joins one decoded, valid state into storage for the pusher. */
 static int push_one(srv_storage *s, const pusher *p, const fs_state *pushed, push_outcome *o,
@@ -249,7 +265,10 @@ static int push_one(srv_storage *s, const pusher *p, const fs_state *pushed, pus
         if (rc == 0)
             rc = s->ops->record_put(s, &rec, err);
     }
-    if (rc == 0) {
+    /* a device that takes "unchanged" is not sent back what it sent */
+    if (rc == 0 && p->unchanged_ok)
+        rc = same_as_pushed(pushed, enc, enc_len, &o->unchanged, err);
+    if (rc == 0 && !o->unchanged) {
         o->joined = enc;
         o->joined_len = enc_len;
         enc = NULL;
@@ -297,7 +316,9 @@ static int push_answer(const Fieldsync__PushRequest *req, const push_outcome *ou
         const Fieldsync__RecordState *pb = req->states[i];
         srv_buf_reset(&res);
         write_ref(&res, PB_RESULT_REF, pb->has_kind ? (int)pb->kind : 0, pb->id);
-        if (outs[i].reason == 0) {
+        if (outs[i].reason == 0 && outs[i].unchanged) {
+            srv_buf_varint_field(&res, PB_RESULT_UNCHANGED, 1);
+        } else if (outs[i].reason == 0) {
             srv_buf_bytes_field(&res, PB_RESULT_JOINED, outs[i].joined, outs[i].joined_len);
         } else {
             srv_buf_reset(&refusal);
@@ -413,7 +434,8 @@ int srv_handle_push(srv_storage *s, const srv_config *cfg, const srv_request *rq
     Fieldsync__PushRequest *req = push_decode(cfg, rq, rs);
     if (req == NULL)
         return rs->body != NULL ? 0 : FS_ENOMEM;
-    pusher p = {.dev = &dev, .user = &user};
+    pusher p = {
+        .dev = &dev, .user = &user, .unchanged_ok = req->has_unchanged_ok && req->unchanged_ok};
     srv_trust_init(&p.trust, &dev, srv_config_now(cfg), cfg->clock_skew_s);
     push_outcome *outs = calloc(req->n_states ? req->n_states : 1, sizeof(*outs));
     int rc = outs == NULL

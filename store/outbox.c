@@ -286,7 +286,8 @@ static int complete_item(fs_store *st, int64_t batch, const fs_outbox_item *item
         return fs_err_set(err, FS_ECORRUPT,
                           "the server answered for a different record than %s %s was sent",
                           fs_kind_name(item->state->kind), item->state->id);
-    int rc = fs_store_join_save(st, res->joined, &changed, err);
+    /* the state sent is the local one or an ancestor of it: joining it changes nothing */
+    int rc = res->unchanged ? 0 : fs_store_join_save(st, res->joined, &changed, err);
     return rc != 0 ? rc : settle(st, "DELETE FROM " OUTBOX_ITEM WHERE_ITEM, batch, item, NULL, err);
 }
 

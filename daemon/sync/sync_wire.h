@@ -34,7 +34,7 @@ int fs_sync_encode_enroll(const char *code, const char *device_name, uint64_t pr
 /*
  * A PushRequest of the batch's first items: as many as fit in max_bytes (at
  * least one). *nsent says how many went in; the rest go back to pending when
- * the batch is completed with nsent results.
+ * the batch is completed with nsent results. It takes "unchanged" answers.
  */
 int fs_sync_encode_push(const fs_outbox_batch *batch, size_t max_bytes, size_t *nsent,
                         uint8_t **out, size_t *len, fs_err *err);
@@ -83,7 +83,8 @@ typedef struct fs_sync_push_answer {
 /*
  * Decodes a PushResponse and checks it answers exactly the first nsent items of
  * batch: one result per item, in order, each naming the item's record, each
- * either a joined state of that record (validated as fs_state_from_pb does) or
+ * a joined state of that record (validated as fs_state_from_pb does),
+ * "unchanged" (results[i].joined is then the state sent, and unchanged set) or
  * a refusal. Anything else is FS_ECORRUPT and nothing of it may be applied. A
  * joined state outside the record limits (fs_record_validate) acknowledges the
  * item without being applied: results[i].joined is then the state sent, and

@@ -13,7 +13,8 @@
  * the page applies. A push answer's joined state outside the limits is the
  * server's acknowledgement all the same: the item counts as joined with the
  * state that was sent, so the change leaves the outbox and the local state
- * stays as it is.
+ * stays as it is. So does an answer "unchanged" (protocol.md, "push"), which
+ * says the join left the state sent as it was.
  */
 #include "sync_wire.h"
 
@@ -135,6 +136,7 @@ int fs_sync_encode_push(const fs_outbox_batch *batch, size_t max_bytes, size_t *
         Fieldsync__PushRequest rq = FIELDSYNC__PUSH_REQUEST__INIT;
         rq.n_states = p.n;
         rq.states = p.ptrs;
+        rq.has_unchanged_ok = rq.unchanged_ok = 1;
         rc = pack_buffer(fieldsync__push_request__get_packed_size(&rq), out, len, err,
                          "building a push");
         if (rc == 0) {
@@ -243,6 +245,12 @@ static int push_result(const Fieldsync__PushResult *r, const fs_state *sent, siz
             skip(&a->skipped, a->skip_why, &why);
             a->results[i].joined = sent;
         }
+        return 0;
+    }
+    if (r->outcome_case == FIELDSYNC__PUSH_RESULT__OUTCOME_UNCHANGED) {
+        /* the join left the state sent as it was: the device has it already */
+        a->results[i].joined = sent;
+        a->results[i].unchanged = true;
         return 0;
     }
     if (r->outcome_case != FIELDSYNC__PUSH_RESULT__OUTCOME_REFUSED || r->refused == NULL)

@@ -62,12 +62,14 @@ typedef struct fs_outbox_result {
     const fs_state *joined; /* the server's state after the join, or NULL if refused */
     int reason;             /* Refusal.Reason when refused */
     const char *message;    /* Refusal.message when refused (may be NULL) */
+    bool unchanged;         /* joined is the state sent: the local state holds it already */
 } fs_outbox_result;
 
 /*
  * Completes a batch in one transaction: results[i] answers batch->items[i].
- * Joined items: the server's state is joined into the local state and the entries
- * taken for the item are removed. Refused items: those entries become refused with
+ * Joined items: the server's state is joined into the local state (not when
+ * unchanged: it is the state sent, which the local state holds) and the
+ * entries taken for the item are removed. Refused items: those entries become refused with
  * the reason. Items beyond nresults go back to pending.
  */
 int fs_outbox_complete(fs_store *st, const fs_outbox_batch *batch, const fs_outbox_result *results,

@@ -207,7 +207,7 @@ void tu_delete(fs_state *st, uint64_t replica)
         die("delete", &err);
 }
 
-uint8_t *tu_push_body(fs_state *const *states, size_t n, size_t *len)
+static uint8_t *push_body(fs_state *const *states, size_t n, bool unchanged_ok, size_t *len)
 {
     srv_buf b = {0};
     fs_err err = {0};
@@ -219,10 +219,22 @@ uint8_t *tu_push_body(fs_state *const *states, size_t n, size_t *len)
         srv_buf_bytes_field(&b, 1, enc, elen);
         free(enc);
     }
+    if (unchanged_ok)
+        srv_buf_varint_field(&b, 10, 1);
     uint8_t *out;
     if (srv_buf_finish(&b, &out, len) != 0)
         die("push body", NULL);
     return out;
+}
+
+uint8_t *tu_push_body(fs_state *const *states, size_t n, size_t *len)
+{
+    return push_body(states, n, false, len);
+}
+
+uint8_t *tu_push_body_unchanged_ok(fs_state *const *states, size_t n, size_t *len)
+{
+    return push_body(states, n, true, len);
 }
 
 uint8_t *tu_pull_body(uint64_t cursor, uint32_t limit, size_t *len)

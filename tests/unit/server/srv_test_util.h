@@ -51,6 +51,8 @@ void tu_delete(fs_state *st, uint64_t replica);
 
 /* PushRequest / PullRequest bodies (malloc'd). */
 uint8_t *tu_push_body(fs_state *const *states, size_t n, size_t *len);
+/* The same with PushRequest.unchanged_ok: the device takes "unchanged" answers. */
+uint8_t *tu_push_body_unchanged_ok(fs_state *const *states, size_t n, size_t *len);
 uint8_t *tu_pull_body(uint64_t cursor, uint32_t limit, size_t *len);
 /* A forced resync's pull (PullRequest.full): the device's own writes included. */
 uint8_t *tu_pull_full_body(uint64_t cursor, size_t *len);

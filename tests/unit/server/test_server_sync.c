@@ -187,6 +187,50 @@ static void test_concurrent_writes_from_two_devices_are_joined(void **state)
     fieldsync__push_response__free_unpacked(pr, NULL);
 }
 
+/* A device that takes "unchanged" gets that flag for a state the join left as
+ * pushed, and the joined state when the server knew more (or wrote the
+ * account's owner); a device that does not ask gets every joined state. */
+static void test_push_answers_unchanged_when_the_join_keeps_the_pushed_state(void **state)
+{
+    fx *f = *state;
+    fs_state *acc = tu_account(f->ra, "acc-1", "Brenner");
+    fs_state *con = tu_contact(f->ra, "con-1", "acc-1", "Eva");
+    fs_state *both[2] = {acc, con};
+    size_t len;
+    srv_response rs = {0};
+    uint8_t *body = tu_push_body_unchanged_ok(both, 2, &len);
+    assert_int_equal(tu_call(srv_handle_push, f->s, &f->cfg, f->anna_a, body, len, &rs), 0);
+    free(body);
+    Fieldsync__PushResponse *pr = fieldsync__push_response__unpack(NULL, rs.len, rs.body);
+    srv_response_clear(&rs);
+    /* the server wrote the account's owner; the contact stayed as pushed */
+    assert_int_equal(pr->results[0]->outcome_case, FIELDSYNC__PUSH_RESULT__OUTCOME_JOINED);
+    assert_int_equal(pr->results[1]->outcome_case, FIELDSYNC__PUSH_RESULT__OUTCOME_UNCHANGED);
+    assert_string_equal(pr->results[1]->ref->id, "con-1");
+    fieldsync__push_response__free_unpacked(pr, NULL);
+    /* the other device's copy lacks a rename: it gets the joined state */
+    fs_state *stale = NULL;
+    assert_int_equal(fs_state_copy(&stale, con, NULL), 0);
+    tu_rename(con, f->ra, "Eva Kraus");
+    push_one_ok(f, f->anna_a, con);
+    tu_rename(stale, f->rb, "Eva K.");
+    body = tu_push_body_unchanged_ok(&stale, 1, &len);
+    assert_int_equal(tu_call(srv_handle_push, f->s, &f->cfg, f->anna_b, body, len, &rs), 0);
+    free(body);
+    pr = fieldsync__push_response__unpack(NULL, rs.len, rs.body);
+    srv_response_clear(&rs);
+    assert_int_equal(pr->results[0]->outcome_case, FIELDSYNC__PUSH_RESULT__OUTCOME_JOINED);
+    fieldsync__push_response__free_unpacked(pr, NULL);
+    /* without unchanged_ok, as devices before it: the state, not the flag */
+    tu_rename(con, f->ra, "Eva Kraus-Berg");
+    pr = push(f, f->anna_a, &con, 1);
+    assert_int_equal(pr->results[0]->outcome_case, FIELDSYNC__PUSH_RESULT__OUTCOME_JOINED);
+    fieldsync__push_response__free_unpacked(pr, NULL);
+    fs_state_free(acc);
+    fs_state_free(con);
+    fs_state_free(stale);
+}
+
 static void test_repeated_push_assigns_no_new_sequence(void **state)
 {
     fx *f = *state;
@@ -811,6 +855,7 @@ int main(int argc, char **argv)
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
         T(test_push_then_pull_on_other_device_returns_state),
         T(test_concurrent_writes_from_two_devices_are_joined),
+        T(test_push_answers_unchanged_when_the_join_keeps_the_pushed_state),
         T(test_repeated_push_assigns_no_new_sequence),
         T(test_child_of_unknown_account_is_refused),
         T(test_child_before_its_account_in_one_batch_is_accepted),

@@ -118,6 +118,39 @@ static void test_push_answer_in_order_is_accepted(void **state)
     free(buf);
 }
 
+/* "unchanged" answers an item with the state sent: nothing to join, and the
+ * push asks for such answers. */
+static void test_push_answer_unchanged_stands_for_the_state_sent(void **state)
+{
+    fixture *f = *state;
+    int order[] = {0, 1, 2};
+    size_t len;
+    uint8_t *buf = push_response(&f->batch, order, NULL, 3, &len);
+    Fieldsync__PushResponse *m = fieldsync__push_response__unpack(NULL, len, buf);
+    free(buf);
+    fieldsync__record_state__free_unpacked(m->results[1]->joined, NULL); /* the oneof's member */
+    m->results[1]->outcome_case = FIELDSYNC__PUSH_RESULT__OUTCOME_UNCHANGED;
+    m->results[1]->unchanged = 1;
+    len = fieldsync__push_response__get_packed_size(m);
+    buf = malloc(len);
+    fieldsync__push_response__pack(m, buf);
+    fieldsync__push_response__free_unpacked(m, NULL);
+    fs_sync_push_answer a;
+    assert_int_equal(fs_sync_decode_push(buf, len, &f->batch, 3, &a, NULL), 0);
+    assert_ptr_equal(a.results[1].joined, f->batch.items[1].state);
+    assert_true(a.results[1].unchanged);
+    assert_false(a.results[0].unchanged);
+    assert_int_equal(a.refused, 0);
+    fs_sync_push_answer_clear(&a);
+    free(buf);
+    size_t nsent;
+    assert_int_equal(fs_sync_encode_push(&f->batch, 1 << 20, &nsent, &buf, &len, NULL), 0);
+    Fieldsync__PushRequest *rq = fieldsync__push_request__unpack(NULL, len, buf);
+    assert_true(rq->has_unchanged_ok && rq->unchanged_ok);
+    fieldsync__push_request__free_unpacked(rq, NULL);
+    free(buf);
+}
+
 static void test_push_answer_with_wrong_count_is_refused(void **state)
 {
     fixture *f = *state;
@@ -623,6 +656,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_push_answer_in_order_is_accepted, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_push_answer_unchanged_stands_for_the_state_sent, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_push_answer_with_wrong_count_is_refused, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_push_answer_out_of_order_is_refused, setup, teardown),
