@@ -127,16 +127,7 @@ int fs_store_load_flush(fs_store *st, fs_err *err)
         return 0;
     st->bulk_open = false;
     st->bulk_states = 0;
-    int rc = fs_store_commit(st, err);
-    fs_err restore_err;
-    /* the batch committed without flushing the WAL, as a pulled page does
-     * (remote.c); anything after it flushes again */
-    if (fs_store_exec(st, "PRAGMA synchronous=FULL", &restore_err) != 0 && rc == 0) {
-        if (err != NULL)
-            *err = restore_err;
-        rc = restore_err.code;
-    }
-    return rc;
+    return fs_store_end_unflushed(st, 0, err);
 }
 
 /* Builds the indexes the marker names and deletes it, in one transaction. */
@@ -198,10 +189,8 @@ int fs_store_load_resume(fs_store *st, bool migrating, fs_err *err)
 int fs_store_load_page(fs_store *st, fs_store_page_fn apply, void *ctx, size_t nstates, fs_err *err)
 {
     int rc = 0;
-    /* the safety level cannot change inside a transaction: the batch's is set
-     * as it opens (remote.c says why a pulled page may skip the WAL flush) */
-    if (!st->bulk_open && (rc = fs_store_exec(st, "PRAGMA synchronous=NORMAL", err)) == 0 &&
-        (rc = fs_store_begin(st, err)) == 0)
+    /* a batch of pulled pages commits unflushed, as one page does (remote.c) */
+    if (!st->bulk_open && (rc = fs_store_begin_unflushed(st, err)) == 0)
         st->bulk_open = true;
     if (rc == 0)
         rc = fs_store_exec(st, "SAVEPOINT page", err);

@@ -221,7 +221,9 @@ int fs_outbox_take(fs_store *st, size_t max, fs_outbox_batch *batch, fs_err *err
         return fs_err_set(err, FS_EINVAL, "outbox batch of size 0");
     if (max > FS_STORE_APPLY_MAX) /* the server takes pages of this size at most */
         max = FS_STORE_APPLY_MAX;
-    int rc = fs_store_begin(st, err);
+    /* unflushed: a power cut undoes it, and in-flight entries go back to
+     * pending at the next open anyway */
+    int rc = fs_store_begin_unflushed(st, err);
     if (rc != 0)
         return rc;
     rc = fs_store_meta_get_u64(st, "outbox_batch", &number, err);
@@ -232,12 +234,9 @@ int fs_outbox_take(fs_store *st, size_t max, fs_outbox_batch *batch, fs_err *err
         rc = collect(st, max, batch, err);
     for (size_t i = 0; rc == 0 && i < batch->n; i++)
         rc = mark_in_flight(st, batch->id, &batch->items[i], err);
-    if (rc == 0)
-        rc = fs_store_commit(st, err);
-    if (rc != 0) {
-        fs_store_rollback(st);
+    rc = fs_store_end_unflushed(st, rc, err);
+    if (rc != 0)
         fs_outbox_batch_clear(batch);
-    }
     return rc;
 }
 
@@ -291,19 +290,20 @@ static int complete_item(fs_store *st, int64_t batch, const fs_outbox_item *item
     return rc != 0 ? rc : settle(st, "DELETE FROM " OUTBOX_ITEM WHERE_ITEM, batch, item, NULL, err);
 }
 
+/* Unflushed: a power cut may undo an acknowledgement, whose entries then go
+ * back to pending and are pushed again; joins make that harmless, and the
+ * server answers the joined state again. */
 int fs_outbox_complete(fs_store *st, const fs_outbox_batch *batch, const fs_outbox_result *results,
                        size_t nresults, fs_err *err)
 {
-    int rc = fs_store_begin(st, err);
+    int rc = fs_store_begin_unflushed(st, err);
+    if (rc != 0)
+        return rc;
     for (size_t i = 0; rc == 0 && i < batch->n; i++)
         rc = complete_item(st, batch->id, &batch->items[i], i < nresults ? &results[i] : NULL, err);
     if (rc == 0)
         rc = fs_store_save_hlc(st, err);
-    if (rc == 0)
-        rc = fs_store_commit(st, err);
-    if (rc != 0)
-        fs_store_rollback(st);
-    return rc;
+    return fs_store_end_unflushed(st, rc, err);
 }
 
 int fs_outbox_fail(fs_store *st, const fs_outbox_batch *batch, fs_err *err)

@@ -142,23 +142,10 @@ static int work_page(fs_store *st, void *arg, fs_err *err)
 /* The page in a transaction of its own, committed without flushing the WAL. */
 static int apply_alone(fs_store *st, page_work *w, fs_err *err)
 {
-    int rc = fs_store_exec(st, "PRAGMA synchronous=NORMAL", err);
-    if (rc == 0)
-        rc = fs_store_begin(st, err);
-    if (rc == 0)
-        rc = work_page(st, w, err);
-    if (rc == 0)
-        rc = fs_store_commit(st, err);
+    int rc = fs_store_begin_unflushed(st, err);
     if (rc != 0)
-        fs_store_rollback(st);
-    fs_err restore_err;
-    if (fs_store_exec(st, "PRAGMA synchronous=FULL", &restore_err) != 0 && rc == 0) {
-        /* the page is in, but local writes must not go unflushed: say so */
-        if (err != NULL)
-            *err = restore_err;
-        rc = restore_err.code;
-    }
-    return rc;
+        return rc;
+    return fs_store_end_unflushed(st, work_page(st, w, err), err);
 }
 
 int fs_store_apply_page(fs_store *st, const char *what, fs_state *const *states, size_t nstates,

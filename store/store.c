@@ -110,6 +110,32 @@ void fs_store_rollback(fs_store *st)
         sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
+int fs_store_begin_unflushed(fs_store *st, fs_err *err)
+{
+    int rc = fs_store_exec(st, "PRAGMA synchronous=NORMAL", err);
+    if (rc == 0)
+        rc = fs_store_begin(st, err);
+    if (rc != 0)
+        fs_store_exec(st, "PRAGMA synchronous=FULL", NULL);
+    return rc;
+}
+
+int fs_store_end_unflushed(fs_store *st, int rc, fs_err *err)
+{
+    if (rc == 0)
+        rc = fs_store_commit(st, err);
+    else
+        fs_store_rollback(st);
+    fs_err restore_err;
+    if (fs_store_exec(st, "PRAGMA synchronous=FULL", &restore_err) != 0 && rc == 0) {
+        /* committed, but local writes must not go unflushed: say so */
+        if (err != NULL)
+            *err = restore_err;
+        rc = restore_err.code;
+    }
+    return rc;
+}
+
 static uint64_t wall_clock_ms(void *arg)
 {
     (void)arg;

@@ -66,6 +66,16 @@ typedef int (*fs_store_page_fn)(fs_store *st, void *ctx, fs_err *err);
 int fs_store_load_page(fs_store *st, fs_store_page_fn apply, void *ctx, size_t nstates,
                        fs_err *err);
 
+/*
+ * A transaction that commits without flushing the WAL (synchronous=NORMAL),
+ * for what the server holds and gives again: pulled pages, the outbox's
+ * bookkeeping of a push. A power cut may lose such a commit, never a local
+ * change (those commit FULL, flushing everything before them). end commits
+ * when rc is 0 (else rolls back), puts FULL back, and returns the outcome.
+ */
+int fs_store_begin_unflushed(fs_store *st, fs_err *err);
+int fs_store_end_unflushed(fs_store *st, int rc, fs_err *err);
+
 /* Re-applies deferred maintenance to a (re)opened connection (maintain.c). */
 int fs_store_apply_maintenance_mode(fs_store *st, fs_err *err);
 

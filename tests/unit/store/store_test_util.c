@@ -3,6 +3,8 @@
  */
 #include "store_test_util.h"
 
+#include "store_int.h"
+
 #include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -186,4 +188,14 @@ int tu_store_teardown(void **state)
     free(f->dir);
     free(f);
     return 0;
+}
+
+int tu_synchronous(fs_store *st)
+{
+    sqlite3_stmt *s = NULL;
+    assert_int_equal(sqlite3_prepare_v2(st->db, "PRAGMA synchronous", -1, &s, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    int level = sqlite3_column_int(s, 0);
+    sqlite3_finalize(s);
+    return level;
 }

@@ -48,6 +48,9 @@ bool tu_file_contains(const char *path, const char *needle);
 /* Whether needle occurs in any regular file of dir. */
 bool tu_dir_contains(const char *dir, const char *needle);
 
+/* The connection's PRAGMA synchronous (2: FULL, every commit flushes the WAL). */
+int tu_synchronous(fs_store *st);
+
 /* The value of an integer env var, or def. */
 long tu_env_long(const char *name, long def);
 

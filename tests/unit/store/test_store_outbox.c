@@ -206,6 +206,8 @@ static void ack_removes_only_the_entries_that_were_sent(void **state)
     fs_outbox_result r = {.joined = b.items[0].state};
     assert_int_equal(fs_outbox_complete(f->st, &b, &r, 1, NULL), 0);
     fs_outbox_batch_clear(&b);
+    /* take and ack commit without a WAL flush; local writes flush again */
+    assert_int_equal(tu_synchronous(f->st), 2);
 
     fs_outbox_entry *e = NULL;
     size_t n = 0;

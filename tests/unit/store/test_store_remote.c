@@ -28,16 +28,6 @@
 typedef tu_store_fixture fixture;
 
 /* PRAGMA synchronous: 2 is FULL. */
-static int synchronous(fs_store *st)
-{
-    sqlite3_stmt *s = NULL;
-    assert_int_equal(sqlite3_prepare_v2(st->db, "PRAGMA synchronous", -1, &s, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-    int level = sqlite3_column_int(s, 0);
-    sqlite3_finalize(s);
-    return level;
-}
-
 static fs_state *remote_account(const char *id, const char *name, uint64_t hlc)
 {
     fs_state *s = NULL;
@@ -97,7 +87,7 @@ static void large_page_and_cursor_commit_together(void **state)
     assert_int_equal(r.changed, n);
     assert_int_equal(records(f->st), (int64_t)n);
     assert_int_equal(cursor(f->st), 42);
-    assert_int_equal(synchronous(f->st), 2);
+    assert_int_equal(tu_synchronous(f->st), 2);
     size_t pending = 99;
     assert_int_equal(fs_outbox_count(f->st, -1, &pending, NULL), 0);
     assert_int_equal(pending, 0); /* remote states are not local changes */
@@ -138,7 +128,7 @@ static void failure_mid_page_applies_nothing_and_keeps_the_cursor(void **state)
     assert_int_equal(r.applied, 0);
     assert_int_equal(records(f->st), 0);
     assert_int_equal(cursor(f->st), 7);
-    assert_int_equal(synchronous(f->st), 2);
+    assert_int_equal(tu_synchronous(f->st), 2);
     fs_search_hit *hits = NULL;
     size_t nh = 0;
     assert_int_equal(fs_store_search(f->st, "acc00001", 0, 10, &hits, &nh, NULL), 0);
