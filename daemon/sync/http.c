@@ -30,6 +30,9 @@
 
 #include "loop.h"
 
+/* libcurl's upload buffer (its default is 64 KiB). */
+#define FS_HTTP_UPLOAD_BUFFER (512L * 1024)
+
 typedef struct sock_watch {
     curl_socket_t fd;
     fs_loop_fd *w;
@@ -360,6 +363,9 @@ static int setup_easy(fs_http_req *rq, const char *url, fs_err *err)
     curl_easy_setopt(e, CURLOPT_POST, 1L);
     curl_easy_setopt(e, CURLOPT_POSTFIELDS, rq->body);
     curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)rq->len);
+    /* a push body past 64 KiB goes out in chunks of this buffer, one loop
+     * turn each: a push of 1,000 states in one or two */
+    curl_easy_setopt(e, CURLOPT_UPLOAD_BUFFERSIZE, FS_HTTP_UPLOAD_BUFFER);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, rq->headers);
     curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "gzip");
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)o->connect_timeout_ms);

@@ -19,6 +19,19 @@
 
 static void step(fs_sync *s);
 
+/* Returns a batch's entries to pending (when taken) and frees it. */
+static void drop_batch(fs_sync *s, fs_push_batch *b)
+{
+    fs_err err;
+    if (b->taken && fs_outbox_fail(s->st, &b->items, &err) != 0)
+        fs_log(FS_LOG_WARN,
+               "sync: returning a batch to the outbox: %s (it returns at the next start)",
+               fs_err_message(&err));
+    fs_outbox_batch_clear(&b->items);
+    free(b->body);
+    memset(b, 0, sizeof(*b));
+}
+
 static void release(fs_sync *s)
 {
     fs_err err;
@@ -26,16 +39,8 @@ static void release(fs_sync *s)
         fs_http_cancel(s->http, s->req);
         s->req = NULL;
     }
-    if (s->batch_out) {
-        if (fs_outbox_fail(s->st, &s->batch, &err) != 0)
-            fs_log(FS_LOG_WARN,
-                   "sync: returning a batch to the outbox: %s (it returns at the "
-                   "next start)",
-                   fs_err_message(&err));
-        s->batch_out = false;
-    }
-    fs_outbox_batch_clear(&s->batch);
-    memset(&s->batch, 0, sizeof(s->batch));
+    drop_batch(s, &s->sent);
+    drop_batch(s, &s->next);
     fs_secret_free(s->token);
     s->token = NULL;
     free(s->snap);
@@ -116,12 +121,12 @@ static void account(fs_sync *s, const fs_http_resp *r)
 /* ------------------------------------------------------------------------- */
 /* Push */
 
-static void notify_joined(fs_sync *s, const fs_sync_push_answer *a)
+static void notify_joined(fs_sync *s, const fs_outbox_batch *batch, const fs_sync_push_answer *a)
 {
     if (s->cb.record_changed == NULL)
         return;
     for (size_t i = 0; i < a->n; i++) {
-        const fs_state *sent = s->batch.items[i].state;
+        const fs_state *sent = batch->items[i].state;
         /* the server knew events the device did not: the local state changed */
         const fs_state *joined = a->results[i].joined; /* the state sent when not applied */
         if (joined != NULL && fs_vv_compare(&joined->vv, &sent->vv) != FS_VV_EQUAL)
@@ -129,6 +134,71 @@ static void notify_joined(fs_sync *s, const fs_sync_push_answer *a)
     }
 }
 
+/* Takes the next batch from the outbox into b and encodes it; b->taken stays
+ * false when nothing is pending. */
+static int take_batch(fs_sync *s, fs_push_batch *b, fs_err *err)
+{
+    int64_t t0 = fs_loop_now_ms();
+    int rc = fs_outbox_take(s->st, s->opts.push_count, &b->items, err);
+    s->res.store_ms += (uint64_t)(fs_loop_now_ms() - t0);
+    if (rc != 0 || b->items.n == 0) {
+        fs_outbox_batch_clear(&b->items);
+        return rc;
+    }
+    b->taken = true;
+    return fs_sync_encode_push(&b->items, s->opts.push_bytes, &b->nsent, &b->body, &b->len, err);
+}
+
+static void on_push_done(void *arg, const fs_http_resp *r);
+
+/* The prepared batch becomes the one in flight and goes out at once. */
+static int send_next(fs_sync *s, fs_err *err)
+{
+    s->sent = s->next;
+    memset(&s->next, 0, sizeof(s->next));
+    uint8_t *body = s->sent.body;
+    s->sent.body = NULL;
+    int rc = fs_http_post(s->http, s->url, "/v1/push", body, s->sent.len, s->token, on_push_done, s,
+                          &s->req, err);
+    if (rc == 0)
+        fs_http_kick(s->http);
+    return rc;
+}
+
+/* Applies the answer to a batch that left the flight; on failure the batch
+ * goes back to pending. */
+static int complete(fs_sync *s, fs_push_batch *done, const fs_sync_push_answer *a, fs_err *err)
+{
+    int64_t t0 = fs_loop_now_ms();
+    int rc = fs_outbox_complete(s->st, &done->items, a->results, a->n, err);
+    s->res.store_ms += (uint64_t)(fs_loop_now_ms() - t0);
+    if (rc != 0) {
+        drop_batch(s, done);
+        return rc;
+    }
+    done->taken = false;
+    if (a->skipped > 0)
+        fs_log(FS_LOG_WARN,
+               "sync: the server acknowledged %zu change(s) with a state outside the record "
+               "limits; kept the local state (the first: %s)",
+               a->skipped, a->skip_why);
+    s->res.skipped += a->skipped;
+    notify_joined(s, &done->items, a);
+    s->res.pushed += a->n - a->refused;
+    s->res.refused += a->refused;
+    if (a->refused > 0)
+        fs_log(FS_LOG_WARN, "sync: the server refused %zu change(s): see fieldsync outbox",
+               a->refused);
+    drop_batch(s, done);
+    return 0;
+}
+
+/*
+ * The batches are pipelined: the next one is taken and encoded while the
+ * server works on the one in flight, and goes out as soon as its answer
+ * arrives, before that answer is applied. Each batch keeps its own number, so
+ * its acknowledgement touches only its own entries (outbox.h).
+ */
 static void on_push_done(void *arg, const fs_http_resp *r)
 {
     fs_sync *s = arg;
@@ -139,62 +209,41 @@ static void on_push_done(void *arg, const fs_http_resp *r)
         fail_http(s, r, "push");
         return;
     }
-    int rc = fs_sync_decode_push(r->body, r->len, &s->batch, s->nsent, &a, &err);
+    int rc = fs_sync_decode_push(r->body, r->len, &s->sent.items, s->sent.nsent, &a, &err);
     if (rc != 0) {
         fail(s, rc, "push: the server's answer was refused", &err);
         return;
     }
-    int64_t t0 = fs_loop_now_ms();
-    rc = fs_outbox_complete(s->st, &s->batch, a.results, a.n, &err);
-    s->res.store_ms += (uint64_t)(fs_loop_now_ms() - t0);
+    fs_push_batch done = s->sent;
+    memset(&s->sent, 0, sizeof(s->sent));
+    if (s->next.taken && (rc = send_next(s, &err)) != 0)
+        drop_batch(s, &done);
+    else
+        rc = complete(s, &done, &a, &err);
+    fs_sync_push_answer_clear(&a);
+    if (rc == 0 && s->sent.taken)
+        rc = take_batch(s, &s->next, &err);
     if (rc != 0) {
-        fs_sync_push_answer_clear(&a);
-        fail(s, rc, "push: applying the server's answer", &err);
+        fail(s, rc, "push", &err);
         return;
     }
-    s->batch_out = false;
-    if (a.skipped > 0)
-        fs_log(FS_LOG_WARN,
-               "sync: the server acknowledged %zu change(s) with a state outside the record "
-               "limits; kept the local state (the first: %s)",
-               a.skipped, a.skip_why);
-    s->res.skipped += a.skipped;
-    notify_joined(s, &a);
-    s->res.pushed += a.n - a.refused;
-    s->res.refused += a.refused;
-    if (a.refused > 0)
-        fs_log(FS_LOG_WARN, "sync: the server refused %zu change(s): see fieldsync outbox",
-               a.refused);
-    fs_sync_push_answer_clear(&a);
-    fs_outbox_batch_clear(&s->batch);
-    memset(&s->batch, 0, sizeof(s->batch));
     progress(s, true);
-    step(s);
+    if (!s->sent.taken)
+        step(s);
 }
 
-/* Sends the next batch; false when the outbox has nothing pending. */
-static bool push_next(fs_sync *s)
+/* Sends the first batch of the push phase and prepares the one after it;
+ * false when the outbox has nothing pending. */
+static bool push_start(fs_sync *s)
 {
-    uint8_t *body = NULL;
-    size_t len = 0;
     fs_err err;
-    int64_t t0 = fs_loop_now_ms();
-    int rc = fs_outbox_take(s->st, s->opts.push_count, &s->batch, &err);
-    s->res.store_ms += (uint64_t)(fs_loop_now_ms() - t0);
-    if (rc != 0) {
-        fail(s, rc, "push: reading the outbox", &err);
-        return true;
-    }
-    if (s->batch.n == 0) {
-        fs_outbox_batch_clear(&s->batch);
-        memset(&s->batch, 0, sizeof(s->batch));
+    int rc = take_batch(s, &s->next, &err);
+    if (rc == 0 && !s->next.taken)
         return false;
-    }
-    s->batch_out = true;
-    rc = fs_sync_encode_push(&s->batch, s->opts.push_bytes, &s->nsent, &body, &len, &err);
     if (rc == 0)
-        rc = fs_http_post(s->http, s->url, "/v1/push", body, len, s->token, on_push_done, s,
-                          &s->req, &err);
+        rc = send_next(s, &err);
+    if (rc == 0)
+        rc = take_batch(s, &s->next, &err);
     if (rc != 0)
         fail(s, rc, "push", &err);
     return true;
@@ -470,7 +519,7 @@ static void pull_next(fs_sync *s)
 static void step(fs_sync *s)
 {
     if (s->phase == FS_PHASE_PUSH) {
-        if (push_next(s))
+        if (push_start(s))
             return;
         s->phase = FS_PHASE_PULL;
     }

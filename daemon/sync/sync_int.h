@@ -26,6 +26,16 @@ typedef enum fs_sync_phase {
     FS_PHASE_PULL,
 } fs_sync_phase;
 
+/* A batch of the outbox on its way to the server: taken (its entries are in
+ * flight in the outbox) and encoded (body, the first nsent items). */
+typedef struct fs_push_batch {
+    fs_outbox_batch items;
+    uint8_t *body; /* NULL once posted (the request owns it) */
+    size_t len;
+    size_t nsent;
+    bool taken;
+} fs_push_batch;
+
 struct fs_sync {
     fs_loop *loop;
     fs_store *st;
@@ -53,9 +63,8 @@ struct fs_sync {
     bool rerun;        /* a trigger arrived during the run */
     fs_http_req *req;  /* the request in flight */
     fs_secret *token;  /* for the run's length */
-    fs_outbox_batch batch;
-    size_t nsent;
-    bool batch_out;
+    /* the push in flight, and the batch taken and encoded meanwhile */
+    fs_push_batch sent, next;
     uint64_t cursor;
     /* the snapshot position sent with the pull in flight (protocol.md,
      * "Snapshot"): snap_on with snap_len bytes (0: begin one); off: none */
