@@ -83,6 +83,8 @@ struct srv_pool {
     srv_storage **conns; /* free connections: conns[0..nfree) */
     size_t nfree;
     size_t n;
+    const srv_storage_ops *ops; /* the backend's, for its pool helper */
+    void *helper;               /* ops->pool_attach's */
 };
 
 int srv_pool_new(srv_pool **out, const char *db, size_t n, fs_err *err)
@@ -104,6 +106,14 @@ int srv_pool_new(srv_pool **out, const char *db, size_t n, fs_err *err)
         }
     }
     p->n = p->nfree = n;
+    p->ops = n > 0 ? p->conns[0]->ops : NULL;
+    if (p->ops != NULL && p->ops->pool_attach != NULL) {
+        int rc = p->ops->pool_attach(p->conns, n, db, &p->helper, err);
+        if (rc != 0) {
+            srv_pool_free(p);
+            return rc;
+        }
+    }
     *out = p;
     return 0;
 }
@@ -114,6 +124,8 @@ void srv_pool_free(srv_pool *p)
         return;
     for (size_t i = 0; i < p->nfree; i++)
         srv_storage_close(p->conns[i]);
+    if (p->helper != NULL)
+        p->ops->pool_detach(p->helper);
     pthread_cond_destroy(&p->freed);
     pthread_mutex_destroy(&p->lock);
     free(p->conns);

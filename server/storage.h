@@ -277,6 +277,13 @@ typedef struct srv_storage_ops {
      * not a source (PostgreSQL) or a destination (SQLite). */
     int (*dump)(srv_storage *s, const srv_dump_sink *sink, fs_err *err);
     int (*load)(srv_storage *s, srv_dump_sink *sink, fs_err *err);
+
+    /* Work beside a pool's n connections to db (srv_pool_new), stopped by
+     * pool_detach after they closed: SQLite checkpoints its WAL on a thread of
+     * its own instead of inside commits. NULL where a backend has none. */
+    int (*pool_attach)(srv_storage *const *conns, size_t n, const char *db, void **helper,
+                       fs_err *err);
+    void (*pool_detach)(void *helper);
 } srv_storage_ops;
 
 struct srv_storage {

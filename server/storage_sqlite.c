@@ -19,7 +19,6 @@
 #include "storage_sqlite_int.h"
 
 #define SQ_SCHEMA_VERSION 5
-#define SQ_BUSY_TIMEOUT_MS 10000
 /* Per connection: the pull pages of a territory stay in memory across requests. */
 #define SQ_CACHE_KIB 16384
 #define SQ_MMAP_BYTES (256 << 20)
@@ -360,6 +359,8 @@ static const srv_storage_ops sq_ops = {
     .reassign = sq_reassign,
     .gc = sq_gc,
     .dump = sq_dump,
+    .pool_attach = sq_pool_attach,
+    .pool_detach = sq_pool_detach,
 };
 
 static int sq_user_version(sq_storage *s, int *version, fs_err *err)

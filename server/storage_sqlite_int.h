@@ -3,7 +3,8 @@
  * (storage_sqlite.c: connection, schema, transactions, the ops table;
  * storage_sqlite_users.c: users, devices, codes;
  * storage_sqlite_records.c: territory, records, pull, reassign, gc;
- * storage_sqlite_dump.c: every row, for migrate).
+ * storage_sqlite_dump.c: every row, for migrate;
+ * storage_sqlite_ckpt.c: a pool's WAL checkpoints on a thread of their own).
  */
 #ifndef SRV_STORAGE_SQLITE_INT_H
 #define SRV_STORAGE_SQLITE_INT_H
@@ -11,6 +12,9 @@
 #include <sqlite3.h>
 
 #include "storage.h"
+
+/* How long a connection waits for a lock before FS_EBUSY. */
+#define SQ_BUSY_TIMEOUT_MS 10000
 
 /* Every statement the backend runs, prepared once per connection on first use. */
 enum sq_stmt {
@@ -122,5 +126,8 @@ int sq_reassign(srv_storage *base, const char *account_id, int64_t new_owner, si
 int sq_gc(srv_storage *base, int64_t now, int64_t horizon_s, srv_gc_report *report, fs_err *err);
 int sq_raise_floor(srv_storage *base, int64_t id, uint64_t floor, fs_err *err);
 int sq_dump(srv_storage *base, const srv_dump_sink *sink, fs_err *err);
+/* storage_sqlite_ckpt.c: checkpoints of a pool's connections on a thread. */
+int sq_pool_attach(srv_storage *const *conns, size_t n, const char *db, void **helper, fs_err *err);
+void sq_pool_detach(void *helper);
 
 #endif

@@ -1,8 +1,8 @@
 /*
  * test_server_storage_sqlite.c: what only the SQLite backend has: a database
- * file (missing, damaged, of a newer schema) and the upgrade of a version 1
- * file. The rest of the storage contract is test_server_storage.c, run
- * against both backends.
+ * file (missing, damaged, of a newer schema), the upgrade of a version 1
+ * file, and a pool's checkpoints on a thread of their own. The rest of the storage contract is
+ * test_server_storage.c, run against both backends.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,6 +14,8 @@
 
 #include <cmocka.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #include "srv_test_util.h"
 
@@ -151,6 +153,55 @@ static void test_damaged_file_is_an_error_not_a_crash(void **state)
     assert_null(s);
 }
 
+static long long file_size(const char *path)
+{
+    struct stat sb;
+    return stat(path, &sb) == 0 ? (long long)sb.st_size : -1;
+}
+
+/* A pool's connections commit without checkpointing (their WAL hook is the
+ * checkpointer's); the checkpointer thread copies the WAL into the database
+ * once it passes 1,000 pages. Without it the data would stay in the WAL. */
+static void test_a_pool_checkpoints_on_a_thread_of_its_own(void **state)
+{
+    fx *f = *state;
+    srv_pool *pool = NULL;
+    srv_user anna;
+    static uint8_t blob[16384];
+    char id[32];
+    tu_user(f->s, "anna", SRV_ROLE_REP, NULL);
+    assert_int_equal(f->s->ops->user_get(f->s, "anna", &anna, NULL), 0);
+    assert_int_equal(srv_pool_new(&pool, f->path, 2, NULL), 0);
+    long long before = file_size(f->path);
+    srv_storage *s = srv_pool_acquire(pool);
+    for (int t = 0; t < 10; t++) { /* about 8 MiB in ten commits */
+        assert_int_equal(s->ops->begin(s, true, NULL), 0);
+        for (int i = 0; i < 50; i++) {
+            snprintf(id, sizeof(id), "acc-%d-%d", t, i);
+            srv_record r = {.kind = FIELDSYNC__RECORD_KIND__ACCOUNT,
+                            .id = id,
+                            .account_id = id,
+                            .owner = anna.id,
+                            .alive = true,
+                            .state = blob,
+                            .state_len = sizeof(blob)};
+            blob[0] = (uint8_t)i;
+            assert_int_equal(s->ops->next_seq(s, &r.seq, NULL), 0);
+            assert_int_equal(s->ops->record_put(s, &r, NULL), 0);
+        }
+        assert_int_equal(s->ops->commit(s, NULL), 0);
+    }
+    srv_pool_release(pool, s);
+    /* the checkpointer runs beside us: wait for its copy, with a deadline */
+    for (time_t end = time(NULL) + 20;
+         file_size(f->path) < before + (6 << 20) && time(NULL) < end;) {
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    assert_true(file_size(f->path) >= before + (6 << 20));
+    srv_pool_free(pool);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -159,6 +210,7 @@ int main(void)
         T(test_newer_schema_is_refused),
         T(test_version_1_database_is_upgraded),
         T(test_damaged_file_is_an_error_not_a_crash),
+        T(test_a_pool_checkpoints_on_a_thread_of_its_own),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
