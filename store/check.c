@@ -4,10 +4,14 @@
  * key (fs_vfs_check_pages), and PRAGMA integrity_check, which reads every page
  * in use in its newest version (from the WAL when it is there) through the same
  * cipher, must find the b-trees and indexes consistent. Both run in one read
- * transaction, so no checkpoint moves pages under them.
+ * transaction, so no checkpoint moves pages under them. Last, every index a
+ * new store of this version has must be there: an initial load drops the
+ * projection indexes and builds them at its end (load.c), so a store left
+ * without them, outside a load, is a finding (a lost marker).
  */
 #include "store_int.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -52,6 +56,58 @@ static int check_btrees(fs_store *st, fs_check_report *r, fs_err *err)
     return rc;
 }
 
+/* Whether the store has an index of that name. */
+static int has_index(fs_store *st, const char *name, bool *found, fs_err *err)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = fs_store_prepare(st, "SELECT 1 FROM sqlite_schema WHERE type = 'index' AND name = ?",
+                              &s, err);
+    if (rc != 0)
+        return rc;
+    sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+    int step = sqlite3_step(s);
+    *found = step == SQLITE_ROW;
+    if (step != SQLITE_ROW && step != SQLITE_DONE)
+        rc = fs_store_sqlerr(st, step, err, "looking for an index");
+    fs_store_finish(st, s);
+    return rc;
+}
+
+/* Every index of the reference schema is in the store, unless an initial load
+ * goes on (its marker names those it builds at its end). */
+static int check_indexes(fs_store *st, fs_check_report *r, fs_err *err)
+{
+    sqlite3 *ref = NULL;
+    sqlite3_stmt *s = NULL;
+    char msg[160];
+    if (st->loading)
+        return 0;
+    int rc = fs_store_schema_reference(&ref, err);
+    if (rc != 0)
+        return rc;
+    if (sqlite3_prepare_v2(ref,
+                           "SELECT name FROM sqlite_schema WHERE type = 'index' AND sql IS "
+                           "NOT NULL ORDER BY name",
+                           -1, &s, NULL) != SQLITE_OK)
+        rc = fs_err_set(err, FS_ENOMEM, "listing the reference schema's indexes: %s",
+                        sqlite3_errmsg(ref));
+    while (rc == 0 && sqlite3_step(s) == SQLITE_ROW) {
+        const char *name = (const char *)sqlite3_column_text(s, 0);
+        bool found = false;
+        rc = has_index(st, name, &found, err);
+        if (rc == 0 && !found) {
+            snprintf(msg, sizeof(msg),
+                     "index %s is missing: lists and reports are complete but slower; report "
+                     "this as a fieldsync bug",
+                     name);
+            add_problem(r, msg);
+        }
+    }
+    sqlite3_finalize(s);
+    sqlite3_close(ref);
+    return rc;
+}
+
 int fs_store_check(fs_store *st, fs_check_report *r, fs_err *err)
 {
     memset(r, 0, sizeof(*r));
@@ -63,6 +119,8 @@ int fs_store_check(fs_store *st, fs_check_report *r, fs_err *err)
     rc = fs_vfs_check_pages(st->db, &r->pages, add_problem, r, err);
     if (rc == 0)
         rc = check_btrees(st, r, err);
+    if (rc == 0)
+        rc = check_indexes(st, r, err);
     fs_store_rollback(st);
     if (rc != 0)
         fs_check_report_clear(r);

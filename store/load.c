@@ -23,12 +23,15 @@
  * local changes, the outbox), maintenance, a check, a rekey and closing
  * commit the batch first. Single statements run meanwhile (a sync_meta value)
  * commit with the batch. Reads on the connection see the batch's records.
+ * Crash point (crash.h): store.load.committed, after each batch's commit.
  */
 #include "store_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "fieldsync/crash.h"
 
 /* The sync_meta key of the marker: the indexes to build, as SQL. */
 #define FS_META_INITIAL_LOAD "initial_load"
@@ -127,7 +130,10 @@ int fs_store_load_flush(fs_store *st, fs_err *err)
         return 0;
     st->bulk_open = false;
     st->bulk_states = 0;
-    return fs_store_end_unflushed(st, 0, err);
+    int rc = fs_store_end_unflushed(st, 0, err);
+    if (rc == 0)
+        fs_crash_point("store.load.committed");
+    return rc;
 }
 
 /* Builds the indexes the marker names and deletes it, in one transaction. */

@@ -207,3 +207,24 @@ int fs_store_migrate(fs_store *st, fs_err *err)
         }
     }
 }
+
+int fs_store_schema_reference(sqlite3 **out, fs_err *err)
+{
+    fs_store ref = {.path = (char *)"the reference schema"};
+    *out = NULL;
+    int rc = sqlite3_open_v2(":memory:", &ref.db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+    if (rc != SQLITE_OK) {
+        sqlite3_close(ref.db);
+        return fs_err_set(err, FS_ENOMEM, "building the reference schema: out of memory");
+    }
+    rc = fs_store_register_tokenizer(ref.db, err);
+    if (rc == 0)
+        rc = fs_store_migrate(&ref, err);
+    fs_store_stmts_clear(&ref);
+    if (rc != 0) {
+        sqlite3_close(ref.db);
+        return rc;
+    }
+    *out = ref.db;
+    return 0;
+}

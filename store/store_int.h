@@ -76,6 +76,10 @@ int fs_store_load_page(fs_store *st, fs_store_page_fn apply, void *ctx, size_t n
 int fs_store_begin_unflushed(fs_store *st, fs_err *err);
 int fs_store_end_unflushed(fs_store *st, int rc, fs_err *err);
 
+/* A new store's schema of this version, in a plain in-memory database of its
+ * own (schema.c): what fs_store_check compares a store's indexes with. */
+int fs_store_schema_reference(sqlite3 **out, fs_err *err);
+
 /* Re-applies deferred maintenance to a (re)opened connection (maintain.c). */
 int fs_store_apply_maintenance_mode(fs_store *st, fs_err *err);
 
