@@ -7,7 +7,8 @@
  * transaction, so no checkpoint moves pages under them. Last, every index a
  * new store of this version has must be there: an initial load drops the
  * projection indexes and builds them at its end (load.c), so a store left
- * without them, outside a load, is a finding (a lost marker).
+ * without them, outside a load, is a finding (a lost marker). And the search
+ * index must hold exactly the tokens of the records it lists.
  */
 #include "store_int.h"
 
@@ -31,6 +32,18 @@ static void add_problem(void *arg, const char *msg)
     r->nproblems++;
 }
 
+/* A failed step of a check: a page that cannot be read (or damage SQLite
+ * sees) is a finding, anything else the check's error. */
+static int step_failed(fs_store *st, int step, const char *what, fs_check_report *r, fs_err *err)
+{
+    fs_err why;
+    fs_store_sqlerr(st, step, &why, what);
+    if (why.code != FS_ECORRUPT && why.code != FS_EIO)
+        return fs_err_set(err, why.code, "%s", fs_err_message(&why));
+    add_problem(r, fs_err_message(&why));
+    return 0;
+}
+
 /* PRAGMA integrity_check's findings; a page it cannot read is one of them. */
 static int check_btrees(fs_store *st, fs_check_report *r, fs_err *err)
 {
@@ -44,14 +57,8 @@ static int check_btrees(fs_store *st, fs_check_report *r, fs_err *err)
         if (msg != NULL && strcmp(msg, "ok") != 0)
             add_problem(r, msg);
     }
-    if (step != SQLITE_DONE) {
-        fs_err why;
-        fs_store_sqlerr(st, step, &why, "integrity check");
-        if (why.code == FS_ECORRUPT || why.code == FS_EIO)
-            add_problem(r, fs_err_message(&why));
-        else
-            rc = fs_err_set(err, why.code, "%s", fs_err_message(&why));
-    }
+    if (step != SQLITE_DONE)
+        rc = step_failed(st, step, "integrity check", r, err);
     fs_store_finish(st, s);
     return rc;
 }
@@ -108,6 +115,21 @@ static int check_indexes(fs_store *st, fs_check_report *r, fs_err *err)
     return rc;
 }
 
+/* FTS5's integrity-check: the index holds the tokens of the text its content
+ * view gives for every indexed record (schema.c, version 7), and only those. */
+static int check_search(fs_store *st, fs_check_report *r, fs_err *err)
+{
+    int rc = sqlite3_exec(st->db, "INSERT INTO search(search, rank) VALUES('integrity-check', 1)",
+                          NULL, NULL, NULL);
+    if (rc == SQLITE_OK)
+        return 0;
+    if (sqlite3_extended_errcode(st->db) != SQLITE_CORRUPT_VTAB)
+        return step_failed(st, rc, "checking the search index", r, err);
+    add_problem(r, "the search index does not match the records: search may miss or show wrong "
+                   "hits; report this as a fieldsync bug");
+    return 0;
+}
+
 int fs_store_check(fs_store *st, fs_check_report *r, fs_err *err)
 {
     memset(r, 0, sizeof(*r));
@@ -121,6 +143,8 @@ int fs_store_check(fs_store *st, fs_check_report *r, fs_err *err)
         rc = check_btrees(st, r, err);
     if (rc == 0)
         rc = check_indexes(st, r, err);
+    if (rc == 0)
+        rc = check_search(st, r, err);
     fs_store_rollback(st);
     if (rc != 0)
         fs_check_report_clear(r);

@@ -83,55 +83,6 @@ static int project_contact(fs_store *st, int64_t rid, const Fieldsync__Contact *
     return run(st, s, err);
 }
 
-/* The visit's notes as one text for the FTS body. */
-static char *visit_body(const Fieldsync__Visit *v)
-{
-    const char *parts[] = {v->objective, v->agenda, v->outcome, v->needs, v->next_step};
-    size_t len = 1;
-    for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
-        len += strlen(nz(parts[i])) + 1;
-    char *body = malloc(len);
-    if (body == NULL)
-        return NULL;
-    body[0] = '\0';
-    for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
-        if (parts[i] == NULL || parts[i][0] == '\0')
-            continue;
-        if (body[0] != '\0')
-            strcat(body, "\n");
-        strcat(body, parts[i]);
-    }
-    return body;
-}
-
-/* Whether records of kind have an FTS row (kinds with notes). */
-static bool kind_searchable(fs_kind kind)
-{
-    return kind == FIELDSYNC__RECORD_KIND__ACCOUNT || kind == FIELDSYNC__RECORD_KIND__CONTACT ||
-           kind == FIELDSYNC__RECORD_KIND__VISIT;
-}
-
-/* The FTS row of a visible record of a searchable kind: name and body (*owned,
- * when set, is what to free). */
-static int search_text(fs_kind kind, const ProtobufCMessage *m, const char **name,
-                       const char **body, char **owned, fs_err *err)
-{
-    *owned = NULL;
-    if (kind == FIELDSYNC__RECORD_KIND__ACCOUNT) {
-        *name = ((const Fieldsync__Account *)m)->name;
-        *body = ((const Fieldsync__Account *)m)->notes;
-    } else if (kind == FIELDSYNC__RECORD_KIND__CONTACT) {
-        *name = ((const Fieldsync__Contact *)m)->name;
-        *body = ((const Fieldsync__Contact *)m)->title;
-    } else {
-        *name = "";
-        *body = *owned = visit_body((const Fieldsync__Visit *)m);
-        if (*owned == NULL)
-            return fs_err_set(err, FS_ENOMEM, "indexing a visit: out of memory");
-    }
-    return 0;
-}
-
 /* Writes the record's FTS row now or, while the store defers search indexing
  * (pulled pages under a deferring owner: remote.c), queues its rid for
  * fs_store_index_backlog. */
@@ -141,13 +92,13 @@ static int index_search(fs_store *st, int64_t rid, fs_kind kind, const ProtobufC
     const char *name = NULL, *body = NULL;
     char *owned = NULL;
     sqlite3_stmt *s = NULL;
-    if (!kind_searchable(kind))
+    if (!fs_store_kind_searchable(kind))
         return 0;
     if (st->defer_search) {
         int rc = prep(st, "INSERT OR IGNORE INTO search_backlog(rid) VALUES(?)", rid, &s, err);
         return rc != 0 ? rc : run(st, s, err);
     }
-    int rc = search_text(kind, m, &name, &body, &owned, err);
+    int rc = fs_store_search_text(kind, m, &name, &body, &owned, err);
     if (rc == 0)
         rc = put_search(st, rid, name, body, err);
     free(owned);

@@ -80,7 +80,7 @@ static int open_db(fs_store *st, const fs_secret *key, bool create, fs_err *err)
     int oflags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0);
     int rc = fs_vfs_open(&st->db, st->path, key, oflags, err);
     if (rc == 0)
-        rc = fs_store_register_tokenizer(st->db, err);
+        rc = fs_store_register_search(st->db, err);
     if (rc == 0)
         rc = fs_store_apply_maintenance_mode(st, err);
     return rc;

@@ -135,11 +135,40 @@ static int migrate_v6(fs_store *st, fs_err *err)
                          err);
 }
 
+/* Version 7: the search index without a copy of the text. Its content is the
+ * view search_content, which gives each indexed row's name and body from
+ * records.state (search_text.c); a record's text was stored twice, in its
+ * state and in the FTS table's content, and writing the copy was about half
+ * of indexing. FTS5 reads the view to take a row out of the index, which must
+ * give back the tokens that went in, so the triggers take a record's row out
+ * while its old state is still there: before the state changes, and before
+ * the record goes. The view lists the rows in the index (search_docsize has
+ * one per row), so a record not yet indexed has nothing to take out. Every
+ * searchable record is queued again, as in version 6. */
+static int migrate_v7(fs_store *st, fs_err *err)
+{
+    return fs_store_exec(
+        st,
+        "DROP TABLE search;"
+        "CREATE VIRTUAL TABLE search USING fts5(name, body, content = 'search_content',"
+        "  content_rowid = 'rid', tokenize = 'fieldsync remove_diacritics 2');"
+        "CREATE VIEW search_content(rid, name, body) AS"
+        "  SELECT rid, fs_search_text(kind, state, 0), fs_search_text(kind, state, 1)"
+        "  FROM records WHERE rid IN (SELECT id FROM search_docsize);"
+        "CREATE TRIGGER records_unindex_update BEFORE UPDATE OF state ON records BEGIN"
+        "  DELETE FROM search WHERE rowid = old.rid; END;"
+        "CREATE TRIGGER records_unindex_delete BEFORE DELETE ON records BEGIN"
+        "  DELETE FROM search WHERE rowid = old.rid; END;"
+        "INSERT OR IGNORE INTO search_backlog(rid)"
+        "  SELECT rid FROM records WHERE alive AND kind IN (1, 2, 3);",
+        err);
+}
+
 typedef int (*migration_fn)(fs_store *st, fs_err *err);
 
 /* migrations[i] brings the schema to version i + 1. Append only. */
-static const migration_fn migrations[] = {migrate_v1, migrate_v2, migrate_v3,
-                                          migrate_v4, migrate_v5, migrate_v6};
+static const migration_fn migrations[] = {migrate_v1, migrate_v2, migrate_v3, migrate_v4,
+                                          migrate_v5, migrate_v6, migrate_v7};
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == FS_STORE_SCHEMA_VERSION,
                "one migration per schema version");
@@ -217,7 +246,7 @@ int fs_store_schema_reference(sqlite3 **out, fs_err *err)
         sqlite3_close(ref.db);
         return fs_err_set(err, FS_ENOMEM, "building the reference schema: out of memory");
     }
-    rc = fs_store_register_tokenizer(ref.db, err);
+    rc = fs_store_register_search(ref.db, err);
     if (rc == 0)
         rc = fs_store_migrate(&ref, err);
     fs_store_stmts_clear(&ref);

@@ -332,7 +332,7 @@ static int open_plain(fs_store *st, unsigned flags, fs_err *err)
 {
     int oflags = SQLITE_OPEN_READWRITE | ((flags & FS_STORE_CREATE) ? SQLITE_OPEN_CREATE : 0);
     int rc = fs_vfs_open(&st->db, st->path, NULL, oflags, err);
-    return rc == 0 ? fs_store_register_tokenizer(st->db, err) : rc;
+    return rc == 0 ? fs_store_register_search(st->db, err) : rc;
 }
 
 /* A database file shorter than one page holds no store (truncated to 0 bytes, or

@@ -51,9 +51,18 @@ int fs_store_begin(fs_store *st, fs_err *err);
 int fs_store_commit(fs_store *st, fs_err *err);
 void fs_store_rollback(fs_store *st);
 
-/* Registers the search index's tokenizer on a new connection, before the FTS
- * table is touched (tokenize.c). */
-int fs_store_register_tokenizer(sqlite3 *db, fs_err *err);
+/* Registers the search index's tokenizer and its content's text function
+ * (search_text.c) on a new connection, before the FTS table is touched
+ * (tokenize.c). */
+int fs_store_register_search(sqlite3 *db, fs_err *err);
+int fs_store_register_search_text(sqlite3 *db, fs_err *err);
+
+/* What a record's search row says (search_text.c): whether its kind has one,
+ * and the name and body of its visible value m (*owned, when set, is what to
+ * free). */
+bool fs_store_kind_searchable(fs_kind kind);
+int fs_store_search_text(fs_kind kind, const ProtobufCMessage *m, const char **name,
+                         const char **body, char **owned, fs_err *err);
 
 /* Initial load (load.c). At open: whether the marker says a load goes on;
  * migrating: a migration is about to run, so the load's indexes are built

@@ -14,7 +14,8 @@
  * keep their word and prefix matching.
  *
  * The tokenizer is registered on every connection the store opens, before
- * anything touches the FTS table (schema.c's version 6 moved the table to it).
+ * anything touches the FTS table (schema.c's version 6 moved the table to it),
+ * with the function the index's content view reads (search_text.c).
  */
 #include "store_int.h"
 
@@ -134,7 +135,8 @@ static int cjk_create(void *arg, const char **argv, int argc, Fts5Tokenizer **ou
     return SQLITE_OK;
 }
 
-int fs_store_register_tokenizer(sqlite3 *db, fs_err *err)
+/* The tokenizer alone. */
+static int register_tokenizer(sqlite3 *db, fs_err *err)
 {
     fts5_api *api = NULL;
     sqlite3_stmt *s = NULL;
@@ -150,4 +152,10 @@ int fs_store_register_tokenizer(sqlite3 *db, fs_err *err)
     return rc == SQLITE_OK ? 0
                            : fs_err_set(err, FS_EIO, "registering the search tokenizer: %s",
                                         sqlite3_errstr(rc));
+}
+
+int fs_store_register_search(sqlite3 *db, fs_err *err)
+{
+    int rc = register_tokenizer(db, err);
+    return rc == 0 ? fs_store_register_search_text(db, err) : rc;
 }

@@ -26,7 +26,7 @@
 typedef struct fs_store fs_store;
 
 /* The schema version this build creates and understands (PRAGMA user_version). */
-#define FS_STORE_SCHEMA_VERSION 6
+#define FS_STORE_SCHEMA_VERSION 7
 
 /* Longest record id accepted (bytes, without the terminating NUL). */
 #define FS_STORE_ID_MAX FS_RECORD_ID_MAX

@@ -18,7 +18,7 @@ static sqlite3 *fuzz_db(void)
 {
     static sqlite3 *db;
     if (db == NULL &&
-        (sqlite3_open(":memory:", &db) != SQLITE_OK || fs_store_register_tokenizer(db, NULL) != 0 ||
+        (sqlite3_open(":memory:", &db) != SQLITE_OK || fs_store_register_search(db, NULL) != 0 ||
          sqlite3_exec(db,
                       "CREATE VIRTUAL TABLE t USING fts5(body, "
                       "tokenize = 'fieldsync remove_diacritics 2')",

@@ -501,6 +501,10 @@ static void check_loaded(const char *db, const char *key, const uint8_t want[32]
     assert_int_equal(count(st, "SELECT count(*) FROM pragma_integrity_check WHERE "
                                "integrity_check <> 'ok'"),
                      0);
+    /* the search index holds exactly the indexed records' text */
+    assert_int_equal(
+        fs_store_exec(st, "INSERT INTO search(search, rank) VALUES('integrity-check', 1)", NULL),
+        0);
     fs_store_close(st);
 }
 
