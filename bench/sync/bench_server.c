@@ -57,9 +57,11 @@ void bench_server_start(bench_server *sv, const char *name, const char *const *e
         die("mkdtemp", NULL);
     snprintf(sv->db, sizeof(sv->db), "%s/server.db", sv->dir);
     snprintf(port_file, sizeof(port_file), "%s/port", sv->dir);
-    const char *args[24] = {"serve", "--listen",    "127.0.0.1:0", "--threads",
-                            "2",     "--port-file", port_file};
-    for (int i = 0, n = 7; extra != NULL && extra[i] != NULL && n < 23; i++)
+    /* every device of a fleet connects from 127.0.0.1: no per-address cap */
+    const char *args[24] = {"serve", "--listen",          "127.0.0.1:0", "--threads",
+                            "2",     "--port-file",       port_file,     "--max-connections-per-ip",
+                            "1024",  "--max-connections", "1024"};
+    for (int i = 0, n = 11; extra != NULL && extra[i] != NULL && n < 23; i++)
         args[n++] = extra[i];
     run_server(sv, NULL, 0, args, false);
     for (double t0 = now_s(); now_s() - t0 < 10;) {
