@@ -748,11 +748,10 @@ CASES = {"travel": case_travel, "merge": case_merge, "conflict": case_conflict,
          "copied_store": case_copied_store, "clock_ahead": case_clock_ahead}
 
 
-def main():
-    if len(sys.argv) != 5 or sys.argv[4] not in CASES:
-        print(__doc__)
-        return 2
-    server_bin, daemon_bin, cli_bin, case = sys.argv[1:]
+def run_case(server_bin, daemon_bin, cli_bin, case, fn):
+    """Runs fn(srv, mk) against a server with the rep "rep"; mk(name, ...)
+    makes a Device. Prints the outcome (the daemons' logs on failure) and
+    returns the exit code."""
     root = tempfile.mkdtemp(prefix="fs-sync-it-")
     srv = Server(server_bin, root)
     devices = []
@@ -765,7 +764,7 @@ def main():
     try:
         srv.admin("user", "add", "rep", "--role", "rep")
         srv.start()
-        CASES[case](srv, mk)
+        fn(srv, mk)
         print("%s: ok" % case)
         return 0
     except TestFailure as e:
@@ -778,6 +777,14 @@ def main():
             dev.cleanup()
         srv.stop()
         shutil.rmtree(root, ignore_errors=True)
+
+
+def main():
+    if len(sys.argv) != 5 or sys.argv[4] not in CASES:
+        print(__doc__)
+        return 2
+    server_bin, daemon_bin, cli_bin, case = sys.argv[1:]
+    return run_case(server_bin, daemon_bin, cli_bin, case, CASES[case])
 
 
 if __name__ == "__main__":
