@@ -8,7 +8,9 @@
  * new store of this version has must be there: an initial load drops the
  * projection indexes and builds them at its end (load.c), so a store left
  * without them, outside a load, is a finding (a lost marker). And the search
- * index must hold exactly the tokens of the records it lists.
+ * index must hold exactly the tokens of the records it lists (FTS5's
+ * integrity-check, a command sent as an INSERT: the transaction becomes a
+ * write one, which writes nothing and is rolled back).
  */
 #include "store_int.h"
 
