@@ -196,14 +196,15 @@ static void on_idle_maintenance(fs_loop *loop, void *arg)
     fs_server *s = arg;
     s->maintenance_timer = NULL;
     fs_err err = {0};
-    uint64_t backlog = 0;
+    bool more = false;
     if (s->daemon.store == NULL)
         return;
-    if (fs_store_maintain(s->daemon.store, &err) != 0)
+    if (fs_store_maintain(s->daemon.store, &more, &err) != 0)
         fs_log(FS_LOG_WARN, "store maintenance: %s", err.msg);
-    else if (fs_store_search_backlog(s->daemon.store, &backlog, &err) == 0 && backlog > 0) {
-        /* pulled records still wait for their search rows: the next step as
-         * soon as the loop has served what came in meanwhile */
+    else if (more) {
+        /* pulled records still wait for their search rows, or the index
+         * still has segments to merge: the next step as soon as the loop has
+         * served what came in meanwhile */
         schedule_maintenance(s, FS_MAINTENANCE_STEP_MS);
         return;
     }

@@ -10,7 +10,11 @@
  * turns FTS automerge off (crisismerge still bounds the segment count), and
  * calls fs_store_maintain when writes pause: one bounded merge step, a passive
  * checkpoint, and the page cache's memory handed back, so a large working
- * cache costs memory only while the owner works.
+ * cache costs memory only while the owner works. The owner goes on calling it
+ * while it says there is more: records waiting for their search rows, or a
+ * merge step that did work. Indexing a pulled book leaves one segment per
+ * step; left unmerged, the next writes paid for merging them (a catch-up of
+ * 100 changes right after a 100,000-record pull took 0.10 s instead of 0.02).
  */
 #include "store_int.h"
 
@@ -62,21 +66,40 @@ int fs_store_defer_maintenance(fs_store *st, bool defer, fs_err *err)
     return set_fts_automerge(st, FS_STORE_FTS_AUTOMERGE, err);
 }
 
-int fs_store_maintain(fs_store *st, fs_err *err)
+/* One bounded FTS5 merge step; *merged says whether it did any work. FTS5's
+ * documentation: a 'merge' that changes sqlite3_total_changes() by less than
+ * 2 was a no-op, so the index has nothing left to merge at that size. */
+static int fts_merge_step(fs_store *st, bool *merged, fs_err *err)
 {
-    if (st->db == NULL)
-        return fs_err_set(err, FS_ESTATE, "%s is not open: close the store and open it again",
-                          st->path);
     char sql[96];
     snprintf(sql, sizeof(sql), "INSERT INTO search(search, rank) VALUES('merge', %d)",
              FS_STORE_FTS_MERGE_PAGES);
+    sqlite3_int64 before = sqlite3_total_changes64(st->db);
+    int rc = fs_store_exec(st, sql, err);
+    *merged = rc == 0 && sqlite3_total_changes64(st->db) - before >= 2;
+    return rc;
+}
+
+int fs_store_maintain(fs_store *st, bool *more, fs_err *err)
+{
+    if (more != NULL)
+        *more = false;
+    if (st->db == NULL)
+        return fs_err_set(err, FS_ESTATE, "%s is not open: close the store and open it again",
+                          st->path);
+    bool merged = false;
+    uint64_t backlog = 0;
     int rc = fs_store_load_flush(st, err); /* the checkpoint must see it committed */
     if (rc == 0)
         rc = fs_store_index_backlog(st, FS_STORE_SEARCH_STEP, err);
     if (rc == 0)
-        rc = fs_store_exec(st, sql, err);
+        rc = fs_store_search_backlog(st, &backlog, err);
+    if (rc == 0)
+        rc = fts_merge_step(st, &merged, err);
     if (rc != 0)
         return rc;
+    if (more != NULL)
+        *more = backlog > 0 || merged;
     rc = sqlite3_wal_checkpoint_v2(st->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
     if (rc != SQLITE_OK)
         return fs_store_sqlerr(st, rc, err, "checkpoint");

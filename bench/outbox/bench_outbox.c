@@ -125,7 +125,7 @@ int main(int argc, char **argv)
             die("a put", &err);
     double secs = clock_s(CLOCK_MONOTONIC) - t0;
     double cpu = clock_s(CLOCK_PROCESS_CPUTIME_ID) - cpu0;
-    if (fs_store_maintain(st, &err) != 0)
+    if (fs_store_maintain(st, NULL, &err) != 0)
         die("maintenance", &err);
 
     size_t entries = 0;

@@ -74,8 +74,10 @@ void fs_store_close(fs_store *st);
 int fs_store_defer_maintenance(fs_store *st, bool defer, fs_err *err);
 /* Search rows for up to FS_STORE_SEARCH_STEP queued records, one bounded FTS
  * merge step, a passive checkpoint (as far as readers allow), and the page
- * cache's memory handed back to the heap. */
-int fs_store_maintain(fs_store *st, fs_err *err);
+ * cache's memory handed back to the heap. *more (may be NULL): another step
+ * has work (records still queued, or the merge step did work); call it again
+ * soon. */
+int fs_store_maintain(fs_store *st, bool *more, fs_err *err);
 #define FS_STORE_SEARCH_STEP 5000
 /* How many records wait for their search row (0 when none). */
 int fs_store_search_backlog(fs_store *st, uint64_t *n, fs_err *err);

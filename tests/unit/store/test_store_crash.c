@@ -361,7 +361,7 @@ static void writer(const char *db, const char *key, int fd, int round, const exp
         uint64_t r = rnd() % 25;
         int rc;
         if (r == 0) /* as fieldsyncd when writes pause; nothing to acknowledge */
-            rc = fs_store_maintain(st, NULL) == 0 ? 1 : -1;
+            rc = fs_store_maintain(st, NULL, NULL) == 0 ? 1 : -1;
         else if (r == 1)
             rc = pull_page(st, &a, round, i);
         else

@@ -125,7 +125,7 @@ static void drain_search(fs_store *st)
 {
     uint64_t left = 1;
     while (left > 0) {
-        assert_int_equal(fs_store_maintain(st, NULL), 0);
+        assert_int_equal(fs_store_maintain(st, NULL, NULL), 0);
         assert_int_equal(fs_store_search_backlog(st, &left, NULL), 0);
     }
 }
@@ -417,7 +417,7 @@ static void loader(const char *db, const char *key, const book *b, int fd, int r
     if (fs_store_load_finish(st, &err) != 0)
         _exit(4);
     for (uint64_t left = 1; left > 0;)
-        if (fs_store_maintain(st, NULL) != 0 || fs_store_search_backlog(st, &left, NULL) != 0)
+        if (fs_store_maintain(st, NULL, NULL) != 0 || fs_store_search_backlog(st, &left, NULL) != 0)
             _exit(4);
     fs_store_close(st);
     send_ack(fd, 'D', NULL);

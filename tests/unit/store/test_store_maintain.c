@@ -69,7 +69,7 @@ static void deferred_checkpoints_leave_commits_and_default_ones_do_not(void **st
         put_account(st, puts++);
     }
     int log = 0, done = 0;
-    assert_int_equal(fs_store_maintain(st, NULL), 0);
+    assert_int_equal(fs_store_maintain(st, NULL, NULL), 0);
     assert_int_equal(
         sqlite3_wal_checkpoint_v2(st->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done), SQLITE_OK);
     assert_true(log > limit + MARGIN); /* no commit restarted the WAL */
@@ -127,7 +127,7 @@ static void deferred_fts_merges_leave_inserts_and_run_in_maintenance(void **stat
     assert_int_equal(fts_automerge(st), 0);
     for (int i = 0; i < 50; i++)
         put_account(st, i);
-    assert_int_equal(fs_store_maintain(st, NULL), 0);
+    assert_int_equal(fs_store_maintain(st, NULL, NULL), 0);
     fs_search_hit *hits = NULL;
     size_t n = 0;
     assert_int_equal(fs_store_search(st, "number", 0, 100, &hits, &n, NULL), 0);
@@ -135,6 +135,38 @@ static void deferred_fts_merges_leave_inserts_and_run_in_maintenance(void **stat
     fs_search_hits_free(hits, n);
     assert_int_equal(fs_store_defer_maintenance(st, false, NULL), 0);
     assert_int_equal(fts_automerge(st), 4);
+    fs_store_close(st);
+    tu_rmdir(dir);
+    free(dir);
+}
+
+/* Each transaction leaves FTS5 a segment; with automerge off they wait for
+ * maintenance, which must say there is more while a merge step does work, or
+ * the owner stops and the next writes pay for the merges. */
+static void maintenance_goes_on_while_merging_does_work(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp();
+    fs_store *st = tu_open_plain(dir);
+    assert_int_equal(fs_store_defer_maintenance(st, true, NULL), 0);
+    for (int i = 0; i < 40; i++)
+        put_account(st, i); /* 40 transactions: 40 segments */
+    bool more = false;
+    assert_int_equal(fs_store_maintain(st, &more, NULL), 0);
+    assert_true(more); /* nothing queued: only the merge has more */
+    int steps = 1;
+    while (more && steps < 100) {
+        assert_int_equal(fs_store_maintain(st, &more, NULL), 0);
+        steps++;
+    }
+    assert_false(more); /* and it ends */
+    assert_int_equal(fs_store_maintain(st, &more, NULL), 0);
+    assert_false(more);
+    fs_search_hit *hits = NULL;
+    size_t n = 0;
+    assert_int_equal(fs_store_search(st, "number", 0, 100, &hits, &n, NULL), 0);
+    assert_int_equal(n, 40);
+    fs_search_hits_free(hits, n);
     fs_store_close(st);
     tu_rmdir(dir);
     free(dir);
@@ -158,7 +190,7 @@ static void maintenance_hands_the_page_cache_memory_back(void **state)
         put_account(st, i);
     int busy = cache_used_bytes(st);
     assert_true(busy > 1 << 20); /* the puts filled more than a MiB of cache */
-    assert_int_equal(fs_store_maintain(st, NULL), 0);
+    assert_int_equal(fs_store_maintain(st, NULL, NULL), 0);
     int idle = cache_used_bytes(st);
     assert_true(idle < busy / 4);
     fs_list_query q = {.kind = FIELDSYNC__RECORD_KIND__ACCOUNT, .limit = 10};
@@ -177,6 +209,7 @@ int main(void)
         cmocka_unit_test(deferred_checkpoints_leave_commits_and_default_ones_do_not),
         cmocka_unit_test(undeferring_restores_the_connection_limit),
         cmocka_unit_test(deferred_fts_merges_leave_inserts_and_run_in_maintenance),
+        cmocka_unit_test(maintenance_goes_on_while_merging_does_work),
         cmocka_unit_test(maintenance_hands_the_page_cache_memory_back),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

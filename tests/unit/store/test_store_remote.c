@@ -294,7 +294,7 @@ static void deferring_owner_gets_search_rows_from_maintenance(void **state)
     assert_int_equal(hits_for(f->st, "larch"), 1);
     assert_int_equal(backlog(f->st), n);
 
-    assert_int_equal(fs_store_maintain(f->st, NULL), 0);
+    assert_int_equal(fs_store_maintain(f->st, NULL, NULL), 0);
     assert_int_equal(backlog(f->st), 0);
     assert_int_equal(hits_for(f->st, "pulled00000"), 1);
     assert_int_equal(hits_for(f->st, "pulled00002"), 1);
@@ -335,7 +335,7 @@ static void queued_records_are_indexed_as_they_stand(void **state)
     for (size_t i = 0; i < 3; i++)
         fs_state_free(page[i]);
 
-    assert_int_equal(fs_store_maintain(f->st, NULL), 0);
+    assert_int_equal(fs_store_maintain(f->st, NULL, NULL), 0);
     assert_int_equal(backlog(f->st), 0);
     assert_int_equal(hits_for(f->st, "umber"), 1);
     assert_int_equal(search_rows(f->st, "edited"), 1);
@@ -353,9 +353,9 @@ static void maintenance_indexes_a_bounded_step(void **state)
     assert_int_equal(fs_store_apply_remote(f->st, page, n, NULL, 0, 1, NULL, NULL), 0);
     free_page(page, n);
     assert_int_equal(backlog(f->st), n);
-    assert_int_equal(fs_store_maintain(f->st, NULL), 0);
+    assert_int_equal(fs_store_maintain(f->st, NULL, NULL), 0);
     assert_int_equal(backlog(f->st), 10);
-    assert_int_equal(fs_store_maintain(f->st, NULL), 0);
+    assert_int_equal(fs_store_maintain(f->st, NULL, NULL), 0);
     assert_int_equal(backlog(f->st), 0);
 }
 

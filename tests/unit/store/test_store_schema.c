@@ -180,7 +180,7 @@ static void old_search_index_is_rebuilt_through_the_backlog(void **state)
     assert_int_equal(fs_store_search(st, "mill", 0, 10, &hits, &n, NULL), 0);
     assert_int_equal(n, 0);
     fs_search_hits_free(hits, n);
-    assert_int_equal(fs_store_maintain(st, NULL), 0);
+    assert_int_equal(fs_store_maintain(st, NULL, NULL), 0);
     assert_int_equal(fs_store_search_backlog(st, &backlog, NULL), 0);
     assert_int_equal(backlog, 0);
     assert_int_equal(fs_store_search(st, "mill", 0, 10, &hits, &n, NULL), 0);
