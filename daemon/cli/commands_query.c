@@ -92,8 +92,13 @@ int fs_cmd_search(fs_cli *cli, int argc, char **argv)
     json_t *res;
     if ((rc = fs_cli_call(cli, "search", params, &res)) != 0)
         return rc;
-    rc = cli->json ? fs_cli_print_json(cli, res)
-                   : print_items(cli, json_object_get(res, "hits"), cols, 4);
+    const json_t *hits = json_object_get(res, "hits");
+    if (cli->json)
+        rc = fs_cli_print_json(cli, res);
+    else if (json_array_size(hits) == 0)
+        printf("no hits for \"%s\"\n", query);
+    else
+        rc = print_items(cli, hits, cols, 4);
     long long backlog = json_integer_value(json_object_get(res, "search_backlog"));
     if (rc == 0 && !cli->json && backlog > 0)
         fprintf(stderr,
@@ -113,6 +118,10 @@ static int print_followups(fs_cli *cli, json_t *res)
                                        "VISIT",   "visit_id"};
     json_t *items = json_object_get(res, "items"), *item;
     size_t i, shown = json_array_size(items);
+    if (shown == 0) {
+        printf("no follow-ups due by %s\n", json_string_value(json_object_get(res, "until")));
+        return 0;
+    }
     json_array_foreach(items, i, item)
     {
         long long late = json_integer_value(json_object_get(item, "days_overdue"));

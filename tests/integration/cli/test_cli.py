@@ -395,12 +395,16 @@ def test_search_followups_report(h):
                           out_has="华东液压机械有限公司")
     h.expect("[北京]" in out, "the CJK match is marked in the snippet", out)
     h.expect_run("rm the Chinese account", ["accounts", "rm", zid, "--cascade"], 0)
+    h.expect_run("search with no hits says so", ["search", "zzyzx"], 0,
+                 out_has='no hits for "zzyzx"')
     h.expect_run("search without words", ["search"], EXIT_USAGE)
     h.expect_run("search bad limit", ["search", "x", "--limit", "x"], EXIT_USAGE)
     items = (h.json("followups", "--until", "2026-11-30") or {}).get("items", [])
     h.expect([i.get("visit_id") for i in items] == [h.vid], "followups due by a date", items)
     items = (h.json("followups", "--until", "2026-11-01") or {}).get("items", [])
     h.expect(items == [], "followups before the date: none", items)
+    h.expect_run("followups table when none are due", ["followups", "--until", "2026-11-01"], 0,
+                 out_has="no follow-ups due by 2026-11-01")
     out, _ = h.expect_run("followups table", ["followups", "--until", "2026-11-30"], 0,
                           out_has="send quote")
     h.expect("Dana Buyer" in out and "+44 7700 900" in out,
