@@ -184,9 +184,10 @@ static size_t edit_visits(dev *d, size_t n)
     return done;
 }
 
-/* What fieldsyncd does a second after writes stop (daemon/server.c): one FTS
- * merge step and a checkpoint. The phases start from that idle state. */
-/* One step of the daemon's idle maintenance; whether it has more to do. */
+/* One step of what fieldsyncd does a second after writes stop
+ * (daemon/server.c): search rows of queued records, one FTS merge step and a
+ * checkpoint; whether it has more to do. The phases start from that idle
+ * state. */
 static bool idle_maintenance(dev *d)
 {
     fs_err err;
