@@ -151,6 +151,33 @@ void tu_enroll_prior(srv_storage *s, const srv_config *cfg, const char *user, ui
     srv_response_clear(&rs);
 }
 
+int tu_team_setup(void **state)
+{
+    tu_team *t = calloc(1, sizeof(*t));
+    if (t == NULL)
+        die("team", NULL);
+    t->s = tu_storage_new(t->dir);
+    t->now = 1700000000;
+    tu_config(&t->cfg, &t->now);
+    tu_user(t->s, "mgr", SRV_ROLE_MANAGER, NULL);
+    tu_user(t->s, "anna", SRV_ROLE_REP, "mgr");
+    tu_user(t->s, "bob", SRV_ROLE_REP, NULL);
+    tu_enroll(t->s, &t->cfg, "anna", t->anna_a, &t->ra);
+    tu_enroll(t->s, &t->cfg, "anna", t->anna_b, &t->rb);
+    tu_enroll(t->s, &t->cfg, "bob", t->bob, &t->rbob);
+    tu_enroll(t->s, &t->cfg, "mgr", t->mgr, NULL);
+    *state = t;
+    return 0;
+}
+
+int tu_team_teardown(void **state)
+{
+    tu_team *t = *state;
+    tu_storage_free(t->s, t->dir);
+    free(t);
+    return 0;
+}
+
 static uint64_t tu_hlc = 1;
 
 static void write_fields(fs_state *st, uint64_t replica, const ProtobufCMessage *m)

@@ -1,7 +1,8 @@
 /*
  * srv_test_util.h: helpers the server's unit, integration and fuzz tests share:
- * a temporary SQLite storage, record states written the way a device writes
- * them, request bodies, and decoding of the answers.
+ * a temporary storage (SQLite or PostgreSQL), the team fixture of the handler
+ * tests, record states written the way a device writes them, request bodies,
+ * and decoding of the answers.
  */
 #ifndef SRV_TEST_UTIL_H
 #define SRV_TEST_UTIL_H
@@ -38,6 +39,22 @@ void tu_user(srv_storage *s, const char *name, srv_role role, const char *manage
  * Authorization header value and *replica the replica id. */
 void tu_enroll(srv_storage *s, const srv_config *cfg, const char *user, char bearer[80],
                uint64_t *replica);
+
+/* The team the handler tests start from, on a fresh database: manager mgr,
+ * rep anna in mgr's team with two devices (anna_a, anna_b), rep bob in no
+ * team, one device each for bob and mgr; bearers and replica ids. The clock
+ * starts at 1700000000. */
+typedef struct tu_team {
+    char dir[256];
+    srv_storage *s;
+    srv_config cfg;
+    int64_t now;
+    char anna_a[80], anna_b[80], bob[80], mgr[80];
+    uint64_t ra, rb, rbob;
+} tu_team;
+/* cmocka setup and teardown: *state is the tu_team. */
+int tu_team_setup(void **state);
+int tu_team_teardown(void **state);
 /* The same for a device whose store wrote with replica id prior before (0: none). */
 void tu_enroll_prior(srv_storage *s, const srv_config *cfg, const char *user, uint64_t prior,
                      char bearer[80], uint64_t *replica);

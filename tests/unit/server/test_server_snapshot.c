@@ -21,39 +21,7 @@
 #include "fieldsync.pb-c.h"
 #include "srv_test_util.h"
 
-typedef struct fx {
-    char dir[256];
-    srv_storage *s;
-    srv_config cfg;
-    int64_t now;
-    char anna_a[80], anna_b[80], bob[80], mgr[80];
-    uint64_t ra, rbob;
-} fx;
-
-static int setup(void **state)
-{
-    fx *f = calloc(1, sizeof(*f));
-    f->s = tu_storage_new(f->dir);
-    f->now = 1700000000;
-    tu_config(&f->cfg, &f->now);
-    tu_user(f->s, "mgr", SRV_ROLE_MANAGER, NULL);
-    tu_user(f->s, "anna", SRV_ROLE_REP, "mgr");
-    tu_user(f->s, "bob", SRV_ROLE_REP, NULL);
-    tu_enroll(f->s, &f->cfg, "anna", f->anna_a, &f->ra);
-    tu_enroll(f->s, &f->cfg, "anna", f->anna_b, NULL);
-    tu_enroll(f->s, &f->cfg, "bob", f->bob, &f->rbob);
-    tu_enroll(f->s, &f->cfg, "mgr", f->mgr, NULL);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fx *f = *state;
-    tu_storage_free(f->s, f->dir);
-    free(f);
-    return 0;
-}
+typedef tu_team fx;
 
 /* Pushes st as bearer; every state must be joined. */
 static void push_ok(fx *f, const char *bearer, fs_state *const *st, size_t n)
@@ -399,7 +367,7 @@ static void test_managers_and_devices_without_snapshots_get_change_order(void **
 int main(int argc, char **argv)
 {
     tu_use_backend(argc > 1 ? argv[1] : "sqlite");
-#define T(t) cmocka_unit_test_setup_teardown(t, setup, teardown)
+#define T(t) cmocka_unit_test_setup_teardown(t, tu_team_setup, tu_team_teardown)
     const struct CMUnitTest tests[] = {
         T(test_storage_reads_an_owners_records_in_key_order),
         T(test_storage_reads_removals_in_a_number_range),

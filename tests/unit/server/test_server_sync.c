@@ -17,39 +17,7 @@
 #include "fieldsync.pb-c.h"
 #include "srv_test_util.h"
 
-typedef struct fx {
-    char dir[256];
-    srv_storage *s;
-    srv_config cfg;
-    int64_t now;
-    char anna_a[80], anna_b[80], bob[80], mgr[80];
-    uint64_t ra, rb, rbob;
-} fx;
-
-static int setup(void **state)
-{
-    fx *f = calloc(1, sizeof(*f));
-    f->s = tu_storage_new(f->dir);
-    f->now = 1700000000;
-    tu_config(&f->cfg, &f->now);
-    tu_user(f->s, "mgr", SRV_ROLE_MANAGER, NULL);
-    tu_user(f->s, "anna", SRV_ROLE_REP, "mgr");
-    tu_user(f->s, "bob", SRV_ROLE_REP, NULL);
-    tu_enroll(f->s, &f->cfg, "anna", f->anna_a, &f->ra);
-    tu_enroll(f->s, &f->cfg, "anna", f->anna_b, &f->rb);
-    tu_enroll(f->s, &f->cfg, "bob", f->bob, &f->rbob);
-    tu_enroll(f->s, &f->cfg, "mgr", f->mgr, NULL);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fx *f = *state;
-    tu_storage_free(f->s, f->dir);
-    free(f);
-    return 0;
-}
+typedef tu_team fx;
 
 /* Pushes states as bearer; returns the decoded answer (status must be 200). */
 static Fieldsync__PushResponse *push(fx *f, const char *bearer, fs_state *const *st, size_t n)
@@ -852,7 +820,7 @@ int main(int argc, char **argv)
 {
     tu_use_backend(argc > 1 ? argv[1] : "sqlite");
     const struct CMUnitTest tests[] = {
-#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+#define T(name) cmocka_unit_test_setup_teardown(name, tu_team_setup, tu_team_teardown)
         T(test_push_then_pull_on_other_device_returns_state),
         T(test_concurrent_writes_from_two_devices_are_joined),
         T(test_push_answers_unchanged_when_the_join_keeps_the_pushed_state),
