@@ -151,6 +151,25 @@ void tu_enroll_prior(srv_storage *s, const srv_config *cfg, const char *user, ui
     srv_response_clear(&rs);
 }
 
+int tu_db_setup(void **state)
+{
+    tu_db_fixture *f = calloc(1, sizeof(*f));
+    if (f == NULL)
+        die("fixture", NULL);
+    f->s = tu_storage_new(f->dir);
+    tu_db(f->dir, f->db);
+    *state = f;
+    return 0;
+}
+
+int tu_db_teardown(void **state)
+{
+    tu_db_fixture *f = *state;
+    tu_storage_free(f->s, f->dir);
+    free(f);
+    return 0;
+}
+
 int tu_team_setup(void **state)
 {
     tu_team *t = calloc(1, sizeof(*t));

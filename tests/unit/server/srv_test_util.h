@@ -40,6 +40,17 @@ void tu_user(srv_storage *s, const char *name, srv_role role, const char *manage
 void tu_enroll(srv_storage *s, const srv_config *cfg, const char *user, char bearer[80],
                uint64_t *replica);
 
+/* A fresh database for the storage tests: its directory, its --db value
+ * (tu_db) and the open storage. */
+typedef struct tu_db_fixture {
+    char dir[256];
+    char db[300];
+    srv_storage *s;
+} tu_db_fixture;
+/* cmocka setup and teardown: *state is the tu_db_fixture. */
+int tu_db_setup(void **state);
+int tu_db_teardown(void **state);
+
 /* The team the handler tests start from, on a fresh database: manager mgr,
  * rep anna in mgr's team with two devices (anna_a, anna_b), rep bob in no
  * team, one device each for bob and mgr; bearers and replica ids. The clock

@@ -21,28 +21,7 @@
 #include "admin.h"
 #include "srv_test_util.h"
 
-typedef struct fx {
-    char dir[256];
-    char path[300];
-    srv_storage *s;
-} fx;
-
-static int setup(void **state)
-{
-    fx *f = calloc(1, sizeof(*f));
-    f->s = tu_storage_new(f->dir);
-    tu_db(f->dir, f->path);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fx *f = *state;
-    tu_storage_free(f->s, f->dir);
-    free(f);
-    return 0;
-}
+typedef tu_db_fixture fx;
 
 static void test_users_are_unique_and_managers_must_exist(void **state)
 {
@@ -131,7 +110,7 @@ static void test_sequence_survives_reopen_and_rollback_undoes(void **state)
     assert_int_equal(f->s->ops->territory_set(f->s, "acc-x", user_id(f->s, "anna"), NULL), 0);
     f->s->ops->rollback(f->s);
     srv_storage_close(f->s);
-    assert_int_equal(srv_storage_open(&f->s, f->path, false, NULL), 0);
+    assert_int_equal(srv_storage_open(&f->s, f->db, false, NULL), 0);
     assert_int_equal(f->s->ops->last_seq(f->s, &c, NULL), 0);
     assert_true(c >= b); /* a pull's cursor after the commit covers both */
     assert_int_equal(f->s->ops->begin(f->s, true, NULL), 0);
@@ -381,7 +360,7 @@ static void test_pool_serves_threads_with_distinct_increasing_numbers(void **sta
 {
     fx *f = *state;
     srv_pool *pool;
-    assert_int_equal(srv_pool_new(&pool, f->path, 2, NULL), 0);
+    assert_int_equal(srv_pool_new(&pool, f->db, 2, NULL), 0);
     pthread_t th[POOL_THREADS];
     pool_arg args[POOL_THREADS];
     uint64_t all[POOL_THREADS * POOL_ITERATIONS], last;
@@ -410,7 +389,7 @@ int main(int argc, char **argv)
 {
     tu_use_backend(argc > 1 ? argv[1] : "sqlite");
     const struct CMUnitTest tests[] = {
-#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+#define T(name) cmocka_unit_test_setup_teardown(name, tu_db_setup, tu_db_teardown)
         T(test_users_are_unique_and_managers_must_exist),
         T(test_code_is_used_at_most_once),
         T(test_sequence_survives_reopen_and_rollback_undoes),

@@ -23,33 +23,12 @@
 #include "handler_int.h"
 #include "srv_test_util.h"
 
-typedef struct fx {
-    char dir[256];
-    char url[300];
-    srv_storage *s;
-} fx;
-
-static int setup(void **state)
-{
-    fx *f = calloc(1, sizeof(*f));
-    f->s = tu_storage_new(f->dir);
-    tu_db(f->dir, f->url);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fx *f = *state;
-    tu_storage_free(f->s, f->dir);
-    free(f);
-    return 0;
-}
+typedef tu_db_fixture fx;
 
 /* SQL straight to the test database, behind the backend's back. */
 static void sql(const fx *f, const char *q)
 {
-    PGconn *c = PQconnectdb(f->url);
+    PGconn *c = PQconnectdb(f->db);
     PGresult *r = PQexec(c, q);
     if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
         fail_msg("%s: %s", q, PQerrorMessage(c));
@@ -60,7 +39,7 @@ static void sql(const fx *f, const char *q)
 static srv_storage *reopen(const fx *f, int expect, fs_err *err)
 {
     srv_storage *s = NULL;
-    assert_int_equal(srv_pg_open(&s, f->url, false, err), expect);
+    assert_int_equal(srv_pg_open(&s, f->db, false, err), expect);
     return s;
 }
 
@@ -202,7 +181,7 @@ static void *push_thread(void *p)
 /* Whether some backend of the test database waits for a row lock. */
 static bool lock_waiter(const fx *f)
 {
-    PGconn *c = PQconnectdb(f->url);
+    PGconn *c = PQconnectdb(f->db);
     PGresult *r = PQexec(c, "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'");
     bool waiting = PQresultStatus(r) == PGRES_TUPLES_OK && atoi(PQgetvalue(r, 0, 0)) > 0;
     PQclear(r);
@@ -418,7 +397,7 @@ int main(int argc, char **argv)
     (void)argv;
     tu_use_backend("postgresql");
     const struct CMUnitTest tests[] = {
-#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+#define T(name) cmocka_unit_test_setup_teardown(name, tu_db_setup, tu_db_teardown)
         T(test_database_without_schema_needs_create),
         T(test_newer_schema_is_refused_and_reopen_keeps_the_server_id),
         T(test_change_committed_after_a_later_one_is_not_passed),

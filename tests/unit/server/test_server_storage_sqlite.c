@@ -19,28 +19,7 @@
 
 #include "srv_test_util.h"
 
-typedef struct fx {
-    char dir[256];
-    char path[300];
-    srv_storage *s;
-} fx;
-
-static int setup(void **state)
-{
-    fx *f = calloc(1, sizeof(*f));
-    f->s = tu_storage_new(f->dir);
-    tu_db_path(f->dir, f->path);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fx *f = *state;
-    tu_storage_free(f->s, f->dir);
-    free(f);
-    return 0;
-}
+typedef tu_db_fixture fx;
 
 static void test_missing_database_without_create_is_not_found(void **state)
 {
@@ -58,12 +37,12 @@ static void test_newer_schema_is_refused(void **state)
 {
     fx *f = *state;
     sqlite3 *db;
-    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
     assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(db);
     srv_storage *s = NULL;
     fs_err err = {0};
-    assert_int_equal(srv_sqlite_open(&s, f->path, false, &err), FS_EVERSION);
+    assert_int_equal(srv_sqlite_open(&s, f->db, false, &err), FS_EVERSION);
     assert_non_null(strstr(err.msg, "upgrade"));
 }
 
@@ -171,8 +150,8 @@ static void test_a_pool_checkpoints_on_a_thread_of_its_own(void **state)
     char id[32];
     tu_user(f->s, "anna", SRV_ROLE_REP, NULL);
     assert_int_equal(f->s->ops->user_get(f->s, "anna", &anna, NULL), 0);
-    assert_int_equal(srv_pool_new(&pool, f->path, 2, NULL), 0);
-    long long before = file_size(f->path);
+    assert_int_equal(srv_pool_new(&pool, f->db, 2, NULL), 0);
+    long long before = file_size(f->db);
     srv_storage *s = srv_pool_acquire(pool);
     for (int t = 0; t < 10; t++) { /* about 8 MiB in ten commits */
         assert_int_equal(s->ops->begin(s, true, NULL), 0);
@@ -193,19 +172,18 @@ static void test_a_pool_checkpoints_on_a_thread_of_its_own(void **state)
     }
     srv_pool_release(pool, s);
     /* the checkpointer runs beside us: wait for its copy, with a deadline */
-    for (time_t end = time(NULL) + 20;
-         file_size(f->path) < before + (6 << 20) && time(NULL) < end;) {
+    for (time_t end = time(NULL) + 20; file_size(f->db) < before + (6 << 20) && time(NULL) < end;) {
         struct timespec ts = {0, 10 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
-    assert_true(file_size(f->path) >= before + (6 << 20));
+    assert_true(file_size(f->db) >= before + (6 << 20));
     srv_pool_free(pool);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+#define T(name) cmocka_unit_test_setup_teardown(name, tu_db_setup, tu_db_teardown)
         T(test_missing_database_without_create_is_not_found),
         T(test_newer_schema_is_refused),
         T(test_version_1_database_is_upgraded),
