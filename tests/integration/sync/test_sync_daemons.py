@@ -34,6 +34,7 @@ SYNC_TIMEOUT = 60
 class Server:
     def __init__(self, binary, root):
         self.binary = binary
+        self.root = root
         self.db = os.path.join(root, "server.db")
         self.port_file = os.path.join(root, "server.port")
         self.log = os.path.join(root, "server.log")
@@ -748,10 +749,10 @@ CASES = {"travel": case_travel, "merge": case_merge, "conflict": case_conflict,
          "copied_store": case_copied_store, "clock_ahead": case_clock_ahead}
 
 
-def run_case(server_bin, daemon_bin, cli_bin, case, fn):
-    """Runs fn(srv, mk) against a server with the rep "rep"; mk(name, ...)
-    makes a Device. Prints the outcome (the daemons' logs on failure) and
-    returns the exit code."""
+def run_case(server_bin, daemon_bin, cli_bin, case, fn, users=(("rep", "--role", "rep"),)):
+    """Runs fn(srv, mk) against a server with the users (`user add` arguments;
+    by default the rep "rep"); mk(name, ...) makes a Device. Prints the
+    outcome (the daemons' logs on failure) and returns the exit code."""
     root = tempfile.mkdtemp(prefix="fs-sync-it-")
     srv = Server(server_bin, root)
     devices = []
@@ -762,7 +763,8 @@ def run_case(server_bin, daemon_bin, cli_bin, case, fn):
         return dev
 
     try:
-        srv.admin("user", "add", "rep", "--role", "rep")
+        for user in users:
+            srv.admin("user", "add", *user)
         srv.start()
         fn(srv, mk)
         print("%s: ok" % case)

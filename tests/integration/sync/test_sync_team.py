@@ -10,14 +10,12 @@ Cases: reassign_owner, import_owner, team_report.
 """
 import datetime
 import os
-import shutil
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "daemon"))
 from fsd import TestFailure, check  # noqa: E402
-from test_sync_daemons import Device, Server  # noqa: E402
+from test_sync_daemons import run_case  # noqa: E402
 
 ALL_FIVE = {"decision_maker": True, "plan_fits_need": True, "budget_discussed": True,
             "signing_in_cycle": True, "next_step_agreed": True}
@@ -122,31 +120,16 @@ def main():
         print(__doc__)
         return 2
     server_bin, daemon_bin, cli_bin, case = sys.argv[1:]
-    root = tempfile.mkdtemp(prefix="fs-team-it-")
-    srv = Server(server_bin, root)
-    devices = []
-    try:
-        srv.admin("user", "add", "boss", "--role", "manager")
-        for rep in ("anna", "ben"):
-            srv.admin("user", "add", rep, "--role", "rep", "--manager", "boss")
-        srv.start()
-        team = {"srv": srv, "root": root}
+    users = [("boss", "--role", "manager")] + [
+        (rep, "--role", "rep", "--manager", "boss") for rep in ("anna", "ben")]
+
+    def with_team(srv, mk):
+        team = {"srv": srv, "root": srv.root}
         for user in ("anna", "ben", "boss"):
-            team[user] = Device(daemon_bin, cli_bin, srv, user, user=user)
-            devices.append(team[user])
+            team[user] = mk(user, user=user)
         CASES[case](team)
-        print("%s: ok" % case)
-        return 0
-    except TestFailure as e:
-        print("FAIL %s: %s" % (case, e))
-        for dev in devices:
-            print("--- %s daemon log ---\n%s" % (dev.name, dev.d.log_text()[-3000:]))
-        return 1
-    finally:
-        for dev in devices:
-            dev.cleanup()
-        srv.stop()
-        shutil.rmtree(root, ignore_errors=True)
+
+    return run_case(server_bin, daemon_bin, cli_bin, case, with_team, users)
 
 
 if __name__ == "__main__":
