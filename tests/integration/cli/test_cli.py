@@ -36,7 +36,7 @@ import time
 import traceback
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "daemon"))
-from fsd import zone_off_utc  # noqa: E402
+from fsd import flip_byte, zone_off_utc  # noqa: E402
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
 EXIT_LOCKED, EXIT_NOT_FOUND, EXIT_AUTH, EXIT_NOT_INIT = 4, 5, 6, 7
@@ -808,14 +808,6 @@ def test_import_reports_stray_quotes_on_their_rows(h):
             if c.get("name") == "Pat Twice"]
     h.expect(len(pats) == 1 and pats[0].get("title") == "head buyer",
              "one contact per account and name, with the last values", pats)
-
-
-def flip_byte(path, offset):
-    with open(path, "r+b") as f:
-        f.seek(offset)
-        b = f.read(1)
-        f.seek(offset)
-        f.write(bytes([b[0] ^ 0x20]))
 
 
 def test_check_and_a_damaged_store(h):

@@ -80,6 +80,24 @@ def ctx_switches(pid):
     return total
 
 
+def flip_byte(path, offset):
+    """Damages one byte of a file, as a bad disk would."""
+    with open(path, "r+b") as f:
+        f.seek(offset)
+        b = f.read(1)
+        f.seek(offset)
+        f.write(bytes([b[0] ^ 0x20]))
+
+
+def print_logs(root):
+    """Prints the end of every *.log file under root (after a failure)."""
+    for dirpath, _, files in os.walk(root):
+        for name in sorted(files):
+            if name.endswith(".log"):
+                with open(os.path.join(dirpath, name), errors="replace") as f:
+                    print("--- %s ---\n%s" % (name, f.read()[-3000:]))
+
+
 class Daemon:
     def __init__(self, binary, config=None, root=None):
         self.binary = binary

@@ -29,7 +29,7 @@ import sys
 import tempfile
 import time
 
-from fsd import Daemon, RpcError, TestFailure, check, wait_for
+from fsd import Daemon, RpcError, TestFailure, check, flip_byte, wait_for
 
 SCALE = int(os.environ.get("FIELDSYNC_IT_SCALE", "1"))
 PASS = "reliability passphrase"
@@ -58,14 +58,6 @@ def new_store(binary, records=0):
     c.close()
     check(d.stop() == 0, "clean stop")
     return d
-
-
-def flip_byte(path, offset):
-    with open(path, "r+b") as f:
-        f.seek(offset)
-        b = f.read(1)
-        f.seek(offset)
-        f.write(bytes([b[0] ^ 0x20]))
 
 
 # ---------------------------------------------------------------------------

@@ -26,7 +26,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "daemon"))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "pg"))
 sys.path.insert(0, HERE)
-from fsd import TestFailure, check, wait_for  # noqa: E402
+from fsd import TestFailure, check, print_logs, wait_for  # noqa: E402
 from pgcluster import Cluster  # noqa: E402
 from test_sync_daemons import Device  # noqa: E402
 
@@ -225,10 +225,7 @@ def main():
         return 0
     except TestFailure as e:
         print("FAIL multi_instance: %s" % e)
-        for name in sorted(os.listdir(root)):
-            if name.endswith(".log"):
-                with open(os.path.join(root, name), errors="replace") as f:
-                    print("--- %s ---\n%s" % (name, f.read()[-3000:]))
+        print_logs(root)
         return 1
     finally:
         shutil.rmtree(root, ignore_errors=True)

@@ -23,7 +23,7 @@ import tempfile
 import traceback
 
 from uitest import EventStream, TestFailure, Ui, check
-from fsd import Daemon, wait_for
+from fsd import Daemon, print_logs, wait_for
 import browser_case
 
 PASSPHRASE = "correct horse battery staple"
@@ -263,11 +263,7 @@ def main():
     except TestFailure as e:
         traceback.print_exc()
         print("FAIL %s: %s" % (case, e))
-        for dirpath, _, files in os.walk(root):
-            for name in files:
-                if name.endswith(".log"):
-                    with open(os.path.join(dirpath, name), errors="replace") as f:
-                        print("--- %s ---\n%s" % (name, f.read()[-3000:]))
+        print_logs(root)
         return 1
     finally:
         shutil.rmtree(root, ignore_errors=True)
