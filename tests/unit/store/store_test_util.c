@@ -199,3 +199,11 @@ int tu_synchronous(fs_store *st)
     sqlite3_finalize(s);
     return level;
 }
+
+uint64_t tu_rnd(uint64_t *rng)
+{
+    uint64_t z = (*rng += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}

@@ -53,5 +53,8 @@ int tu_synchronous(fs_store *st);
 
 /* The value of an integer env var, or def. */
 long tu_env_long(const char *name, long def);
+/* The next number of a splitmix64 sequence whose state is *rng: the crash
+ * tests' reproducible randomness (a seed they print). */
+uint64_t tu_rnd(uint64_t *rng);
 
 #endif
