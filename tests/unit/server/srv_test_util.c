@@ -151,6 +151,15 @@ void tu_enroll_prior(srv_storage *s, const srv_config *cfg, const char *user, ui
     srv_response_clear(&rs);
 }
 
+uint64_t tu_last_seq(srv_storage *s)
+{
+    uint64_t seq = 0;
+    fs_err err = {0};
+    if (s->ops->last_seq(s, &seq, &err) != 0)
+        die("last_seq", &err);
+    return seq;
+}
+
 int tu_db_setup(void **state)
 {
     tu_db_fixture *f = calloc(1, sizeof(*f));

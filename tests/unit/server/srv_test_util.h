@@ -40,6 +40,9 @@ void tu_user(srv_storage *s, const char *name, srv_role role, const char *manage
 void tu_enroll(srv_storage *s, const srv_config *cfg, const char *user, char bearer[80],
                uint64_t *replica);
 
+/* The storage's last change number (PostgreSQL: docs/server.md, "Cursors"). */
+uint64_t tu_last_seq(srv_storage *s);
+
 /* A fresh database for the storage tests: its directory, its --db value
  * (tu_db) and the open storage. */
 typedef struct tu_db_fixture {

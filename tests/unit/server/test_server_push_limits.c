@@ -46,13 +46,6 @@ static int teardown(void **state)
     return 0;
 }
 
-static uint64_t last_seq(fx *f)
-{
-    uint64_t seq;
-    assert_int_equal(f->s->ops->last_seq(f->s, &seq, NULL), 0);
-    return seq;
-}
-
 /* n accounts acc-0 .. acc-(n-1) written by the device. */
 static fs_state **accounts(fx *f, size_t n)
 {
@@ -107,9 +100,9 @@ static void test_push_over_the_state_cap_is_413_and_keeps_nothing(void **state)
     fs_state **st = accounts(f, 11);
     assert_int_equal(push_states(f, st, 11, msg, sizeof(msg)), 413);
     assert_non_null(strstr(msg, "at most 10 states"));
-    assert_int_equal(last_seq(f), 0);
+    assert_int_equal(tu_last_seq(f->s), 0);
     assert_int_equal(push_states(f, st, 10, msg, sizeof(msg)), 200);
-    assert_int_equal(last_seq(f), 10);
+    assert_int_equal(tu_last_seq(f->s), 10);
     free_all(st, 11);
 }
 
@@ -149,10 +142,10 @@ static void test_push_whose_answer_passes_the_cap_is_413_and_keeps_nothing(void 
     f->cfg.push_answer_max = len / 2;
     assert_int_equal(push_raw(f, body, len, msg, sizeof(msg)), 413);
     assert_non_null(strstr(msg, "push fewer states"));
-    assert_int_equal(last_seq(f), 0);
+    assert_int_equal(tu_last_seq(f->s), 0);
     f->cfg.push_answer_max = 2 * len;
     assert_int_equal(push_raw(f, body, len, msg, sizeof(msg)), 200);
-    assert_int_equal(last_seq(f), 40);
+    assert_int_equal(tu_last_seq(f->s), 40);
     free(body);
     free_all(st, 40);
 }

@@ -75,13 +75,6 @@ static fs_state *state_of(const Fieldsync__RecordState *pb)
     return st;
 }
 
-static uint64_t last_seq(fx *f)
-{
-    uint64_t seq;
-    assert_int_equal(f->s->ops->last_seq(f->s, &seq, NULL), 0);
-    return seq;
-}
-
 /* No change after cursor since reaches the reader bearer. On SQLite change
  * numbers move only with a change, so the last one is still since; on
  * PostgreSQL they come from transaction ids (docs/server.md), which any write
@@ -89,7 +82,7 @@ static uint64_t last_seq(fx *f)
 static void assert_nothing_after(fx *f, const char *bearer, uint64_t since)
 {
     if (!tu_is_pg())
-        assert_int_equal(last_seq(f), since);
+        assert_int_equal(tu_last_seq(f->s), since);
     Fieldsync__PullResponse *pr = pull(f, bearer, since, 0);
     assert_false(pr->resync_required);
     assert_int_equal(pr->n_states, 0);
@@ -204,7 +197,7 @@ static void test_repeated_push_assigns_no_new_sequence(void **state)
     fx *f = *state;
     fs_state *a = tu_account(f->ra, "acc-1", "Brenner");
     push_one_ok(f, f->anna_a, a);
-    uint64_t seq = last_seq(f);
+    uint64_t seq = tu_last_seq(f->s);
     push_one_ok(f, f->anna_a, a);
     push_one_ok(f, f->anna_a, a);
     assert_nothing_after(f, f->anna_b, seq);
@@ -289,7 +282,7 @@ static void test_manager_reads_team_and_writes_nothing(void **state)
     assert_int_equal(pl->n_states, 1); /* anna is in the team, bob is not */
     assert_string_equal(pl->states[0]->id, "acc-1");
     fieldsync__pull_response__free_unpacked(pl, NULL);
-    uint64_t seq = last_seq(f);
+    uint64_t seq = tu_last_seq(f->s);
     tu_rename(a, 77, "Manager edit");
     Fieldsync__PushResponse *pr = push(f, f->mgr, &a, 1);
     assert_int_equal(reason_of(pr->results[0]), FIELDSYNC__REFUSAL__REASON__READ_ONLY);
@@ -571,7 +564,7 @@ static void test_cursor_beyond_last_change_requires_resync(void **state)
 {
     fx *f = *state;
     /* far beyond: PostgreSQL's numbers move with every transaction */
-    Fieldsync__PullResponse *pr = pull(f, f->anna_a, last_seq(f) + ((uint64_t)1 << 40), 0);
+    Fieldsync__PullResponse *pr = pull(f, f->anna_a, tu_last_seq(f->s) + ((uint64_t)1 << 40), 0);
     assert_true(pr->resync_required);
     assert_int_equal(pr->n_states, 0);
     fieldsync__pull_response__free_unpacked(pr, NULL);
@@ -610,7 +603,7 @@ static void test_pushed_account_gets_its_reps_name_as_owner(void **state)
     assert_string_equal(owner_of(pulled), "anna");
     fieldsync__pull_response__free_unpacked(pl, NULL);
     /* once the device has it, pushing again changes nothing */
-    uint64_t seq = last_seq(f);
+    uint64_t seq = tu_last_seq(f->s);
     assert_int_equal(fs_record_join_into(acc, joined, NULL), 0);
     push_one_ok(f, f->anna_a, acc);
     assert_nothing_after(f, f->anna_b, seq);
@@ -648,7 +641,7 @@ static void test_reassign_moves_records_and_old_rep_gets_removals(void **state)
                           tu_contact(f->ra, "con-1", "acc-1", "Eva")};
     Fieldsync__PushResponse *pr = push(f, f->anna_a, batch, 2);
     fieldsync__push_response__free_unpacked(pr, NULL);
-    uint64_t cursor = last_seq(f);
+    uint64_t cursor = tu_last_seq(f->s);
     size_t moved;
     assert_int_equal(srv_admin_reassign(f->s, "acc-1", "bob", &moved, NULL), 0);
     assert_int_equal(moved, 2);
@@ -703,7 +696,7 @@ static void test_pull_leaves_out_the_pullers_own_writes(void **state)
     Fieldsync__PullResponse *full = pull_full(f, f->anna_a, 0);
     assert_int_equal(full->n_states, 2);
     fieldsync__pull_response__free_unpacked(full, NULL);
-    uint64_t cursor = last_seq(f);
+    uint64_t cursor = tu_last_seq(f->s);
     tu_rename(a, f->rb, "Brenner & Sohn");
     push_one_ok(f, f->anna_b, a);
     pa = pull(f, f->anna_a, cursor, 0);
@@ -723,7 +716,7 @@ static void test_tombstone_kept_until_active_devices_pulled_past_it(void **state
     fs_state *gone = tu_account(f->ra, "acc-2", "Gone");
     push_one_ok(f, f->anna_a, a);
     push_one_ok(f, f->anna_a, gone);
-    uint64_t before_delete = last_seq(f);
+    uint64_t before_delete = tu_last_seq(f->s);
     /* both devices pull up to before the delete */
     fieldsync__pull_response__free_unpacked(pull(f, f->anna_a, before_delete, 0), NULL);
     fieldsync__pull_response__free_unpacked(pull(f, f->anna_b, before_delete, 0), NULL);
@@ -740,7 +733,7 @@ static void test_tombstone_kept_until_active_devices_pulled_past_it(void **state
     fieldsync__pull_response__free_unpacked(pull(f, f->anna_a, pa->next_cursor, 0), NULL);
     fieldsync__pull_response__free_unpacked(pa, NULL);
     f->now += f->cfg.horizon_s + 1;
-    fieldsync__pull_response__free_unpacked(pull(f, f->anna_a, last_seq(f), 0), NULL);
+    fieldsync__pull_response__free_unpacked(pull(f, f->anna_a, tu_last_seq(f->s), 0), NULL);
     assert_int_equal(srv_admin_gc(f->s, f->now, f->cfg.horizon_s, &r, NULL), 0);
     assert_int_equal(r.tombstones, 1);
     srv_record rec;
@@ -772,13 +765,13 @@ static void test_full_pull_below_the_floor_is_answered(void **state)
     fs_state *b = tu_account(f->ra, "acc-2", "Roth");
     fs_state *gone = tu_account(f->ra, "acc-3", "Gone");
     push_one_ok(f, f->anna_a, a);
-    uint64_t after_a = last_seq(f); /* where B's page from 0 ended */
+    uint64_t after_a = tu_last_seq(f->s); /* where B's page from 0 ended */
     push_one_ok(f, f->anna_a, b);
     push_one_ok(f, f->anna_a, gone);
     tu_delete(gone, f->ra);
     push_one_ok(f, f->anna_a, gone);
     /* only device A reads on: the floor rises past the tombstone */
-    fieldsync__pull_response__free_unpacked(pull(f, f->anna_a, last_seq(f), 0), NULL);
+    fieldsync__pull_response__free_unpacked(pull(f, f->anna_a, tu_last_seq(f->s), 0), NULL);
     srv_gc_report r;
     assert_int_equal(srv_admin_gc(f->s, f->now, f->cfg.horizon_s, &r, NULL), 0);
     assert_int_equal(r.tombstones, 1);
@@ -792,7 +785,7 @@ static void test_full_pull_below_the_floor_is_answered(void **state)
     uint64_t end = pb->next_cursor;
     fieldsync__pull_response__free_unpacked(pb, NULL);
     assert_nothing_after(f, f->anna_b, end);
-    pb = pull_full(f, f->anna_b, last_seq(f) + 1);
+    pb = pull_full(f, f->anna_b, tu_last_seq(f->s) + 1);
     assert_true(pb->resync_required);
     fieldsync__pull_response__free_unpacked(pb, NULL);
     fs_state_free(a);

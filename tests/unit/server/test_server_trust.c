@@ -55,13 +55,6 @@ static int teardown(void **state)
     return 0;
 }
 
-static uint64_t last_seq(fx *f)
-{
-    uint64_t seq;
-    assert_int_equal(f->s->ops->last_seq(f->s, &seq, NULL), 0);
-    return seq;
-}
-
 /* Pushes st as bearer: 0 when joined (*joined, if given, receives the
  * server's state), else the refusal reason (its message in f->msg). */
 static int push(fx *f, const char *bearer, const fs_state *st, fs_state **joined)
@@ -109,13 +102,13 @@ static void test_a_write_under_another_devices_id_is_refused(void **state)
     fx *f = *state;
     fs_state *a = tu_account(f->ra, "acc-1", "Brenner");
     assert_int_equal(push(f, f->anna_a, a, NULL), 0);
-    uint64_t seq = last_seq(f);
+    uint64_t seq = tu_last_seq(f->s);
     /* b holds the server's state and writes as if it were a */
     fs_state *b = copy(a);
     tu_rename(b, f->ra, "Forged");
     assert_int_equal(push(f, f->anna_b, b, NULL), FOREIGN);
     assert_non_null(strstr(f->msg, "only add its own writes"));
-    assert_int_equal(last_seq(f), seq);
+    assert_int_equal(tu_last_seq(f->s), seq);
     /* the same edit as b's own write goes through */
     fs_state *b2 = copy(a);
     tu_rename(b2, f->rb, "Brenner AG");
@@ -158,7 +151,7 @@ static void test_a_known_write_cannot_be_rewritten_or_cleared(void **state)
     fs_state *a = copy(empty), *forged = copy(empty), *cleared = copy(empty);
     rename_at(a, f->ra, 5ull << 16, "Brenner");
     assert_int_equal(push(f, f->anna_a, a, NULL), 0);
-    uint64_t seq = last_seq(f);
+    uint64_t seq = tu_last_seq(f->s);
     /* the same dot (a, 1) with smaller bytes, which the join would keep */
     rename_at(forged, f->ra, 5ull << 16, "A");
     assert_int_equal(push(f, f->anna_b, forged, NULL), FOREIGN);
@@ -169,7 +162,7 @@ static void test_a_known_write_cannot_be_rewritten_or_cleared(void **state)
     /* and a's own copy, rewritten (a store restored from an old backup) */
     assert_int_equal(push(f, f->anna_a, forged, NULL), FIELDSYNC__REFUSAL__REASON__INVALID);
     assert_non_null(strstr(f->msg, "restored"));
-    assert_int_equal(last_seq(f), seq);
+    assert_int_equal(tu_last_seq(f->s), seq);
     fs_state_free(empty);
     fs_state_free(a);
     fs_state_free(forged);
@@ -186,7 +179,7 @@ static void test_a_new_write_dated_past_the_skew_is_refused(void **state)
     rename_at(st, f->ra, (now_ms + 3600 * 1000) << 16, "From the future");
     assert_int_equal(push(f, f->anna_a, st, NULL), AHEAD);
     assert_non_null(strstr(f->msg, "3600 s ahead"));
-    assert_int_equal(last_seq(f), 0);
+    assert_int_equal(tu_last_seq(f->s), 0);
     /* within the skew (5 minutes by default) it is accepted */
     rename_at(late, f->ra, (now_ms + 240 * 1000) << 16, "Slightly fast");
     assert_int_equal(push(f, f->anna_a, late, NULL), 0);
