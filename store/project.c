@@ -199,66 +199,91 @@ int fs_store_project(fs_store *st, int64_t rid, const fs_state *state, bool fres
     return rc;
 }
 
-/* Indexes one queued rid as the record stands now: whatever happened to it
- * since it was queued (changed, deleted, its rid reused), the FTS row ends
- * up matching the committed state. */
-static int index_queued(fs_store *st, int64_t rid, fs_err *err)
+/* Whether rid has a row in the search index. The triggers on records take a
+ * row out before its record's state changes or goes (schema.c, version 7),
+ * so a row that is there matches the committed state. */
+static int indexed(fs_store *st, int64_t rid, bool *yes, fs_err *err)
 {
     sqlite3_stmt *s = NULL;
-    fs_state *state = NULL;
-    ProtobufCMessage *m = NULL;
-    int rc = prep(st, "DELETE FROM search WHERE rowid = ?", rid, &s, err);
-    if (rc == 0)
-        rc = run(st, s, err);
-    if (rc == 0)
-        rc = prep(st, "SELECT state FROM records WHERE rid = ?", rid, &s, err);
+    int rc = prep(st, "SELECT 1 FROM search_docsize WHERE id = ?", rid, &s, err);
     if (rc != 0)
         return rc;
     int step = sqlite3_step(s);
-    if (step == SQLITE_ROW)
-        rc = fs_state_decode(&state, sqlite3_column_blob(s, 0), (size_t)sqlite3_column_bytes(s, 0),
-                             err);
-    else if (step != SQLITE_DONE)
-        rc = fs_store_sqlerr(st, step, err, "reading a record to index");
+    *yes = step == SQLITE_ROW;
+    if (step != SQLITE_ROW && step != SQLITE_DONE)
+        rc = fs_store_sqlerr(st, step, err, "looking a record up in the search index");
     fs_store_finish(st, s);
-    if (rc == 0 && state != NULL && fs_record_alive(state))
+    return rc;
+}
+
+/* Indexes one queued record as it stands now (state is NULL when it went):
+ * whatever happened to it since it was queued (changed, deleted, its rid
+ * reused), the FTS row ends up matching the committed state. */
+static int index_queued(fs_store *st, int64_t rid, const void *state_bytes, size_t len,
+                        fs_err *err)
+{
+    fs_state *state = NULL;
+    ProtobufCMessage *m = NULL;
+    bool done = false;
+    int rc = indexed(st, rid, &done, err);
+    if (rc != 0 || done || state_bytes == NULL)
+        return rc;
+    rc = fs_state_decode(&state, state_bytes, len, err);
+    if (rc == 0 && fs_record_alive(state))
         rc = fs_record_visible(state, &m, err);
     if (rc == 0 && m != NULL)
         rc = index_search(st, rid, state->kind, m, err);
     if (m != NULL)
         protobuf_c_message_free_unpacked(m, NULL);
     fs_state_free(state);
-    if (rc == 0 && (rc = prep(st, "DELETE FROM search_backlog WHERE rid = ?", rid, &s, err)) == 0)
-        rc = run(st, s, err);
+    return rc;
+}
+
+/* The first `limit` queued records in rid order, indexed in one transaction
+ * and taken off the queue together (defer_search is false here: only a
+ * pulled page's apply sets it). */
+static int index_batch(fs_store *st, size_t limit, fs_err *err)
+{
+    sqlite3_stmt *s = NULL, *done = NULL;
+    int64_t last = 0;
+    int rc = fs_store_prepare(st,
+                              "SELECT b.rid, r.state FROM search_backlog b"
+                              " LEFT JOIN records r ON r.rid = b.rid ORDER BY b.rid LIMIT ?",
+                              &s, err);
+    if (rc != 0)
+        return rc;
+    sqlite3_bind_int64(s, 1, (sqlite3_int64)limit);
+    int step;
+    while (rc == 0 && (step = sqlite3_step(s)) == SQLITE_ROW) {
+        last = sqlite3_column_int64(s, 0);
+        rc = index_queued(st, last, sqlite3_column_blob(s, 1), (size_t)sqlite3_column_bytes(s, 1),
+                          err);
+    }
+    if (rc == 0 && step != SQLITE_DONE)
+        rc = fs_store_sqlerr(st, step, err, "reading the search backlog");
+    fs_store_finish(st, s);
+    if (rc == 0 && last > 0 &&
+        (rc = prep(st, "DELETE FROM search_backlog WHERE rid <= ?", last, &done, err)) == 0)
+        rc = run(st, done, err);
     return rc;
 }
 
 int fs_store_index_backlog(fs_store *st, size_t limit, fs_err *err)
 {
     sqlite3_stmt *s = NULL;
-    int64_t *rids = malloc((limit > 0 ? limit : 1) * sizeof(*rids));
-    size_t n = 0;
-    if (rids == NULL)
-        return fs_err_set(err, FS_ENOMEM, "indexing for search: out of memory");
-    int rc = fs_store_prepare(st, "SELECT rid FROM search_backlog ORDER BY rid LIMIT ?", &s, err);
-    if (rc == 0) {
-        sqlite3_bind_int64(s, 1, (sqlite3_int64)limit);
-        int step;
-        while ((step = sqlite3_step(s)) == SQLITE_ROW)
-            rids[n++] = sqlite3_column_int64(s, 0);
-        if (step != SQLITE_DONE)
-            rc = fs_store_sqlerr(st, step, err, "reading the search backlog");
-        fs_store_finish(st, s);
-    }
-    /* defer_search is false here: only a pulled page's apply sets it */
-    if (rc == 0 && n > 0 && (rc = fs_store_begin(st, err)) == 0) {
-        for (size_t i = 0; rc == 0 && i < n; i++)
-            rc = index_queued(st, rids[i], err);
-        rc = rc == 0 ? fs_store_commit(st, err) : rc;
-        if (rc != 0)
-            fs_store_rollback(st);
-    }
-    free(rids);
+    int rc = fs_store_prepare(st, "SELECT 1 FROM search_backlog LIMIT 1", &s, err);
+    if (rc != 0)
+        return rc;
+    int step = sqlite3_step(s);
+    fs_store_finish(st, s);
+    if (step != SQLITE_ROW)
+        return step == SQLITE_DONE ? 0 : fs_store_sqlerr(st, step, err, "reading the search backlog");
+    if ((rc = fs_store_begin(st, err)) != 0)
+        return rc;
+    rc = index_batch(st, limit > 0 ? limit : 1, err);
+    rc = rc == 0 ? fs_store_commit(st, err) : rc;
+    if (rc != 0)
+        fs_store_rollback(st);
     return rc;
 }
 

@@ -23,6 +23,10 @@
 #include <string.h>
 
 #define TOKENIZER_NAME "fieldsync"
+/* The lowest UTF-8 lead byte of a CJK character (U+1100 is E1 84 80): the
+ * bytes below it (ASCII, continuation bytes, two-byte leads, E0) are
+ * skipped one at a time, and land on the same characters as decoding would. */
+#define CJK_LEAD_MIN 0xE1
 
 typedef struct cjk_tokenizer {
     fts5_tokenizer inner; /* unicode61's methods */
@@ -94,6 +98,10 @@ static int cjk_tokenize(Fts5Tokenizer *tok, void *ctx, int flags, const char *te
     const unsigned char *s = (const unsigned char *)text;
     int rc = SQLITE_OK, run = 0, i = 0;
     while (rc == SQLITE_OK && i < n) {
+        if (s[i] < CJK_LEAD_MIN) { /* no CJK character starts below it */
+            i++;
+            continue;
+        }
         uint32_t c;
         int len = utf8_next(s + i, n - i, &c);
         if (is_cjk(c)) {
