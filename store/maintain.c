@@ -6,10 +6,10 @@
  * runs inside the commit that passes wal_autocheckpoint (and which pays the
  * database fsync), and FTS5's automatic segment merges, which run inside the
  * insert that completes a level (and grow with the index: with 100,000 notes a
- * merge took 100-200 ms). A deferring owner raises the WAL limit to a safety net,
- * turns FTS automerge off (crisismerge still bounds the segment count), and
- * calls fs_store_maintain when writes pause: one bounded merge step, a passive
- * checkpoint, and the page cache's memory handed back, so a large working
+ * merge took 100-200 ms). A deferring owner hands checkpoints to a thread of
+ * their own (checkpoint.c), turns FTS automerge off (crisismerge still bounds
+ * the segment count), and calls fs_store_maintain when writes pause: one
+ * bounded merge step and the page cache's memory handed back, so a large working
  * cache costs memory only while the owner works. The owner goes on calling it
  * while it says there is more: records waiting for their search rows, or a
  * merge step that did work. Indexing a pulled book leaves one segment per
@@ -48,8 +48,8 @@ int fs_store_apply_maintenance_mode(fs_store *st, fs_err *err)
 {
     if (!st->defer_maintenance || st->db == NULL)
         return 0;
-    sqlite3_wal_autocheckpoint(st->db, FS_STORE_WAL_LIMIT_PAGES);
-    return set_fts_automerge(st, 0, err);
+    int rc = fs_store_ckpt_start(st, err);
+    return rc == 0 ? set_fts_automerge(st, 0, err) : rc;
 }
 
 int fs_store_defer_maintenance(fs_store *st, bool defer, fs_err *err)
@@ -62,6 +62,7 @@ int fs_store_defer_maintenance(fs_store *st, bool defer, fs_err *err)
     st->defer_maintenance = defer;
     if (defer)
         return fs_store_apply_maintenance_mode(st, err);
+    fs_store_ckpt_stop(st);
     sqlite3_wal_autocheckpoint(st->db, st->autocheckpoint_pages);
     return set_fts_automerge(st, FS_STORE_FTS_AUTOMERGE, err);
 }
@@ -100,9 +101,15 @@ int fs_store_maintain(fs_store *st, bool *more, fs_err *err)
         return rc;
     if (more != NULL)
         *more = backlog > 0 || merged;
-    rc = sqlite3_wal_checkpoint_v2(st->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-    if (rc != SQLITE_OK)
-        return fs_store_sqlerr(st, rc, err, "checkpoint");
+    /* idle: the WAL is copied in, and the next write starts it again from its
+     * first frame; a deferring owner's thread does it, this one goes on */
+    if (st->ckpt != NULL) {
+        fs_store_ckpt_wake(st);
+    } else {
+        rc = sqlite3_wal_checkpoint_v2(st->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+        if (rc != SQLITE_OK)
+            return fs_store_sqlerr(st, rc, err, "checkpoint");
+    }
     /* idle: the page cache's memory goes back to the heap; the cache refills
      * from the next reads */
     sqlite3_db_release_memory(st->db);

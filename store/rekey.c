@@ -235,11 +235,13 @@ int fs_store_rekey(fs_store *st, const char *passphrase, size_t passphrase_len, 
     if (rc != 0)
         return rc;
     fs_crash_point("store.rekey.begun");
+    fs_store_ckpt_stop(st); /* the copy's checkpoint must not find it busy */
     rc = copy_under(st, next, tmp, err);
     fs_secret_free(next);
     if (rc != 0) { /* the database is untouched: forget the new key */
         unlink(tmp);
         fs_key_abort_rekey(st->keyfile, passphrase, passphrase_len, NULL);
+        fs_store_apply_maintenance_mode(st, NULL);
         return rc;
     }
     fs_crash_point("store.rekey.copied");

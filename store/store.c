@@ -402,6 +402,7 @@ void fs_store_close(fs_store *st)
         return;
     if (st->db != NULL) {
         fs_store_load_flush(st, NULL); /* an initial load's batch: keep what it has */
+        fs_store_ckpt_stop(st);
         /* Empties the WAL so the plaintext-derived frame checksums do not linger. */
         sqlite3_wal_checkpoint_v2(st->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
         fs_store_stmts_clear(st);

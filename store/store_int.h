@@ -17,6 +17,8 @@
 /* The statement cache's size (stmts.c): every fixed query of the store fits. */
 #define FS_STORE_STMTS 64
 
+typedef struct fs_store_ckpt fs_store_ckpt;
+
 typedef struct fs_store_stmt {
     sqlite3_stmt *stmt; /* NULL: a free slot */
     uint32_t hash;      /* of its SQL text */
@@ -40,6 +42,7 @@ struct fs_store {
     bool bulk_open;           /* its batch transaction is open across pages */
     size_t bulk_states;       /* states in that batch */
     size_t load_batch;        /* fs_store_set_load_batch; 0: FS_STORE_LOAD_BATCH */
+    fs_store_ckpt *ckpt;      /* the checkpointer thread while deferring (checkpoint.c) */
 };
 
 /* SQLite result code -> FS_E*, with a message naming what was being done. */
@@ -91,6 +94,14 @@ int fs_store_schema_reference(sqlite3 **out, fs_err *err);
 
 /* Re-applies deferred maintenance to a (re)opened connection (maintain.c). */
 int fs_store_apply_maintenance_mode(fs_store *st, fs_err *err);
+
+/* The checkpointer thread of a deferring owner (checkpoint.c): start (a no-op
+ * when it runs), ask it for a checkpoint, stop (a no-op when it does not run).
+ * Stop it before closing or copying the database. */
+#define FS_STORE_CKPT_PAGES 1000 /* the WAL size (pages) that wakes it: SQLite's default */
+int fs_store_ckpt_start(fs_store *st, fs_err *err);
+void fs_store_ckpt_wake(fs_store *st);
+void fs_store_ckpt_stop(fs_store *st);
 
 /* Runs a statement without results. */
 int fs_store_exec(fs_store *st, const char *sql, fs_err *err);

@@ -63,9 +63,11 @@ void fs_store_close(fs_store *st);
  * Maintenance (maintain.c). By default SQLite checkpoints the WAL inside the
  * commit that passes its limit, and FTS5 merges index segments inside the insert
  * that completes a level: now and then one write pays for either. A long-running
- * owner (the daemon) defers both: commits then only checkpoint past
- * FS_STORE_WAL_LIMIT_PAGES, FTS automerge is off, and the owner calls
- * fs_store_maintain when writes pause. Under such an owner, pulled pages also
+ * owner (the daemon) defers both: a thread of the store's own checkpoints the
+ * WAL once it passes 1,000 pages, on a connection of its own (commits only
+ * checkpoint themselves past FS_STORE_WAL_LIMIT_PAGES, should it fall behind),
+ * FTS automerge is off, and the owner calls fs_store_maintain when writes
+ * pause. Under such an owner, pulled pages also
  * leave their records' search rows to maintenance: those records are listed at
  * once and found by search after the next fs_store_maintain calls (each indexes
  * up to FS_STORE_SEARCH_STEP of them; fs_store_search_backlog says how many wait).
@@ -73,7 +75,8 @@ void fs_store_close(fs_store *st);
 #define FS_STORE_WAL_LIMIT_PAGES 20000
 int fs_store_defer_maintenance(fs_store *st, bool defer, fs_err *err);
 /* Search rows for up to FS_STORE_SEARCH_STEP queued records, one bounded FTS
- * merge step, a passive checkpoint (as far as readers allow), and the page
+ * merge step, a passive checkpoint (as far as readers allow; the checkpointer
+ * thread's, when it runs), and the page
  * cache's memory handed back to the heap. *more (may be NULL): another step
  * has work (records still queued, or the merge step did work); call it again
  * soon. */

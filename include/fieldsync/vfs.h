@@ -35,6 +35,14 @@ int fs_vfs_register(fs_err *err);
 int fs_vfs_open(sqlite3 **db, const char *path, const fs_secret *dek, int flags, fs_err *err);
 
 /*
+ * Opens a second connection to the database db has open as "main", with the
+ * key db's file holds (plain when db is plain), for another thread to use
+ * (the store's checkpointer: store/checkpoint.c). The key never leaves the
+ * VFS's guarded memory.
+ */
+int fs_vfs_open_twin(sqlite3 *db, sqlite3 **twin, fs_err *err);
+
+/*
  * Writes a copy of db (plain or encrypted) to a new encrypted database at
  * dest_path under dek, with VACUUM INTO; the copy is fsynced before return.
  * Used for plain -> encrypted conversion and for rekey.

@@ -166,6 +166,18 @@ fail:
     return rc;
 }
 
+int fs_vfs_open_twin(sqlite3 *db, sqlite3 **twin, fs_err *err)
+{
+    sqlite3_file *file = NULL;
+    *twin = NULL;
+    const char *path = db != NULL ? sqlite3_db_filename(db, "main") : NULL;
+    if (path == NULL || path[0] == '\0' ||
+        sqlite3_file_control(db, "main", SQLITE_FCNTL_FILE_POINTER, &file) != SQLITE_OK)
+        return fs_err_set(err, FS_EINVAL, "a second connection needs an open database file");
+    fs_vfs_file *f = fs_vfs_file_of(file);
+    return fs_vfs_open(twin, path, f != NULL ? f->key : NULL, SQLITE_OPEN_READWRITE, err);
+}
+
 /* fsync of path and of the directory holding it, so the copy survives power loss. */
 static int sync_path(const char *path, fs_err *err)
 {

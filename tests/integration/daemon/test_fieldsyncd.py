@@ -611,13 +611,19 @@ def case_idle(binary):
         c.call("subscribe", {})
         c.call("record.put", {"kind": "account", "record": {"name": "idle"}})
         # the daemon blocks in epoll_wait just after answering (one switch): wait
-        # until it is asleep, i.e. its state is S, before measuring
+        # until it is asleep, i.e. the state of each of its threads (the store's
+        # checkpointer too) is S, before measuring
         def asleep():
-            with open("/proc/%d/stat" % d.proc.pid) as f:
-                return f.read().rsplit(")", 1)[1].split()[0] == "S"
+            task = "/proc/%d/task" % d.proc.pid
+            for tid in os.listdir(task):
+                with open("%s/%s/stat" % (task, tid)) as f:
+                    if f.read().rsplit(")", 1)[1].split()[0] != "S":
+                        return False
+            return True
         wait_for(asleep, 5, "the daemon to go to sleep")
         # one wakeup follows a write: the idle store maintenance (server.c, 1 s after
-        # the last write); after it nothing may wake the daemon
+        # the last write), and the checkpoint it asks the store's thread for;
+        # after them nothing may wake the daemon
         woke = ctx_switches(d.proc.pid)
         wait_for(lambda: ctx_switches(d.proc.pid) > woke, 5, "the idle store maintenance")
         wait_for(asleep, 5, "the daemon to go back to sleep")
