@@ -8,7 +8,7 @@
  * database and its fsync (a tenth of the pull's time, on the thread that
  * applies pages). Each commit now reports the WAL's size to a checkpointer
  * thread, which runs a passive checkpoint (one that never blocks a writer) on
- * a second connection once the WAL passes FS_STORE_CKPT_PAGES; the database
+ * a second connection per FS_STORE_CKPT_PAGES of new WAL; the database
  * pages it writes are the sealed images the WAL holds (vfs_main.c), so it
  * decrypts nothing. Should it fall far behind (a long reader holds the WAL), a
  * commit past FS_STORE_WAL_LIMIT_PAGES checkpoints itself, as before.
@@ -33,6 +33,7 @@ struct fs_store_ckpt {
     pthread_mutex_t lock;
     pthread_cond_t wake;
     bool due, stop;
+    int woke_at; /* the WAL's size at the last wake (the committing thread's only) */
 };
 
 static void wake(fs_store_ckpt *c)
@@ -43,14 +44,24 @@ static void wake(fs_store_ckpt *c)
     pthread_mutex_unlock(&c->lock);
 }
 
-/* The main connection's WAL hook (it replaces wal_autocheckpoint, which is one too). */
+/* The main connection's WAL hook (it replaces wal_autocheckpoint, which is one
+ * too); pages counts the WAL's frames since it last started over. While writes
+ * go on the WAL does not start over (each writer begins before the thread's
+ * checkpoint is done), so the thread is woken per FS_STORE_CKPT_PAGES of new
+ * WAL, not at every commit past it: each checkpoint syncs the database. */
 static int on_commit(void *arg, sqlite3 *db, const char *name, int pages)
 {
     fs_store_ckpt *c = arg;
-    if (pages >= FS_STORE_WAL_LIMIT_PAGES)
+    if (pages >= FS_STORE_WAL_LIMIT_PAGES) {
         sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-    else if (pages >= FS_STORE_CKPT_PAGES)
+        return SQLITE_OK;
+    }
+    if (pages < c->woke_at) /* started over */
+        c->woke_at = 0;
+    if (pages - c->woke_at >= FS_STORE_CKPT_PAGES) {
+        c->woke_at = pages;
         wake(c);
+    }
     return SQLITE_OK;
 }
 

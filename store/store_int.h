@@ -98,7 +98,7 @@ int fs_store_apply_maintenance_mode(fs_store *st, fs_err *err);
 /* The checkpointer thread of a deferring owner (checkpoint.c): start (a no-op
  * when it runs), ask it for a checkpoint, stop (a no-op when it does not run).
  * Stop it before closing or copying the database. */
-#define FS_STORE_CKPT_PAGES 1000 /* the WAL size (pages) that wakes it: SQLite's default */
+#define FS_STORE_CKPT_PAGES 10000 /* new WAL pages that wake it (40 MiB at 4 KiB pages) */
 int fs_store_ckpt_start(fs_store *st, fs_err *err);
 void fs_store_ckpt_wake(fs_store *st);
 void fs_store_ckpt_stop(fs_store *st);

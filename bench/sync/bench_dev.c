@@ -105,16 +105,40 @@ void on_enrolled(void *arg, int code, const fs_err *err)
         fprintf(stderr, "bench_sync: enroll: %s\n", err->msg);
 }
 
+/* Whether SQLite's WAL index says every frame is in the database file: mxFrame
+ * (offset 16 of the -shm file, native byte order) equals nBackfill (offset 96). */
+static bool wal_checkpointed(const char *db)
+{
+    char shm[320];
+    uint32_t hdr[25];
+    snprintf(shm, sizeof(shm), "%s-shm", db);
+    FILE *f = fopen(shm, "rb");
+    if (f == NULL)
+        return true; /* no WAL index: nothing in a WAL */
+    bool read = fread(hdr, sizeof(hdr), 1, f) == 1;
+    fclose(f);
+    return !read || hdr[16 / 4] == hdr[96 / 4];
+}
+
+void dev_settle(dev *d)
+{
+    double deadline = now_s() + 30.0;
+    while (!wal_checkpointed(d->db) && now_s() < deadline) {
+        struct timespec pause = {0, 5 * 1000 * 1000};
+        nanosleep(&pause, NULL); /* polling a condition, with a deadline */
+    }
+}
+
 void dev_open(dev *d, fs_loop *loop, const char *dir, bool encrypted, size_t push_count)
 {
-    char db[300], key[300];
+    char key[300];
     fs_err err;
     memset(d, 0, sizeof(*d));
     d->loop = loop;
     mkdir(dir, 0700);
-    snprintf(db, sizeof(db), "%s/store.db", dir);
+    snprintf(d->db, sizeof(d->db), "%s/store.db", dir);
     snprintf(key, sizeof(key), "%s/store.key", dir);
-    if (fs_store_open(&d->st, db, encrypted ? key : NULL, encrypted ? "bench" : NULL,
+    if (fs_store_open(&d->st, d->db, encrypted ? key : NULL, encrypted ? "bench" : NULL,
                       encrypted ? 5 : 0, FS_STORE_CREATE | FS_STORE_FAST_KDF, &err) != 0)
         die("opening a store", &err);
     /* as fieldsyncd sets its store up (daemon/state.c): checkpoints and FTS

@@ -249,6 +249,7 @@ int phase_device(const char *url, const char *code, const char *dir, const char 
     printf("%-26s %8.2f s (%u idle maintenance steps merging the index; CPU %.2f s "
            "device)\n",
            "idle merge after it", now_s() - t3, steps, cpu_s() - cpu3);
+    dev_settle(&d);
 
     /* the loader's device, enrolled already, catches up by itself; its own
      * pushes are not pulled back, so a full resync gives it the records */
@@ -264,6 +265,7 @@ int phase_device(const char *url, const char *code, const char *dir, const char 
 
     size_t n = edit_visits(&d, push);
     idle_maintenance(&d);
+    dev_settle(&d);
     dev_sync(&d);
     double secs = d.push_end - d.run_start;
     printf("%-26s %8zu records %8.2f s %10.0f records/s %5llu requests (push phase)\n",

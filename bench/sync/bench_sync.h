@@ -18,6 +18,7 @@
 typedef struct dev {
     fs_loop *loop;
     fs_store *st;
+    char db[300]; /* its database file */
     fs_sync *sync;
     int enroll_rc;
     unsigned runs;
@@ -43,6 +44,10 @@ int cmp_double(const void *a, const void *b);
 void on_enrolled(void *arg, int code, const fs_err *err);
 void dev_open(dev *d, fs_loop *loop, const char *dir, bool encrypted, size_t push_count);
 void dev_close(dev *d);
+/* Waits (30 s at most) for the store's checkpointer thread to have copied the
+ * WAL in, as it does once fieldsyncd is idle: a phase then starts from that
+ * state instead of sharing the disk with the last phase's checkpoint. */
+void dev_settle(dev *d);
 void run_until(fs_loop *loop, cond_fn cond, void *arg);
 /* Enrolls and waits for the first run (for a new device: the initial pull). */
 void dev_enroll(dev *d, const char *url, const char *code);

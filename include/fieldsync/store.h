@@ -64,11 +64,11 @@ void fs_store_close(fs_store *st);
  * commit that passes its limit, and FTS5 merges index segments inside the insert
  * that completes a level: now and then one write pays for either. A long-running
  * owner (the daemon) defers both: a thread of the store's own checkpoints the
- * WAL once it passes 1,000 pages, on a connection of its own (commits only
- * checkpoint themselves past FS_STORE_WAL_LIMIT_PAGES, should it fall behind),
- * FTS automerge is off, and the owner calls fs_store_maintain when writes
- * pause. Under such an owner, pulled pages also
- * leave their records' search rows to maintenance: those records are listed at
+ * WAL each time it grew by 10,000 pages, on a connection of its own (commits
+ * only checkpoint themselves past FS_STORE_WAL_LIMIT_PAGES, should it fall
+ * behind), FTS automerge is off, and the owner calls fs_store_maintain when
+ * writes pause. Under such an owner, pulled pages also leave their records'
+ * search rows to maintenance: those records are listed at
  * once and found by search after the next fs_store_maintain calls (each indexes
  * up to FS_STORE_SEARCH_STEP of them; fs_store_search_backlog says how many wait).
  */

@@ -449,6 +449,19 @@ static void search_finds_cjk_words_inside_sentences(void **state)
     assert_string_equal(ids, "");
     search_ids(f->st, "hydr koln", ids, sizeof(ids)); /* Latin words: prefixes, as before */
     assert_string_equal(ids, "v4");
+    /* CJK right after letters of two bytes (ü, é) and of three bytes below
+     * U+1000 (Devanagari, lead byte E0), which the tokenizer passes over
+     * without decoding */
+    tu_put_visit(f->st, "v5", "a1", 5000, "Müller广州café", NULL, NULL, false);
+    tu_put_visit(f->st, "v6", "a1", 6000, "ठीक深圳", NULL, NULL, false);
+    search_ids(f->st, "广州", ids, sizeof(ids));
+    assert_string_equal(ids, "v5");
+    search_ids(f->st, "muller cafe", ids, sizeof(ids));
+    assert_string_equal(ids, "v5");
+    search_ids(f->st, "深圳", ids, sizeof(ids));
+    assert_string_equal(ids, "v6");
+    search_ids(f->st, "ठीक", ids, sizeof(ids));
+    assert_string_equal(ids, "v6");
     fs_search_hit *hits = NULL;
     size_t n = 0;
     assert_int_equal(fs_store_search(f->st, "北京", 0, 10, &hits, &n, NULL), 0);
