@@ -96,7 +96,8 @@ int fs_store_ckpt_start(fs_store *st, fs_err *err)
         free(c);
         return rc;
     }
-    sqlite3_busy_timeout(c->db, 0); /* a passive checkpoint that finds it busy waits for the next wake */
+    /* a passive checkpoint that finds the WAL busy waits for the next wake */
+    sqlite3_busy_timeout(c->db, 0);
     pthread_mutex_init(&c->lock, NULL);
     pthread_cond_init(&c->wake, NULL);
     /* the thread takes no signal: the owner's handling (a signalfd, a mask set

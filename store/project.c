@@ -219,8 +219,7 @@ static int indexed(fs_store *st, int64_t rid, bool *yes, fs_err *err)
 /* Indexes one queued record as it stands now (state is NULL when it went):
  * whatever happened to it since it was queued (changed, deleted, its rid
  * reused), the FTS row ends up matching the committed state. */
-static int index_queued(fs_store *st, int64_t rid, const void *state_bytes, size_t len,
-                        fs_err *err)
+static int index_queued(fs_store *st, int64_t rid, const void *state_bytes, size_t len, fs_err *err)
 {
     fs_state *state = NULL;
     ProtobufCMessage *m = NULL;
@@ -277,7 +276,8 @@ int fs_store_index_backlog(fs_store *st, size_t limit, fs_err *err)
     int step = sqlite3_step(s);
     fs_store_finish(st, s);
     if (step != SQLITE_ROW)
-        return step == SQLITE_DONE ? 0 : fs_store_sqlerr(st, step, err, "reading the search backlog");
+        return step == SQLITE_DONE ? 0
+                                   : fs_store_sqlerr(st, step, err, "reading the search backlog");
     if ((rc = fs_store_begin(st, err)) != 0)
         return rc;
     rc = index_batch(st, limit > 0 ? limit : 1, err);
