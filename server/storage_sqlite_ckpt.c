@@ -13,9 +13,8 @@
  * before. Durability does not change: a commit is durable when its WAL frames
  * are synced (synchronous=FULL), checkpointed or not.
  */
-#include <pthread.h>
-#include <stdlib.h>
 
+#include "fieldsync/checkpointer.h"
 #include "storage_sqlite_int.h"
 
 /* The WAL size (pages) that wakes the checkpointer: SQLite's own default. */
@@ -23,73 +22,32 @@
 /* The size at which a commit checkpoints itself. */
 #define SQ_CKPT_FORCE_PAGES 16000
 
-typedef struct sq_ckpt {
-    sqlite3 *db;
-    pthread_t thread;
-    pthread_mutex_t lock;
-    pthread_cond_t wake;
-    bool due, stop;
-} sq_ckpt;
-
 static int on_commit(void *arg, sqlite3 *db, const char *name, int pages)
 {
-    sq_ckpt *c = arg;
     if (pages >= SQ_CKPT_FORCE_PAGES)
         sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-    else if (pages >= SQ_CKPT_PAGES) {
-        pthread_mutex_lock(&c->lock);
-        c->due = true;
-        pthread_cond_signal(&c->wake);
-        pthread_mutex_unlock(&c->lock);
-    }
+    else if (pages >= SQ_CKPT_PAGES)
+        fs_checkpointer_wake(arg);
     return SQLITE_OK;
-}
-
-static void *run(void *arg)
-{
-    sq_ckpt *c = arg;
-    pthread_mutex_lock(&c->lock);
-    while (!c->stop) {
-        if (!c->due) {
-            pthread_cond_wait(&c->wake, &c->lock);
-            continue;
-        }
-        c->due = false;
-        pthread_mutex_unlock(&c->lock);
-        sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-        pthread_mutex_lock(&c->lock);
-    }
-    pthread_mutex_unlock(&c->lock);
-    return NULL;
 }
 
 int sq_pool_attach(srv_storage *const *conns, size_t n, const char *db, void **helper, fs_err *err)
 {
-    sq_ckpt *c = calloc(1, sizeof(*c));
+    sqlite3 *own = NULL;
+    fs_checkpointer *c = NULL;
     *helper = NULL;
-    if (c == NULL)
-        return fs_err_set(err, FS_ENOMEM, "out of memory for the checkpointer of %s", db);
     /* a connection is in WAL mode (and can checkpoint) once it read the database */
-    int orc = sqlite3_open_v2(db, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
-    if (orc == SQLITE_OK)
-        sqlite3_busy_timeout(c->db, SQ_BUSY_TIMEOUT_MS);
+    int orc = sqlite3_open_v2(db, &own, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
     if (orc != SQLITE_OK ||
-        sqlite3_exec(c->db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL) != SQLITE_OK) {
-        int rc = fs_err_set(err, FS_EIO, "cannot open %s for checkpoints: %s", db,
-                            sqlite3_errmsg(c->db));
-        sqlite3_close(c->db);
-        free(c);
+        sqlite3_exec(own, "PRAGMA journal_mode=WAL", NULL, NULL, NULL) != SQLITE_OK) {
+        int rc =
+            fs_err_set(err, FS_EIO, "cannot open %s for checkpoints: %s", db, sqlite3_errmsg(own));
+        sqlite3_close(own);
         return rc;
     }
-    pthread_mutex_init(&c->lock, NULL);
-    pthread_cond_init(&c->wake, NULL);
-    if (pthread_create(&c->thread, NULL, run, c) != 0) {
-        sqlite3_close(c->db);
-        pthread_cond_destroy(&c->wake);
-        pthread_mutex_destroy(&c->lock);
-        free(c);
-        return fs_err_set(err, FS_ENOMEM, "cannot start the checkpointer of %s", db);
-    }
+    int rc = fs_checkpointer_start(own, db, &c, err);
+    if (rc != 0)
+        return rc;
     /* replaces each connection's autocheckpoint, which is a WAL hook too */
     for (size_t i = 0; i < n; i++)
         sqlite3_wal_hook(((sq_storage *)conns[i])->db, on_commit, c);
@@ -99,16 +57,5 @@ int sq_pool_attach(srv_storage *const *conns, size_t n, const char *db, void **h
 
 void sq_pool_detach(void *helper)
 {
-    sq_ckpt *c = helper;
-    if (c == NULL)
-        return;
-    pthread_mutex_lock(&c->lock);
-    c->stop = true;
-    pthread_cond_signal(&c->wake);
-    pthread_mutex_unlock(&c->lock);
-    pthread_join(c->thread, NULL);
-    sqlite3_close(c->db);
-    pthread_cond_destroy(&c->wake);
-    pthread_mutex_destroy(&c->lock);
-    free(c);
+    fs_checkpointer_stop(helper);
 }

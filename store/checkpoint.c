@@ -6,12 +6,12 @@
  * checkpoint in fs_store_maintain: a pull of 100,000 records still passed the
  * limit, and the commit that did waited for a copy of 80 MB of WAL into the
  * database and its fsync (a tenth of the pull's time, on the thread that
- * applies pages). Each commit now reports the WAL's size to a checkpointer
- * thread, which runs a passive checkpoint (one that never blocks a writer) on
- * a second connection per FS_STORE_CKPT_PAGES of new WAL; the database
- * pages it writes are the sealed images the WAL holds (vfs_main.c), so it
- * decrypts nothing. Should it fall far behind (a long reader holds the WAL), a
- * commit past FS_STORE_WAL_LIMIT_PAGES checkpoints itself, as before.
+ * applies pages). Each commit now reports the WAL's size through the WAL
+ * hook, and each time it grew by FS_STORE_CKPT_PAGES a checkpointer thread
+ * (fieldsync/checkpointer.h) runs a passive checkpoint (one that never blocks
+ * a writer) on a second connection; the database pages it writes are the
+ * sealed images the WAL holds (vfs_main.c), so it decrypts nothing. Should it fall far behind (a
+ * long reader holds the WAL), a commit past FS_STORE_WAL_LIMIT_PAGES checkpoints itself, as before.
  * Durability does not change: a commit is durable once its WAL frames are
  * synced, checkpointed or not.
  *
@@ -21,28 +21,15 @@
  */
 #include "store_int.h"
 
-#include <pthread.h>
-#include <signal.h>
 #include <stdlib.h>
 
+#include "fieldsync/checkpointer.h"
 #include "fieldsync/vfs.h"
 
 struct fs_store_ckpt {
-    sqlite3 *db; /* the checkpointer's own connection */
-    pthread_t thread;
-    pthread_mutex_t lock;
-    pthread_cond_t wake;
-    bool due, stop;
+    fs_checkpointer *thread;
     int woke_at; /* the WAL's size at the last wake (the committing thread's only) */
 };
-
-static void wake(fs_store_ckpt *c)
-{
-    pthread_mutex_lock(&c->lock);
-    c->due = true;
-    pthread_cond_signal(&c->wake);
-    pthread_mutex_unlock(&c->lock);
-}
 
 /* The main connection's WAL hook (it replaces wal_autocheckpoint, which is one
  * too); pages counts the WAL's frames since it last started over. While writes
@@ -60,59 +47,26 @@ static int on_commit(void *arg, sqlite3 *db, const char *name, int pages)
         c->woke_at = 0;
     if (pages - c->woke_at >= FS_STORE_CKPT_PAGES) {
         c->woke_at = pages;
-        wake(c);
+        fs_checkpointer_wake(c->thread);
     }
     return SQLITE_OK;
 }
 
-static void *run(void *arg)
-{
-    fs_store_ckpt *c = arg;
-    pthread_mutex_lock(&c->lock);
-    while (!c->stop) {
-        if (!c->due) {
-            pthread_cond_wait(&c->wake, &c->lock);
-            continue;
-        }
-        c->due = false;
-        pthread_mutex_unlock(&c->lock);
-        sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-        pthread_mutex_lock(&c->lock);
-    }
-    pthread_mutex_unlock(&c->lock);
-    return NULL;
-}
-
 int fs_store_ckpt_start(fs_store *st, fs_err *err)
 {
+    sqlite3 *twin = NULL;
     if (st->ckpt != NULL || st->db == NULL)
         return 0;
     fs_store_ckpt *c = calloc(1, sizeof(*c));
     if (c == NULL)
         return fs_err_set(err, FS_ENOMEM, "starting the checkpointer of %s: out of memory",
                           st->path);
-    int rc = fs_vfs_open_twin(st->db, &c->db, err);
+    int rc = fs_vfs_open_twin(st->db, &twin, err);
+    if (rc == 0)
+        rc = fs_checkpointer_start(twin, st->path, &c->thread, err);
     if (rc != 0) {
         free(c);
         return rc;
-    }
-    /* a passive checkpoint that finds the WAL busy waits for the next wake */
-    sqlite3_busy_timeout(c->db, 0);
-    pthread_mutex_init(&c->lock, NULL);
-    pthread_cond_init(&c->wake, NULL);
-    /* the thread takes no signal: the owner's handling (a signalfd, a mask set
-     * after the store opened) stays with the owner's thread */
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    int started = pthread_create(&c->thread, NULL, run, c);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (started != 0) {
-        sqlite3_close(c->db);
-        pthread_cond_destroy(&c->wake);
-        pthread_mutex_destroy(&c->lock);
-        free(c);
-        return fs_err_set(err, FS_ENOMEM, "cannot start the checkpointer of %s", st->path);
     }
     sqlite3_wal_hook(st->db, on_commit, c);
     st->ckpt = c;
@@ -122,24 +76,16 @@ int fs_store_ckpt_start(fs_store *st, fs_err *err)
 void fs_store_ckpt_wake(fs_store *st)
 {
     if (st->ckpt != NULL)
-        wake(st->ckpt);
+        fs_checkpointer_wake(st->ckpt->thread);
 }
 
 void fs_store_ckpt_stop(fs_store *st)
 {
-    fs_store_ckpt *c = st->ckpt;
-    if (c == NULL)
+    if (st->ckpt == NULL)
         return;
     if (st->db != NULL)
         sqlite3_wal_hook(st->db, NULL, NULL);
-    pthread_mutex_lock(&c->lock);
-    c->stop = true;
-    pthread_cond_signal(&c->wake);
-    pthread_mutex_unlock(&c->lock);
-    pthread_join(c->thread, NULL);
-    sqlite3_close(c->db);
-    pthread_cond_destroy(&c->wake);
-    pthread_mutex_destroy(&c->lock);
-    free(c);
+    fs_checkpointer_stop(st->ckpt->thread);
+    free(st->ckpt);
     st->ckpt = NULL;
 }
