@@ -8,9 +8,10 @@
  * its outbox entry (and, after a frame-header kill, that integrity_check
  * passes), says so, then commits local changes (puts, updates, deletes) and
  * pulled pages (one large transaction that spills the cache), reporting each
- * one only after fs_store_* returned. Now and then it runs the maintenance,
- * whose passive checkpoint makes the next write restart the WAL over the
- * previous generation's frames.
+ * one only after fs_store_* returned. Now and then it runs the maintenance and
+ * waits until the WAL is copied in (by the store's checkpointer thread, or by
+ * itself), so the next write restarts the WAL over the previous generation's
+ * frames; the parent's kills also land in the thread's checkpoints.
  *
  * The parent SIGKILLs it at a seeded random moment (from inside the open to a
  * few ms into a commit); every third round the child instead arms the crash
@@ -332,6 +333,24 @@ static void send_ack(int fd, const ack *a)
 /* The child: opens the store (recovering it), checks what was acknowledged
  * before, then commits changes forever, acknowledging each after it returned.
  * crash_at: the crash point to arm once the check passed, or NULL. */
+/* Waits (10 s at most) until every WAL frame is in the database, as the
+ * store's checkpointer thread leaves it once fieldsyncd is idle, so the next
+ * write starts the WAL again over the previous generation's frames. A passive
+ * checkpoint never waits: one that finds the thread's under way is retried. */
+static bool wal_copied_in(fs_store *st)
+{
+    struct timespec pause = {0, 1000 * 1000};
+    for (int i = 0; i < 10000; i++, nanosleep(&pause, NULL)) {
+        int log = -1, done = -1;
+        int rc = sqlite3_wal_checkpoint_v2(st->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+        if (rc == SQLITE_OK && log == done)
+            return true;
+        if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+            return false;
+    }
+    return false;
+}
+
 static void writer(const char *db, const char *key, int fd, int round, const expect *e, unchecked u,
                    const char *crash_at)
 {
@@ -358,7 +377,7 @@ static void writer(const char *db, const char *key, int fd, int round, const exp
         uint64_t r = rnd() % 25;
         int rc;
         if (r == 0) /* as fieldsyncd when writes pause; nothing to acknowledge */
-            rc = fs_store_maintain(st, NULL, NULL) == 0 ? 1 : -1;
+            rc = fs_store_maintain(st, NULL, NULL) == 0 && wal_copied_in(st) ? 1 : -1;
         else if (r == 1)
             rc = pull_page(st, &a, round, i);
         else
