@@ -2,18 +2,20 @@
  * checkpoint.c: WAL checkpoints on a thread of their own, for an owner that
  * defers maintenance (store.h "Maintenance").
  *
- * A deferring owner used to raise the WAL limit to FS_STORE_WAL_LIMIT_PAGES and
- * checkpoint in fs_store_maintain: a pull of 100,000 records still passed the
- * limit, and the commit that did waited for a copy of 80 MB of WAL into the
- * database and its fsync (a tenth of the pull's time, on the thread that
- * applies pages). Each commit now reports the WAL's size through the WAL
- * hook, and each time it grew by FS_STORE_CKPT_PAGES a checkpointer thread
- * (fieldsync/checkpointer.h) runs a passive checkpoint (one that never blocks
- * a writer) on a second connection; the database pages it writes are the
- * sealed images the WAL holds (vfs_main.c), so it decrypts nothing. Should it fall far behind (a
- * long reader holds the WAL), a commit past FS_STORE_WAL_LIMIT_PAGES checkpoints itself, as before.
- * Durability does not change: a commit is durable once its WAL frames are
- * synced, checkpointed or not.
+ * A deferring owner's commit used to checkpoint itself once the WAL passed
+ * FS_STORE_WAL_LIMIT_PAGES: during a pull of 100,000 records that commit
+ * copied 80 MB of WAL into the database and synced it, a tenth of the pull
+ * on the thread that applies pages. Each commit now reports the WAL's size
+ * through the WAL hook, and each time it grew by FS_STORE_CKPT_PAGES (that
+ * same limit) a checkpointer thread (fieldsync/checkpointer.h) runs a passive
+ * checkpoint (one that never blocks a writer) on a second connection; the
+ * database pages it writes are the sealed images the WAL holds (vfs_main.c),
+ * so it decrypts nothing. There are no more checkpoints than before: run
+ * more often, they competed with the writes going on for the disk's syncs
+ * (docs/store.md has the figures). Should the thread fall far behind (a long
+ * reader holds the WAL), a commit past FS_STORE_CKPT_FORCE_PAGES checkpoints
+ * itself. Durability does not change: a commit is durable once its WAL
+ * frames are synced, checkpointed or not.
  *
  * The thread lives while the store is open and deferring; it is stopped
  * before anything that closes or copies the database (close, rekey), so its
@@ -39,7 +41,7 @@ struct fs_store_ckpt {
 static int on_commit(void *arg, sqlite3 *db, const char *name, int pages)
 {
     fs_store_ckpt *c = arg;
-    if (pages >= FS_STORE_WAL_LIMIT_PAGES) {
+    if (pages >= FS_STORE_CKPT_FORCE_PAGES) {
         sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
         return SQLITE_OK;
     }

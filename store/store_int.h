@@ -98,7 +98,12 @@ int fs_store_apply_maintenance_mode(fs_store *st, fs_err *err);
 /* The checkpointer thread of a deferring owner (checkpoint.c): start (a no-op
  * when it runs), ask it for a checkpoint, stop (a no-op when it does not run).
  * Stop it before closing or copying the database. */
-#define FS_STORE_CKPT_PAGES 10000 /* new WAL pages that wake it (40 MiB at 4 KiB pages) */
+/* New WAL pages that wake it: where a deferring owner's commit used to
+ * checkpoint itself (80 MiB at 4 KiB pages), so there are no more checkpoints
+ * than before, only off the committing thread. */
+#define FS_STORE_CKPT_PAGES FS_STORE_WAL_LIMIT_PAGES
+/* The WAL size at which a commit checkpoints itself: the thread fell behind. */
+#define FS_STORE_CKPT_FORCE_PAGES (2 * FS_STORE_WAL_LIMIT_PAGES)
 int fs_store_ckpt_start(fs_store *st, fs_err *err);
 void fs_store_ckpt_wake(fs_store *st);
 void fs_store_ckpt_stop(fs_store *st);
