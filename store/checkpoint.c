@@ -17,9 +17,10 @@
  * itself. Durability does not change: a commit is durable once its WAL
  * frames are synced, checkpointed or not.
  *
- * The thread lives while the store is open and deferring; it is stopped
- * before anything that closes or copies the database (close, rekey), so its
- * connection never outlives the main one.
+ * The thread starts at the first checkpoint asked for and lives while the
+ * store is open and deferring; it is stopped before anything that closes or
+ * copies the database (close, rekey), so its connection never outlives the
+ * main one.
  */
 #include "store_int.h"
 
@@ -29,9 +30,24 @@
 #include "fieldsync/vfs.h"
 
 struct fs_store_ckpt {
-    fs_checkpointer *thread;
-    int woke_at; /* the WAL's size at the last wake (the committing thread's only) */
+    fs_store *st;
+    fs_checkpointer *thread; /* started at the first checkpoint asked for */
+    int woke_at;             /* the WAL's size at the last wake (the committing thread's only) */
 };
+
+/* Asks the thread for a checkpoint, starting it (and its connection) the first
+ * time: a store that never needs one, as most of a fleet's, never pays for
+ * them. Should it not start, the checkpoint runs here. */
+static void checkpoint(fs_store_ckpt *c)
+{
+    sqlite3 *twin = NULL;
+    if (c->thread == NULL && (fs_vfs_open_twin(c->st->db, &twin, NULL) != 0 ||
+                              fs_checkpointer_start(twin, c->st->path, &c->thread, NULL) != 0)) {
+        sqlite3_wal_checkpoint_v2(c->st->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+        return;
+    }
+    fs_checkpointer_wake(c->thread);
+}
 
 /* The main connection's WAL hook (it replaces wal_autocheckpoint, which is one
  * too); pages counts the WAL's frames since it last started over. While writes
@@ -49,27 +65,20 @@ static int on_commit(void *arg, sqlite3 *db, const char *name, int pages)
         c->woke_at = 0;
     if (pages - c->woke_at >= FS_STORE_CKPT_PAGES) {
         c->woke_at = pages;
-        fs_checkpointer_wake(c->thread);
+        checkpoint(c);
     }
     return SQLITE_OK;
 }
 
 int fs_store_ckpt_start(fs_store *st, fs_err *err)
 {
-    sqlite3 *twin = NULL;
     if (st->ckpt != NULL || st->db == NULL)
         return 0;
     fs_store_ckpt *c = calloc(1, sizeof(*c));
     if (c == NULL)
         return fs_err_set(err, FS_ENOMEM, "starting the checkpointer of %s: out of memory",
                           st->path);
-    int rc = fs_vfs_open_twin(st->db, &twin, err);
-    if (rc == 0)
-        rc = fs_checkpointer_start(twin, st->path, &c->thread, err);
-    if (rc != 0) {
-        free(c);
-        return rc;
-    }
+    c->st = st;
     sqlite3_wal_hook(st->db, on_commit, c);
     st->ckpt = c;
     return 0;
@@ -78,7 +87,7 @@ int fs_store_ckpt_start(fs_store *st, fs_err *err)
 void fs_store_ckpt_wake(fs_store *st)
 {
     if (st->ckpt != NULL)
-        fs_checkpointer_wake(st->ckpt->thread);
+        checkpoint(st->ckpt);
 }
 
 void fs_store_ckpt_stop(fs_store *st)

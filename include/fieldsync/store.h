@@ -64,9 +64,10 @@ void fs_store_close(fs_store *st);
  * commit that passes its limit, and FTS5 merges index segments inside the insert
  * that completes a level: now and then one write pays for either. A long-running
  * owner (the daemon) defers both: a thread of the store's own checkpoints the
- * WAL each time it grew by 10,000 pages, on a connection of its own (commits
- * only checkpoint themselves past FS_STORE_WAL_LIMIT_PAGES, should it fall
- * behind), FTS automerge is off, and the owner calls fs_store_maintain when
+ * WAL, on a connection of its own, each time it grew by
+ * FS_STORE_WAL_LIMIT_PAGES and when maintenance asks (a commit only
+ * checkpoints itself past twice that, should the thread fall behind), FTS
+ * automerge is off, and the owner calls fs_store_maintain when
  * writes pause. Under such an owner, pulled pages also leave their records'
  * search rows to maintenance: those records are listed at
  * once and found by search after the next fs_store_maintain calls (each indexes
