@@ -12,8 +12,8 @@
  * bounded merge step, a checkpoint asked of that thread, and the page cache's
  * memory handed back, so a large working cache costs memory only while the
  * owner works. The owner goes on calling it while it says there is more:
- * records waiting for their search rows, or a merge step that did work. Indexing a pulled book leaves one segment per
- * step; left unmerged, the next writes paid for merging them (a catch-up of
+ * records waiting for their search rows, or a merge step that did work. Indexing a pulled book
+ * leaves one segment per step; left unmerged, the next writes paid for merging them (a catch-up of
  * 100 changes right after a 100,000-record pull took 0.10 s instead of 0.02).
  */
 #include "store_int.h"
