@@ -89,15 +89,10 @@ static int drop_indexes(fs_store *st, char **sql, fs_err *err)
 /* Whether the store holds no record at all. */
 static int store_empty(fs_store *st, bool *empty, fs_err *err)
 {
-    sqlite3_stmt *s = NULL;
-    int rc = fs_store_prepare(st, "SELECT 1 FROM records LIMIT 1", &s, err);
-    if (rc != 0)
-        return rc;
-    int step = sqlite3_step(s);
-    *empty = step == SQLITE_DONE;
-    if (step != SQLITE_ROW && step != SQLITE_DONE)
-        rc = fs_store_sqlerr(st, step, err, "looking for records");
-    fs_store_finish(st, s);
+    bool any = false;
+    int rc =
+        fs_store_has_row(st, "SELECT 1 FROM records LIMIT 1", 0, &any, "looking for records", err);
+    *empty = rc == 0 && !any;
     return rc;
 }
 

@@ -199,32 +199,19 @@ int fs_store_project(fs_store *st, int64_t rid, const fs_state *state, bool fres
     return rc;
 }
 
-/* Whether rid has a row in the search index. The triggers on records take a
- * row out before its record's state changes or goes (schema.c, version 7),
- * so a row that is there matches the committed state. */
-static int indexed(fs_store *st, int64_t rid, bool *yes, fs_err *err)
-{
-    sqlite3_stmt *s = NULL;
-    int rc = prep(st, "SELECT 1 FROM search_docsize WHERE id = ?", rid, &s, err);
-    if (rc != 0)
-        return rc;
-    int step = sqlite3_step(s);
-    *yes = step == SQLITE_ROW;
-    if (step != SQLITE_ROW && step != SQLITE_DONE)
-        rc = fs_store_sqlerr(st, step, err, "looking a record up in the search index");
-    fs_store_finish(st, s);
-    return rc;
-}
-
 /* Indexes one queued record as it stands now (state is NULL when it went):
  * whatever happened to it since it was queued (changed, deleted, its rid
- * reused), the FTS row ends up matching the committed state. */
+ * reused), the FTS row ends up matching the committed state. A row already in
+ * the index is left alone: the triggers on records take a row out before its
+ * record's state changes or goes (schema.c, version 7), so a row that is
+ * there matches the committed state. */
 static int index_queued(fs_store *st, int64_t rid, const void *state_bytes, size_t len, fs_err *err)
 {
     fs_state *state = NULL;
     ProtobufCMessage *m = NULL;
     bool done = false;
-    int rc = indexed(st, rid, &done, err);
+    int rc = fs_store_has_row(st, "SELECT 1 FROM search_docsize WHERE id = ?", rid, &done,
+                              "looking a record up in the search index", err);
     if (rc != 0 || done || state_bytes == NULL)
         return rc;
     rc = fs_state_decode(&state, state_bytes, len, err);
@@ -269,15 +256,11 @@ static int index_batch(fs_store *st, size_t limit, fs_err *err)
 
 int fs_store_index_backlog(fs_store *st, size_t limit, fs_err *err)
 {
-    sqlite3_stmt *s = NULL;
-    int rc = fs_store_prepare(st, "SELECT 1 FROM search_backlog LIMIT 1", &s, err);
-    if (rc != 0)
+    bool queued = false;
+    int rc = fs_store_has_row(st, "SELECT 1 FROM search_backlog LIMIT 1", 0, &queued,
+                              "reading the search backlog", err);
+    if (rc != 0 || !queued)
         return rc;
-    int step = sqlite3_step(s);
-    fs_store_finish(st, s);
-    if (step != SQLITE_ROW)
-        return step == SQLITE_DONE ? 0
-                                   : fs_store_sqlerr(st, step, err, "reading the search backlog");
     if ((rc = fs_store_begin(st, err)) != 0)
         return rc;
     rc = index_batch(st, limit > 0 ? limit : 1, err);

@@ -116,6 +116,10 @@ int fs_store_prepare(fs_store *st, const char *sql, sqlite3_stmt **stmt, fs_err 
 /* Returns a statement from fs_store_prepare: reset with bindings cleared when
  * cached, finalized otherwise. NULL is ignored. */
 void fs_store_finish(fs_store *st, sqlite3_stmt *stmt);
+/* Whether sql returns a row, its parameter ?1 (if it has one) bound to id;
+ * what names the lookup in an error. */
+int fs_store_has_row(fs_store *st, const char *sql, int64_t id, bool *yes, const char *what,
+                     fs_err *err);
 /* Finalizes every cached statement; before the connection closes. */
 void fs_store_stmts_clear(fs_store *st);
 
