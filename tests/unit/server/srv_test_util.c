@@ -340,6 +340,36 @@ int tu_call(int (*h)(srv_storage *, const srv_config *, const srv_request *, srv
     return h(s, cfg, &rq, rs);
 }
 
+Fieldsync__PushResponse *tu_push(srv_storage *s, const srv_config *cfg, const char *bearer,
+                                 fs_state *const *st, size_t n)
+{
+    size_t len;
+    uint8_t *body = tu_push_body(st, n, &len);
+    srv_response rs = {0};
+    if (tu_call(srv_handle_push, s, cfg, bearer, body, len, &rs) != 0 || rs.status != 200)
+        die("a push not answered 200", NULL);
+    Fieldsync__PushResponse *pr = fieldsync__push_response__unpack(NULL, rs.len, rs.body);
+    if (pr == NULL || pr->n_results != n)
+        die("a push answer without one result per state", NULL);
+    free(body);
+    srv_response_clear(&rs);
+    return pr;
+}
+
+Fieldsync__PullResponse *tu_send_pull(srv_storage *s, const srv_config *cfg, const char *bearer,
+                                      uint8_t *body, size_t len, long *status)
+{
+    srv_response rs = {0};
+    if (tu_call(srv_handle_pull, s, cfg, bearer, body, len, &rs) != 0)
+        die("a pull the handler failed", NULL);
+    *status = rs.status;
+    Fieldsync__PullResponse *pr =
+        rs.status == 200 ? fieldsync__pull_response__unpack(NULL, rs.len, rs.body) : NULL;
+    free(body);
+    srv_response_clear(&rs);
+    return pr;
+}
+
 const char *tu_error_code(const srv_response *rs)
 {
     static char code[64];

@@ -96,6 +96,15 @@ int tu_call(int (*h)(srv_storage *, const srv_config *, const srv_request *, srv
             srv_storage *s, const srv_config *cfg, const char *bearer, const uint8_t *body,
             size_t len, srv_response *rs);
 
+/* Pushes states as bearer; the decoded answer, which must be a 200 with one
+ * result per state (aborts the test otherwise). */
+Fieldsync__PushResponse *tu_push(srv_storage *s, const srv_config *cfg, const char *bearer,
+                                 fs_state *const *st, size_t n);
+/* Sends a pull body (freed here) as bearer; *status is what the handler
+ * answered, and the decoded answer is returned when it is 200 (else NULL). */
+Fieldsync__PullResponse *tu_send_pull(srv_storage *s, const srv_config *cfg, const char *bearer,
+                                      uint8_t *body, size_t len, long *status);
+
 /* The code of an ErrorResponse body (static buffer), or "" */
 const char *tu_error_code(const srv_response *rs);
 

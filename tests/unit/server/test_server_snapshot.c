@@ -26,18 +26,10 @@ typedef tu_team fx;
 /* Pushes st as bearer; every state must be joined. */
 static void push_ok(fx *f, const char *bearer, fs_state *const *st, size_t n)
 {
-    size_t len;
-    uint8_t *body = tu_push_body(st, n, &len);
-    srv_response rs = {0};
-    assert_int_equal(tu_call(srv_handle_push, f->s, &f->cfg, bearer, body, len, &rs), 0);
-    assert_int_equal(rs.status, 200);
-    Fieldsync__PushResponse *pr = fieldsync__push_response__unpack(NULL, rs.len, rs.body);
-    assert_non_null(pr);
+    Fieldsync__PushResponse *pr = tu_push(f->s, &f->cfg, bearer, st, n);
     for (size_t i = 0; i < pr->n_results; i++)
         assert_int_equal(pr->results[i]->outcome_case, FIELDSYNC__PUSH_RESULT__OUTCOME_JOINED);
     fieldsync__push_response__free_unpacked(pr, NULL);
-    srv_response_clear(&rs);
-    free(body);
 }
 
 /* Pushes accounts with the given ids as anna's first device. */
@@ -55,14 +47,7 @@ static void push_accounts(fx *f, const char *const *ids, size_t n)
 static Fieldsync__PullResponse *send_pull(fx *f, const char *bearer, uint8_t *body, size_t len,
                                           long *status)
 {
-    srv_response rs = {0};
-    assert_int_equal(tu_call(srv_handle_pull, f->s, &f->cfg, bearer, body, len, &rs), 0);
-    *status = rs.status;
-    Fieldsync__PullResponse *pr =
-        rs.status == 200 ? fieldsync__pull_response__unpack(NULL, rs.len, rs.body) : NULL;
-    free(body);
-    srv_response_clear(&rs);
-    return pr;
+    return tu_send_pull(f->s, &f->cfg, bearer, body, len, status);
 }
 
 /* One page of a snapshot (pos NULL: the first); the answer must be 200. */

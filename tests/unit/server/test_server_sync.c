@@ -22,29 +22,16 @@ typedef tu_team fx;
 /* Pushes states as bearer; returns the decoded answer (status must be 200). */
 static Fieldsync__PushResponse *push(fx *f, const char *bearer, fs_state *const *st, size_t n)
 {
-    size_t len;
-    uint8_t *body = tu_push_body(st, n, &len);
-    srv_response rs = {0};
-    assert_int_equal(tu_call(srv_handle_push, f->s, &f->cfg, bearer, body, len, &rs), 0);
-    assert_int_equal(rs.status, 200);
-    Fieldsync__PushResponse *pr = fieldsync__push_response__unpack(NULL, rs.len, rs.body);
-    assert_non_null(pr);
-    assert_int_equal(pr->n_results, n);
-    free(body);
-    srv_response_clear(&rs);
-    return pr;
+    return tu_push(f->s, &f->cfg, bearer, st, n);
 }
 
 /* Sends a pull body (freed here) as bearer; returns the decoded 200 answer. */
 static Fieldsync__PullResponse *pull_body(fx *f, const char *bearer, uint8_t *body, size_t len)
 {
-    srv_response rs = {0};
-    assert_int_equal(tu_call(srv_handle_pull, f->s, &f->cfg, bearer, body, len, &rs), 0);
-    assert_int_equal(rs.status, 200);
-    Fieldsync__PullResponse *pr = fieldsync__pull_response__unpack(NULL, rs.len, rs.body);
+    long status;
+    Fieldsync__PullResponse *pr = tu_send_pull(f->s, &f->cfg, bearer, body, len, &status);
+    assert_int_equal(status, 200);
     assert_non_null(pr);
-    free(body);
-    srv_response_clear(&rs);
     return pr;
 }
 

@@ -59,14 +59,7 @@ static int teardown(void **state)
  * server's state), else the refusal reason (its message in f->msg). */
 static int push(fx *f, const char *bearer, const fs_state *st, fs_state **joined)
 {
-    size_t len;
-    uint8_t *body = tu_push_body((fs_state *const *)&st, 1, &len);
-    srv_response rs = {0};
-    assert_int_equal(tu_call(srv_handle_push, f->s, &f->cfg, bearer, body, len, &rs), 0);
-    assert_int_equal(rs.status, 200);
-    Fieldsync__PushResponse *pr = fieldsync__push_response__unpack(NULL, rs.len, rs.body);
-    assert_non_null(pr);
-    assert_int_equal(pr->n_results, 1);
+    Fieldsync__PushResponse *pr = tu_push(f->s, &f->cfg, bearer, (fs_state *const *)&st, 1);
     const Fieldsync__PushResult *r = pr->results[0];
     int reason = 0;
     f->msg[0] = '\0';
@@ -77,8 +70,6 @@ static int push(fx *f, const char *bearer, const fs_state *st, fs_state **joined
         assert_int_equal(fs_state_from_pb(joined, r->joined, NULL), 0);
     }
     fieldsync__push_response__free_unpacked(pr, NULL);
-    srv_response_clear(&rs);
-    free(body);
     return reason;
 }
 
