@@ -88,19 +88,19 @@ int fs_store_maintain(fs_store *st, bool *more, fs_err *err)
     if (st->db == NULL)
         return fs_err_set(err, FS_ESTATE, "%s is not open: close the store and open it again",
                           st->path);
-    bool merged = false;
-    uint64_t backlog = 0;
+    bool merged = false, backlog = false;
     int rc = fs_store_load_flush(st, err); /* the checkpoint must see it committed */
     if (rc == 0)
         rc = fs_store_index_backlog(st, FS_STORE_SEARCH_STEP, err);
-    if (rc == 0)
-        rc = fs_store_search_backlog(st, &backlog, err);
+    if (rc == 0) /* whether any record still waits, not how many (a count reads them all) */
+        rc = fs_store_has_row(st, "SELECT 1 FROM search_backlog LIMIT 1", 0, &backlog,
+                              "reading the search backlog", err);
     if (rc == 0)
         rc = fts_merge_step(st, &merged, err);
     if (rc != 0)
         return rc;
     if (more != NULL)
-        *more = backlog > 0 || merged;
+        *more = backlog || merged;
     /* idle: the WAL is copied in, and the next write starts it again from its
      * first frame; a deferring owner's thread does it, this one goes on */
     if (st->ckpt != NULL) {
