@@ -112,8 +112,13 @@ static const char *const sq_sql[SQ_COUNT] = {
                          " ON CONFLICT(account_id) DO UPDATE SET owner = excluded.owner",
     [SQ_RECORD_GET] = "SELECT account_id, seq, alive, state FROM records WHERE kind = ?1"
                       " AND id = ?2",
-    /* An upsert, not INSERT OR REPLACE: updating the row in place leaves the
-     * indexes whose columns did not change (the key, usually the account) alone. */
+    /* The usual push: the record stays in its account and with its owner.
+     * SQLite rewrites the entries of every index whose columns an UPDATE sets,
+     * equal values or not: leaving account_id and owner out spares the two
+     * indexes on them (a third of the pages a push's commit writes). */
+    [SQ_RECORD_UPDATE] = "UPDATE records SET seq = ?4, alive = ?5, state = ?6, writer = ?8"
+                         " WHERE kind = ?1 AND id = ?2 AND account_id = ?3 AND owner = ?7",
+    /* Any other: an upsert, not INSERT OR REPLACE, so the key's index stays. */
     [SQ_RECORD_PUT] = "INSERT INTO records(kind, id, account_id, seq, alive, state, owner, writer)"
                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT(kind, id) DO UPDATE"
                       " SET account_id = excluded.account_id, seq = excluded.seq,"

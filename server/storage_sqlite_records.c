@@ -82,12 +82,8 @@ int sq_record_get(srv_storage *base, fs_kind kind, const char *id, srv_record *o
     return 0;
 }
 
-int sq_record_put(srv_storage *base, const srv_record *r, fs_err *err)
+static void bind_record(sqlite3_stmt *st, const srv_record *r)
 {
-    sq_storage *s = sq(base);
-    sqlite3_stmt *st = sq_stmt(s, SQ_RECORD_PUT, err);
-    if (st == NULL)
-        return FS_EIO;
     sqlite3_bind_int(st, 1, (int)r->kind);
     sqlite3_bind_text(st, 2, r->id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 3, r->account_id, -1, SQLITE_STATIC);
@@ -96,6 +92,22 @@ int sq_record_put(srv_storage *base, const srv_record *r, fs_err *err)
     sqlite3_bind_blob(st, 6, r->state, (int)r->state_len, SQLITE_STATIC);
     sqlite3_bind_int64(st, 7, r->owner);
     sqlite3_bind_int64(st, 8, r->writer);
+}
+
+int sq_record_put(srv_storage *base, const srv_record *r, fs_err *err)
+{
+    sq_storage *s = sq(base);
+    sqlite3_stmt *st = sq_stmt(s, SQ_RECORD_UPDATE, err);
+    if (st == NULL)
+        return FS_EIO;
+    bind_record(st, r);
+    int rc = sq_exec_stmt(s, st, "writing a record", err);
+    if (rc != 0 || sqlite3_changes(s->db) == 1)
+        return rc;
+    /* new, or moved to another account or owner */
+    if ((st = sq_stmt(s, SQ_RECORD_PUT, err)) == NULL)
+        return FS_EIO;
+    bind_record(st, r);
     return sq_exec_stmt(s, st, "writing a record", err);
 }
 

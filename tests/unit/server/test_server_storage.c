@@ -147,6 +147,70 @@ static void test_record_put_get_round_trip(void **state)
                      FS_ENOTFOUND);
 }
 
+/* A record written again keeps only its new version, in its account and with
+ * its owner as written: the same (SQLite updates in place) or another. */
+static void test_record_put_again_in_place_or_moved(void **state)
+{
+    fx *f = *state;
+    srv_user anna, bob;
+    tu_user(f->s, "anna", SRV_ROLE_REP, NULL);
+    tu_user(f->s, "bob", SRV_ROLE_REP, NULL);
+    assert_int_equal(f->s->ops->user_get(f->s, "anna", &anna, NULL), 0);
+    assert_int_equal(f->s->ops->user_get(f->s, "bob", &bob, NULL), 0);
+    uint8_t v1[] = {1}, v2[] = {2, 2}, v3[] = {3, 3, 3};
+    srv_record r = {.kind = FIELDSYNC__RECORD_KIND__CONTACT,
+                    .id = "c-1",
+                    .account_id = "acc-1",
+                    .owner = anna.id,
+                    .writer = 0,
+                    .seq = 1,
+                    .alive = true,
+                    .state = v1,
+                    .state_len = sizeof(v1)};
+    assert_int_equal(f->s->ops->record_put(f->s, &r, NULL), 0);
+    r = (srv_record){.kind = r.kind,
+                     .id = "c-1",
+                     .account_id = "acc-1",
+                     .owner = anna.id,
+                     .seq = 2,
+                     .alive = false,
+                     .state = v2,
+                     .state_len = sizeof(v2)};
+    assert_int_equal(f->s->ops->record_put(f->s, &r, NULL), 0);
+    srv_record g;
+    assert_int_equal(f->s->ops->record_get(f->s, r.kind, "c-1", &g, NULL), 0);
+    assert_int_equal(g.seq, 2);
+    assert_false(g.alive);
+    assert_string_equal(g.account_id, "acc-1");
+    assert_int_equal(g.state_len, sizeof(v2));
+    assert_memory_equal(g.state, v2, sizeof(v2));
+    srv_record_clear(&g);
+    /* another owner, same account: bob's pull has it, anna's has nothing */
+    r = (srv_record){.kind = r.kind,
+                     .id = "c-1",
+                     .account_id = "acc-1",
+                     .owner = bob.id,
+                     .seq = 3,
+                     .alive = true,
+                     .state = v3,
+                     .state_len = sizeof(v3)};
+    assert_int_equal(f->s->ops->record_put(f->s, &r, NULL), 0);
+    uint64_t n = 9;
+    assert_int_equal(f->s->ops->pull_count(f->s, &bob, &n, NULL), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(f->s->ops->pull_count(f->s, &anna, &n, NULL), 0);
+    assert_int_equal(n, 0);
+    /* another account, same owner */
+    r.account_id = "acc-2";
+    r.seq = 4;
+    assert_int_equal(f->s->ops->record_put(f->s, &r, NULL), 0);
+    assert_int_equal(f->s->ops->record_get(f->s, r.kind, "c-1", &g, NULL), 0);
+    assert_int_equal(g.seq, 4);
+    assert_string_equal(g.account_id, "acc-2");
+    assert_memory_equal(g.state, v3, sizeof(v3));
+    srv_record_clear(&g);
+}
+
 /* A manager's pages merge the team's records in seq order, page by page, and
  * leave out everybody else's. */
 static void test_manager_pages_merge_the_team_in_seq_order(void **state)
@@ -394,6 +458,7 @@ int main(int argc, char **argv)
         T(test_code_is_used_at_most_once),
         T(test_sequence_survives_reopen_and_rollback_undoes),
         T(test_record_put_get_round_trip),
+        T(test_record_put_again_in_place_or_moved),
         T(test_manager_pages_merge_the_team_in_seq_order),
         T(test_team_change_makes_both_managers_pull_again),
         T(test_reassign_renumbers_and_leaves_removals),
