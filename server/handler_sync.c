@@ -143,18 +143,15 @@ static int account_of(const fs_state *st, char **account, fs_err *err)
         *account = strdup(st->id);
         return *account ? 0 : fs_err_set(err, FS_ENOMEM, "out of memory");
     }
-    ProtobufCMessage *msg = NULL;
-    int rc = fs_record_visible(st, &msg, err);
-    if (rc != 0)
-        return rc;
     const ProtobufCFieldDescriptor *f =
-        protobuf_c_message_descriptor_get_field_by_name(msg->descriptor, "account_id");
-    if (f != NULL && f->type == PROTOBUF_C_TYPE_STRING) {
-        const char *v = *(char *const *)((const char *)msg + f->offset);
-        if (v != NULL && v[0] != '\0' && (*account = strdup(v)) == NULL)
-            rc = fs_err_set(err, FS_ENOMEM, "out of memory");
+        protobuf_c_message_descriptor_get_field_by_name(fs_kind_descriptor(st->kind), "account_id");
+    if (f == NULL || f->type != PROTOBUF_C_TYPE_STRING)
+        return 0;
+    int rc = fs_record_visible_string(st, f->id, account, err);
+    if (rc == 0 && *account != NULL && (*account)[0] == '\0') {
+        free(*account);
+        *account = NULL;
     }
-    protobuf_c_message_free_unpacked(msg, NULL);
     return rc;
 }
 

@@ -234,6 +234,10 @@ int fs_record_visible(const fs_state *st, ProtobufCMessage **out, fs_err *err);
 /* The visible value as canonical wire bytes (malloc'd), id (field 1) first,
  * without decoding. */
 int fs_record_visible_bytes(const fs_state *st, uint8_t **out, size_t *len, fs_err *err);
+/* The visible value of one string field as a C string (malloc'd; NULL when
+ * unset or cleared), what fs_record_visible's message holds in it, without
+ * decoding the other fields. */
+int fs_record_visible_string(const fs_state *st, uint32_t field, char **out, fs_err *err);
 
 /* One sibling of a field in conflict. */
 typedef struct fs_sibling {

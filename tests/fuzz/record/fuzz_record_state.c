@@ -9,7 +9,8 @@
  *    written by a replica x has never seen, and absorbs its inputs
  *    ((x join f) join x = (x join f) join f = x join f);
  *  - visible bytes always come out; the visible message parses or fails with
- *    FS_ECORRUPT only; conflicts are well formed (two or more siblings,
+ *    FS_ECORRUPT only, and each string field read alone
+ *    (fs_record_visible_string) is the message's; conflicts are well formed (two or more siblings,
  *    ascending (hlc, replica, counter), fields ascending, one winner marked);
  *  - a local write at a new replica supersedes every sibling of the fields it
  *    writes and of `alive`, and a delete then makes the record invisible.
@@ -121,6 +122,24 @@ static void fuzz_conflicts_well_formed(const fs_state *x)
     fs_conflicts_free(c, n);
 }
 
+/* Each single string field read alone is the visible message's. */
+static void fuzz_visible_strings(const fs_state *x, const ProtobufCMessage *m)
+{
+    const ProtobufCMessageDescriptor *d = m->descriptor;
+    for (unsigned i = 0; i < d->n_fields; i++) {
+        const ProtobufCFieldDescriptor *f = &d->fields[i];
+        if (f->type != PROTOBUF_C_TYPE_STRING || f->label == PROTOBUF_C_LABEL_REPEATED ||
+            (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) || f->id == 1)
+            continue;
+        const char *want = *(char *const *)((const char *)m + f->offset);
+        char *got = NULL;
+        FUZZ_CHECK(fs_record_visible_string(x, f->id, &got, NULL) == 0);
+        FUZZ_CHECK((want == NULL) == (got == NULL));
+        FUZZ_CHECK(want == NULL || strcmp(want, got) == 0);
+        free(got);
+    }
+}
+
 static void fuzz_visible(const fs_state *x)
 {
     uint8_t *vb = NULL;
@@ -131,8 +150,10 @@ static void fuzz_visible(const fs_state *x)
     int rc = fs_record_visible(x, &m, NULL);
     FUZZ_CHECK(rc == 0 || rc == FS_ECORRUPT);
     FUZZ_CHECK((rc == 0) == (m != NULL));
-    if (m != NULL)
+    if (m != NULL) {
+        fuzz_visible_strings(x, m);
         protobuf_c_message_free_unpacked(m, NULL);
+    }
     fuzz_conflicts_well_formed(x);
 }
 

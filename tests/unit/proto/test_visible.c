@@ -186,6 +186,64 @@ static void test_visible_keeps_an_enum_value_this_build_does_not_know(void **sta
     fs_state_free(st);
 }
 
+/* fs_record_visible_string(st, f) is field f of fs_record_visible's message. */
+static void assert_string_as_in_message(const fs_state *st)
+{
+    static const uint32_t strings[] = {2, 3, 7}; /* name, industry, website */
+    Fieldsync__Account *a = visible_account(st);
+    const char *in_msg[] = {a->name, a->industry, a->website};
+    for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++) {
+        char *v = (char *)1;
+        assert_int_equal(fs_record_visible_string(st, strings[i], &v, NULL), 0);
+        if (in_msg[i] == NULL)
+            assert_null(v);
+        else
+            assert_string_equal(v, in_msg[i]);
+        free(v);
+    }
+    protobuf_c_message_free_unpacked(&a->base, NULL);
+}
+
+static void test_visible_string_is_the_message_field(void **state)
+{
+    (void)state;
+    fs_state *st = new_account();
+    tb b = {.len = 0};
+    tb_str(&b, 2, "first");
+    tb_str(&b, 2, "last"); /* protobuf: the last occurrence wins */
+    assert_int_equal(fs_record_write(st, R1, 10, b.data, b.len, NULL, 0, NULL), 0);
+    char *v = NULL;
+    assert_int_equal(fs_record_visible_string(st, 2, &v, NULL), 0);
+    assert_string_equal(v, "last");
+    free(v);
+    assert_string_as_in_message(st);
+    /* a clearing that wins hides the older value */
+    uint32_t clear_name = 2;
+    assert_int_equal(fs_record_write(st, R1, 20, NULL, 0, &clear_name, 1, NULL), 0);
+    assert_int_equal(fs_record_visible_string(st, 2, &v, NULL), 0);
+    assert_null(v);
+    fs_state_free(st);
+
+    /* random histories of three replicas joined at random, conflicts included */
+    uint64_t seed = 42;
+    for (int h = 0; h < 50; h++) {
+        fs_state *r[3] = {new_account(), new_account(), new_account()};
+        for (int step = 0; step < 30; step++) {
+            size_t i = rnd(&seed) % 3, j = rnd(&seed) % 3;
+            if (rnd(&seed) % 3 == 0) {
+                fs_state *joined = join(r[i], r[j]);
+                fs_state_free(r[i]);
+                r[i] = joined;
+            } else {
+                random_op(r[i], R1 + i, 100 + rnd(&seed) % 20, &seed);
+            }
+            assert_string_as_in_message(r[i]);
+        }
+        for (size_t i = 0; i < 3; i++)
+            fs_state_free(r[i]);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -195,6 +253,7 @@ int main(void)
         cmocka_unit_test(test_conflicts_name_known_and_unknown_fields),
         cmocka_unit_test(test_concurrent_deletes_keep_the_record_hidden),
         cmocka_unit_test(test_visible_keeps_an_enum_value_this_build_does_not_know),
+        cmocka_unit_test(test_visible_string_is_the_message_field),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
