@@ -43,6 +43,7 @@ struct fs_store {
     size_t bulk_states;       /* states in that batch */
     size_t load_batch;        /* fs_store_set_load_batch; 0: FS_STORE_LOAD_BATCH */
     fs_store_ckpt *ckpt;      /* the checkpointer thread while deferring (checkpoint.c) */
+    bool fts_crisis_raised;   /* a backlog is being indexed and merged (maintain.c) */
 };
 
 /* SQLite result code -> FS_E*, with a message naming what was being done. */

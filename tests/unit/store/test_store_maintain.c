@@ -5,7 +5,8 @@
  * file stays near the limit. A store whose owner defers checkpoints hands them
  * to a thread of its own (checkpoint.c), which copies the WAL into the
  * database with no commit waiting for it. FTS5: deferring turns its automerge off (merges
- * run in fs_store_maintain) and undeferring restores it. Memory: maintenance
+ * run in fs_store_maintain, a pulled book's search rows before any merge) and
+ * undeferring restores it. Memory: maintenance
  * hands the page cache's memory back; the store reads on as before.
  */
 #include <setjmp.h>
@@ -211,6 +212,92 @@ static void maintenance_goes_on_while_merging_does_work(void **state)
     free(dir);
 }
 
+/* FTS5's crisismerge setting as stored in the index's config table (absent: 16). */
+static int fts_crisismerge(fs_store *st)
+{
+    sqlite3_stmt *s = NULL;
+    assert_int_equal(sqlite3_prepare_v2(st->db,
+                                        "SELECT v FROM search_config WHERE k = 'crisismerge'", -1,
+                                        &s, NULL),
+                     SQLITE_OK);
+    int level = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int(s, 0) : 16;
+    sqlite3_finalize(s);
+    return level;
+}
+
+/* Pulls n accounts written by another replica, in pages of 1,000. */
+static void pull_accounts(fs_store *st, size_t n)
+{
+    fs_state *page[1000];
+    for (size_t first = 0; first < n; first += 1000) {
+        size_t k = n - first < 1000 ? n - first : 1000;
+        for (size_t i = 0; i < k; i++) {
+            char id[32], name[64];
+            snprintf(id, sizeof(id), "pulled-%06zu", first + i);
+            snprintf(name, sizeof(name), "Pulled account %zu", first + i);
+            Fieldsync__Account a = FIELDSYNC__ACCOUNT__INIT;
+            a.name = name;
+            assert_int_equal(fs_state_new(&page[i], FIELDSYNC__RECORD_KIND__ACCOUNT, id, NULL), 0);
+            assert_int_equal(fs_record_write_msg(page[i], 0xfee1, (uint64_t)(1 + first + i) << 16,
+                                                 &a.base, NULL, 0, NULL),
+                             0);
+        }
+        fs_pull_pos at = {first + k, NULL, 0};
+        assert_int_equal(fs_store_apply_pulled(st, page, k, NULL, 0, &at, NULL, NULL), 0);
+        for (size_t i = 0; i < k; i++)
+            fs_state_free(page[i]);
+    }
+}
+
+/* A pulled book's search rows are indexed in steps, each leaving segments;
+ * merging them as they come redid the work at every level. While records wait
+ * and until the merges that follow are done, the crisis merge waits for more
+ * segments; then it guards the next writes again, also after a crash left it
+ * raised. */
+static void search_backlog_is_indexed_first_and_merged_after(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp();
+    fs_store *st = tu_open_plain(dir);
+    assert_int_equal(fs_store_defer_maintenance(st, true, NULL), 0);
+    pull_accounts(st, FS_STORE_SEARCH_STEP + 1000);
+    assert_int_equal(fts_crisismerge(st), 16);
+    bool more = false;
+    assert_int_equal(fs_store_maintain(st, &more, NULL), 0);
+    uint64_t left = 0;
+    assert_int_equal(fs_store_search_backlog(st, &left, NULL), 0);
+    assert_int_equal(left, 1000);
+    assert_true(more);
+    assert_true(fts_crisismerge(st) > 16);
+    int steps = 1;
+    while (more && steps < 200) {
+        assert_int_equal(fs_store_maintain(st, &more, NULL), 0);
+        steps++;
+    }
+    assert_false(more);
+    assert_int_equal(fts_crisismerge(st), 16);
+    assert_int_equal(fs_store_search_backlog(st, &left, NULL), 0);
+    assert_int_equal(left, 0);
+    const char *words[] = {"0", "4999", "5999"}; /* each step's records are found */
+    for (size_t i = 0; i < 3; i++) {
+        fs_search_hit *hits = NULL;
+        size_t n = 0;
+        assert_int_equal(fs_store_search(st, words[i], 0, 10, &hits, &n, NULL), 0);
+        assert_int_equal(n, 1);
+        fs_search_hits_free(hits, n);
+    }
+    /* as a crash in the middle leaves it */
+    assert_int_equal(
+        fs_store_exec(st, "INSERT INTO search(search, rank) VALUES('crisismerge', 64)", NULL), 0);
+    fs_store_close(st);
+    st = tu_open_plain(dir);
+    assert_int_equal(fs_store_defer_maintenance(st, true, NULL), 0);
+    assert_int_equal(fts_crisismerge(st), 16);
+    fs_store_close(st);
+    tu_rmdir(dir);
+    free(dir);
+}
+
 static int cache_used_bytes(fs_store *st)
 {
     int used = 0, high = 0;
@@ -249,6 +336,7 @@ int main(void)
         cmocka_unit_test(undeferring_restores_the_connection_limit),
         cmocka_unit_test(deferred_fts_merges_leave_inserts_and_run_in_maintenance),
         cmocka_unit_test(maintenance_goes_on_while_merging_does_work),
+        cmocka_unit_test(search_backlog_is_indexed_first_and_merged_after),
         cmocka_unit_test(maintenance_hands_the_page_cache_memory_back),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
