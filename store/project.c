@@ -86,22 +86,21 @@ static int project_contact(fs_store *st, int64_t rid, const Fieldsync__Contact *
 /* Writes the record's FTS row now or, while the store defers search indexing
  * (pulled pages under a deferring owner: remote.c), queues its rid for
  * fs_store_index_backlog. */
-static int index_search(fs_store *st, int64_t rid, fs_kind kind, const ProtobufCMessage *m,
-                        fs_err *err)
+static int index_search(fs_store *st, int64_t rid, const fs_state *state, fs_err *err)
 {
-    const char *name = NULL, *body = NULL;
-    char *owned = NULL;
+    char *name = NULL, *body = NULL;
     sqlite3_stmt *s = NULL;
-    if (!fs_store_kind_searchable(kind))
+    if (!fs_store_kind_searchable(state->kind))
         return 0;
     if (st->defer_search) {
         int rc = prep(st, "INSERT OR IGNORE INTO search_backlog(rid) VALUES(?)", rid, &s, err);
         return rc != 0 ? rc : run(st, s, err);
     }
-    int rc = fs_store_search_text(kind, m, &name, &body, &owned, err);
+    int rc = fs_store_search_text(state, &name, &body, err);
     if (rc == 0)
         rc = put_search(st, rid, name, body, err);
-    free(owned);
+    free(name);
+    free(body);
     return rc;
 }
 
@@ -193,10 +192,8 @@ int fs_store_project(fs_store *st, int64_t rid, const fs_state *state, bool fres
     default: /* a kind from a newer build: stored and synced, not listed */
         break;
     }
-    if (rc == 0)
-        rc = index_search(st, rid, state->kind, m, err);
     protobuf_c_message_free_unpacked(m, NULL);
-    return rc;
+    return rc == 0 ? index_search(st, rid, state, err) : rc;
 }
 
 /* Indexes one queued record as it stands now (state is NULL when it went):
@@ -208,7 +205,6 @@ int fs_store_project(fs_store *st, int64_t rid, const fs_state *state, bool fres
 static int index_queued(fs_store *st, int64_t rid, const void *state_bytes, size_t len, fs_err *err)
 {
     fs_state *state = NULL;
-    ProtobufCMessage *m = NULL;
     bool done = false;
     int rc = fs_store_has_row(st, "SELECT 1 FROM search_docsize WHERE id = ?", rid, &done,
                               "looking a record up in the search index", err);
@@ -216,11 +212,7 @@ static int index_queued(fs_store *st, int64_t rid, const void *state_bytes, size
         return rc;
     rc = fs_state_decode(&state, state_bytes, len, err);
     if (rc == 0 && fs_record_alive(state))
-        rc = fs_record_visible(state, &m, err);
-    if (rc == 0 && m != NULL)
-        rc = index_search(st, rid, state->kind, m, err);
-    if (m != NULL)
-        protobuf_c_message_free_unpacked(m, NULL);
+        rc = index_search(st, rid, state, err);
     fs_state_free(state);
     return rc;
 }

@@ -15,31 +15,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *nz(const char *s)
-{
-    return s != NULL ? s : "";
-}
+/* The fields a kind's search row is made of: the name's, then the body's,
+ * joined by newlines (empty ones left out). */
+typedef struct search_fields {
+    const char *name;
+    const char *body[5];
+} search_fields;
 
-/* The visit's notes as one text for the FTS body. */
-static char *visit_body(const Fieldsync__Visit *v)
-{
-    const char *parts[] = {v->objective, v->agenda, v->outcome, v->needs, v->next_step};
-    size_t len = 1;
-    for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
-        len += strlen(nz(parts[i])) + 1;
-    char *body = malloc(len);
-    if (body == NULL)
-        return NULL;
-    body[0] = '\0';
-    for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
-        if (parts[i] == NULL || parts[i][0] == '\0')
-            continue;
-        if (body[0] != '\0')
-            strcat(body, "\n");
-        strcat(body, parts[i]);
-    }
-    return body;
-}
+static const search_fields account_fields = {"name", {"notes"}};
+static const search_fields contact_fields = {"name", {"title"}};
+static const search_fields visit_fields = {
+    NULL, {"objective", "agenda", "outcome", "needs", "next_step"}};
 
 bool fs_store_kind_searchable(fs_kind kind)
 {
@@ -47,23 +33,60 @@ bool fs_store_kind_searchable(fs_kind kind)
            kind == FIELDSYNC__RECORD_KIND__VISIT;
 }
 
-int fs_store_search_text(fs_kind kind, const ProtobufCMessage *m, const char **name,
-                         const char **body, char **owned, fs_err *err)
+/* The visible value of the kind's string field `field` (NULL when unset). */
+static int visible_text(const fs_state *state, const char *field, char **out, fs_err *err)
 {
-    *owned = NULL;
-    if (kind == FIELDSYNC__RECORD_KIND__ACCOUNT) {
-        *name = nz(((const Fieldsync__Account *)m)->name);
-        *body = nz(((const Fieldsync__Account *)m)->notes);
-    } else if (kind == FIELDSYNC__RECORD_KIND__CONTACT) {
-        *name = nz(((const Fieldsync__Contact *)m)->name);
-        *body = nz(((const Fieldsync__Contact *)m)->title);
-    } else {
-        *name = "";
-        *body = *owned = visit_body((const Fieldsync__Visit *)m);
-        if (*owned == NULL)
-            return fs_err_set(err, FS_ENOMEM, "indexing a visit: out of memory");
+    const ProtobufCFieldDescriptor *f =
+        protobuf_c_message_descriptor_get_field_by_name(fs_kind_descriptor(state->kind), field);
+    *out = NULL;
+    return f != NULL ? fs_record_visible_string(state, f->id, out, err) : 0;
+}
+
+/* The non-empty texts of fields, joined by newlines (strlen: as a C string,
+ * what the message's field gives). */
+static int joined_text(const fs_state *state, const char *const *fields, size_t n, char **out,
+                       fs_err *err)
+{
+    char *part[5] = {NULL};
+    size_t len = 1;
+    int rc = 0;
+    for (size_t i = 0; i < n && fields[i] != NULL && rc == 0; i++) {
+        rc = visible_text(state, fields[i], &part[i], err);
+        len += part[i] != NULL ? strlen(part[i]) + 1 : 0;
     }
-    return 0;
+    *out = rc == 0 ? malloc(len) : NULL;
+    if (rc == 0 && *out == NULL)
+        rc = fs_err_set(err, FS_ENOMEM, "indexing %s: out of memory", state->id);
+    size_t w = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t k = part[i] != NULL ? strlen(part[i]) : 0;
+        if (rc == 0 && k > 0) {
+            if (w > 0)
+                (*out)[w++] = '\n';
+            memcpy(*out + w, part[i], k);
+            w += k;
+        }
+        free(part[i]);
+    }
+    if (rc == 0)
+        (*out)[w] = '\0';
+    return rc;
+}
+
+int fs_store_search_text(const fs_state *state, char **name, char **body, fs_err *err)
+{
+    const search_fields *f = state->kind == FIELDSYNC__RECORD_KIND__ACCOUNT   ? &account_fields
+                             : state->kind == FIELDSYNC__RECORD_KIND__CONTACT ? &contact_fields
+                                                                              : &visit_fields;
+    *name = *body = NULL;
+    int rc = joined_text(state, &f->name, 1, name, err);
+    if (rc == 0)
+        rc = joined_text(state, f->body, sizeof(f->body) / sizeof(f->body[0]), body, err);
+    if (rc != 0) {
+        free(*name);
+        *name = NULL;
+    }
+    return rc;
 }
 
 /* fs_search_text(kind, state, column): the name (column 0) or body (1) the
@@ -73,9 +96,7 @@ int fs_store_search_text(fs_kind kind, const ProtobufCMessage *m, const char **n
 static void search_text_sql(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
     fs_state *state = NULL;
-    ProtobufCMessage *m = NULL;
-    const char *text[2] = {"", ""};
-    char *owned = NULL;
+    char *text[2] = {NULL, NULL};
     fs_err err;
     (void)argc;
     fs_kind kind = (fs_kind)sqlite3_value_int(argv[0]);
@@ -83,18 +104,15 @@ static void search_text_sql(sqlite3_context *ctx, int argc, sqlite3_value **argv
     int rc = fs_state_decode(&state, sqlite3_value_blob(argv[1]),
                              (size_t)sqlite3_value_bytes(argv[1]), &err);
     if (rc == 0 && fs_store_kind_searchable(kind) && fs_record_alive(state))
-        rc = fs_record_visible(state, &m, &err);
-    if (rc == 0 && m != NULL)
-        rc = fs_store_search_text(kind, m, &text[0], &text[1], &owned, &err);
+        rc = fs_store_search_text(state, &text[0], &text[1], &err);
     if (rc == 0)
-        sqlite3_result_text(ctx, text[col], -1, SQLITE_TRANSIENT);
+        sqlite3_result_text(ctx, text[col] != NULL ? text[col] : "", -1, SQLITE_TRANSIENT);
     else if (rc == FS_ENOMEM)
         sqlite3_result_error_nomem(ctx);
     else
         sqlite3_result_error(ctx, fs_err_message(&err), -1);
-    free(owned);
-    if (m != NULL)
-        protobuf_c_message_free_unpacked(m, NULL);
+    free(text[0]);
+    free(text[1]);
     fs_state_free(state);
 }
 

@@ -62,11 +62,10 @@ int fs_store_register_search(sqlite3 *db, fs_err *err);
 int fs_store_register_search_text(sqlite3 *db, fs_err *err);
 
 /* What a record's search row says (search_text.c): whether its kind has one,
- * and the name and body of its visible value m (*owned, when set, is what to
- * free). */
+ * and the name and body (malloc'd, never NULL) of the visible value of a state
+ * of such a kind, read from its few fields without decoding the rest. */
 bool fs_store_kind_searchable(fs_kind kind);
-int fs_store_search_text(fs_kind kind, const ProtobufCMessage *m, const char **name,
-                         const char **body, char **owned, fs_err *err);
+int fs_store_search_text(const fs_state *state, char **name, char **body, fs_err *err);
 
 /* Initial load (load.c). At open: whether the marker says a load goes on;
  * migrating: a migration is about to run, so the load's indexes are built
