@@ -144,12 +144,10 @@ int fs_record_visible(const fs_state *st, ProtobufCMessage **out, fs_err *err)
     return 0;
 }
 
-/* Whether ev holds a sibling of field: cleared, or the payload of the field's
- * last occurrence (protobuf's rule for a non-repeated field) in *last. */
-static bool event_field(const fs_event *ev, uint32_t field, bool *cleared, fs_wire_field *last,
-                        const uint8_t **buf)
+/* Whether ev holds a sibling of field: cleared, or with the field's last
+ * occurrence (protobuf's rule for a non-repeated field) in *last. */
+static bool event_field(const fs_event *ev, uint32_t field, bool *cleared, fs_wire_field *last)
 {
-    *buf = ev->fields;
     *cleared = false;
     for (size_t j = 0; j < ev->ncleared; j++)
         if (ev->cleared[j] == field)
@@ -172,19 +170,15 @@ int fs_record_visible_string(const fs_state *st, uint32_t field, char **out, fs_
     const fs_event *win = NULL;
     bool win_cleared = false;
     fs_wire_field win_f = {0};
-    const uint8_t *win_buf = NULL;
     *out = NULL;
     for (size_t i = 0; i < st->nevents; i++) {
         bool cleared;
         fs_wire_field f = {0};
-        const uint8_t *buf;
         const fs_event *ev = &st->events[i];
-        if (event_field(ev, field, &cleared, &f, &buf) &&
-            (win == NULL || fs_event_order(ev, win) > 0)) {
+        if (event_field(ev, field, &cleared, &f) && (win == NULL || fs_event_order(ev, win) > 0)) {
             win = ev;
             win_cleared = cleared;
             win_f = f;
-            win_buf = buf;
         }
     }
     if (win == NULL || win_cleared)
@@ -194,7 +188,7 @@ int fs_record_visible_string(const fs_state *st, uint32_t field, char **out, fs_
     size_t n = win_f.end - win_f.value;
     if ((*out = malloc(n + 1)) == NULL)
         return fail(err, st, FS_ENOMEM);
-    memcpy(*out, win_buf + win_f.value, n);
+    memcpy(*out, win->fields + win_f.value, n);
     (*out)[n] = '\0';
     return 0;
 }

@@ -76,11 +76,10 @@ void fs_store_close(fs_store *st);
 #define FS_STORE_WAL_LIMIT_PAGES 20000
 int fs_store_defer_maintenance(fs_store *st, bool defer, fs_err *err);
 /* Search rows for up to FS_STORE_SEARCH_STEP queued records or, once none
- * waits, one bounded FTS merge step; a passive checkpoint (as far as readers allow; the checkpointer
- * thread's, when it runs), and the page
- * cache's memory handed back to the heap. *more (may be NULL): another step
- * has work (records still queued, or the merge step did work); call it again
- * soon. */
+ * waits, one bounded FTS merge step; a passive checkpoint (as far as readers
+ * allow; the checkpointer thread's, when it runs), and the page cache's memory
+ * handed back to the heap. *more (may be NULL): another step has work
+ * (records still queued, or the merge step did work); call it again soon. */
 int fs_store_maintain(fs_store *st, bool *more, fs_err *err);
 #define FS_STORE_SEARCH_STEP 5000
 /* How many records wait for their search row (0 when none). */

@@ -168,14 +168,11 @@ static void test_record_put_again_in_place_or_moved(void **state)
                     .state = v1,
                     .state_len = sizeof(v1)};
     assert_int_equal(f->s->ops->record_put(f->s, &r, NULL), 0);
-    r = (srv_record){.kind = r.kind,
-                     .id = "c-1",
-                     .account_id = "acc-1",
-                     .owner = anna.id,
-                     .seq = 2,
-                     .alive = false,
-                     .state = v2,
-                     .state_len = sizeof(v2)};
+    /* a new version in place */
+    r.seq = 2;
+    r.alive = false;
+    r.state = v2;
+    r.state_len = sizeof(v2);
     assert_int_equal(f->s->ops->record_put(f->s, &r, NULL), 0);
     srv_record g;
     assert_int_equal(f->s->ops->record_get(f->s, r.kind, "c-1", &g, NULL), 0);
@@ -186,14 +183,11 @@ static void test_record_put_again_in_place_or_moved(void **state)
     assert_memory_equal(g.state, v2, sizeof(v2));
     srv_record_clear(&g);
     /* another owner, same account: bob's pull has it, anna's has nothing */
-    r = (srv_record){.kind = r.kind,
-                     .id = "c-1",
-                     .account_id = "acc-1",
-                     .owner = bob.id,
-                     .seq = 3,
-                     .alive = true,
-                     .state = v3,
-                     .state_len = sizeof(v3)};
+    r.owner = bob.id;
+    r.seq = 3;
+    r.alive = true;
+    r.state = v3;
+    r.state_len = sizeof(v3);
     assert_int_equal(f->s->ops->record_put(f->s, &r, NULL), 0);
     uint64_t n = 9;
     assert_int_equal(f->s->ops->pull_count(f->s, &bob, &n, NULL), 0);
