@@ -153,6 +153,7 @@ static int write_owner(srv_storage *s, const char *account_id, const srv_user *u
                           .id = st->id,
                           .account_id = old.account_id,
                           .owner = owner,
+                          .stored = true,
                           .alive = fs_record_alive(st),
                           .state = enc,
                           .state_len = len};

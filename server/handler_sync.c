@@ -255,6 +255,7 @@ static int push_one(srv_storage *s, const pusher *p, const fs_state *pushed, pus
                           .account_id = account,
                           .owner = user->id, /* authorize: the account is the user's */
                           .writer = p->dev->id,
+                          .stored = exists,
                           .alive = fs_record_alive(joined),
                           .state = enc,
                           .state_len = enc_len};

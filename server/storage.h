@@ -93,6 +93,7 @@ typedef struct srv_record {
     char *account_id;
     int64_t owner;  /* the territory's owner of account_id (put only) */
     int64_t writer; /* the device whose push wrote this version, 0: none (put only) */
+    bool stored;    /* put only: the caller read the record, so it exists (a hint) */
     uint64_t seq;
     bool alive;
     uint8_t *state;

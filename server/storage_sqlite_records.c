@@ -97,14 +97,15 @@ static void bind_record(sqlite3_stmt *st, const srv_record *r)
 int sq_record_put(srv_storage *base, const srv_record *r, fs_err *err)
 {
     sq_storage *s = sq(base);
-    sqlite3_stmt *st = sq_stmt(s, SQ_RECORD_UPDATE, err);
-    if (st == NULL)
-        return FS_EIO;
-    bind_record(st, r);
-    int rc = sq_exec_stmt(s, st, "writing a record", err);
-    if (rc != 0 || sqlite3_changes(s->db) == 1)
-        return rc;
-    /* new, or moved to another account or owner */
+    sqlite3_stmt *st;
+    if (r->stored) { /* in place, unless it moved to another account or owner */
+        if ((st = sq_stmt(s, SQ_RECORD_UPDATE, err)) == NULL)
+            return FS_EIO;
+        bind_record(st, r);
+        int rc = sq_exec_stmt(s, st, "writing a record", err);
+        if (rc != 0 || sqlite3_changes(s->db) == 1)
+            return rc;
+    }
     if ((st = sq_stmt(s, SQ_RECORD_PUT, err)) == NULL)
         return FS_EIO;
     bind_record(st, r);

@@ -174,7 +174,8 @@ static void test_record_put_again_in_place_or_moved(void **state)
                     .state = v1,
                     .state_len = sizeof(v1)};
     assert_int_equal(f->s->ops->record_put(f->s, &r, NULL), 0);
-    /* a new version in place */
+    /* a new version in place (the caller read it: it is stored) */
+    r.stored = true;
     r.seq = 2;
     r.alive = false;
     r.state = v2;
