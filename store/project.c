@@ -248,12 +248,8 @@ static int index_batch(fs_store *st, size_t limit, fs_err *err)
 
 int fs_store_index_backlog(fs_store *st, size_t limit, fs_err *err)
 {
-    bool queued = false;
-    int rc = fs_store_has_row(st, "SELECT 1 FROM search_backlog LIMIT 1", 0, &queued,
-                              "reading the search backlog", err);
-    if (rc != 0 || !queued)
-        return rc;
-    if ((rc = fs_store_begin(st, err)) != 0)
+    int rc = fs_store_begin(st, err);
+    if (rc != 0)
         return rc;
     rc = index_batch(st, limit > 0 ? limit : 1, err);
     rc = rc == 0 ? fs_store_commit(st, err) : rc;

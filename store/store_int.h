@@ -145,7 +145,8 @@ int fs_store_project(fs_store *st, int64_t rid, const fs_state *state, bool fres
 int fs_store_unproject(fs_store *st, int64_t rid, fs_kind kind, fs_err *err);
 /* Rebuilds every projection from the stored states (migrations use it). */
 int fs_store_reproject_all(fs_store *st, fs_err *err);
-/* Indexes up to limit queued records for search, in one transaction. */
+/* Indexes up to limit queued records for search, in one transaction (the
+ * caller, maintenance, has seen that some wait). */
 int fs_store_index_backlog(fs_store *st, size_t limit, fs_err *err);
 
 /* The next HLC for a local write, persisted in sync_meta by the caller's transaction. */
