@@ -65,7 +65,8 @@ static void flush(loader *l)
     if (l->batch.n == 0)
         return;
     if (fs_sync_encode_push(&l->batch, 64u << 20, &nsent, &body, &len, &err) != 0 ||
-        fs_http_post(l->http, l->url, "/v1/push", body, len, l->token, on_push, l, NULL, &err) != 0)
+        fs_http_post(l->http, l->url, "/v1/push", (fs_http_body){body, len, false}, l->token,
+                     on_push, l, NULL, &err) != 0)
         die("loader push", &err);
     l->done = false;
     run_until(l->loop, pushed, l);

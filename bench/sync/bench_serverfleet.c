@@ -129,8 +129,8 @@ int phase_drive(const char *urls, const char *creds, size_t first, size_t n, con
             uint8_t *body = push_body(d, first + i, round, &len);
             d->done = false;
             d->sent = now_s();
-            if (fs_http_post(http, d->url, "/v1/push", body, len, d->token, on_pushed, d, NULL,
-                             &err) != 0)
+            if (fs_http_post(http, d->url, "/v1/push", (fs_http_body){body, len, false}, d->token,
+                             on_pushed, d, NULL, &err) != 0)
                 die("posting", &err);
         }
         fs_http_kick(http);

@@ -129,8 +129,8 @@ int fs_sync_enroll(fs_sync *s, const char *url, const char *code, const char *de
         return fs_err_set(err, FS_ENOMEM, "enrollment: out of memory");
     rc = fs_sync_encode_enroll(code, device_name, fs_store_replica(s->st), &body, &len, err);
     if (rc == 0)
-        rc = fs_http_post(s->http, url, "/v1/enroll", body, len, NULL, on_enroll_done, s,
-                          &s->enroll_req, err);
+        rc = fs_http_post(s->http, url, "/v1/enroll", (fs_http_body){body, len, false}, NULL,
+                          on_enroll_done, s, &s->enroll_req, err);
     if (rc != 0) {
         free(s->enroll_url);
         s->enroll_url = NULL;

@@ -16,7 +16,6 @@
 #include "sync_http.h"
 #include "sync_wire.h"
 
-#include "fieldsync/gzip.h"
 #include "fieldsync/sync.h"
 
 #include <curl/curl.h>
@@ -332,20 +331,13 @@ static int set_auth(fs_http_req *rq, const fs_secret *token, fs_err *err)
     return 0;
 }
 
-static int set_body(fs_http_req *rq, uint8_t *body, size_t len, fs_err *err)
+static int set_body(fs_http_req *rq, fs_http_body body, fs_err *err)
 {
-    rq->body = body;
-    rq->len = len;
-    if (len < rq->h->opts.gzip_min || len == 0)
-        return 0;
-    uint8_t *z = NULL;
-    size_t zlen = 0;
-    int rc = fs_gzip_compress(body, len, &z, &zlen, err);
-    if (rc != 0)
+    int rc = fs_http_body_gzip(&body, rq->h->opts.gzip_min, err);
+    rq->body = body.bytes; /* the request frees it, whatever happens next */
+    rq->len = body.len;
+    if (rc != 0 || !body.gzipped)
         return rc;
-    free(body);
-    rq->body = z;
-    rq->len = zlen;
     return add_header(rq, "Content-Encoding: gzip") == 0
                ? 0
                : fs_err_set(err, FS_ENOMEM, "sync request: out of memory");
@@ -387,7 +379,7 @@ static int setup_easy(fs_http_req *rq, const char *url, fs_err *err)
     return 0;
 }
 
-int fs_http_post(fs_http *h, const char *base_url, const char *path, uint8_t *body, size_t len,
+int fs_http_post(fs_http *h, const char *base_url, const char *path, fs_http_body body,
                  const fs_secret *token, fs_http_done_fn done, void *arg, fs_http_req **out,
                  fs_err *err)
 {
@@ -397,12 +389,12 @@ int fs_http_post(fs_http *h, const char *base_url, const char *path, uint8_t *bo
         blen--;
     int rc = ensure_multi(h, err);
     if (rc != 0) {
-        free(body);
+        free(body.bytes);
         return rc;
     }
     fs_http_req *rq = calloc(1, sizeof(*rq));
     if (rq == NULL) {
-        free(body);
+        free(body.bytes);
         return fs_err_set(err, FS_ENOMEM, "sync request: out of memory");
     }
     rq->h = h;
@@ -410,7 +402,7 @@ int fs_http_post(fs_http *h, const char *base_url, const char *path, uint8_t *bo
     rq->arg = arg;
     rq->retry_after_ms = -1;
     rq->started_ms = fs_loop_now_ms();
-    rc = set_body(rq, body, len, err);
+    rc = set_body(rq, body, err);
     if (rc == 0 &&
         (size_t)snprintf(url, sizeof(url), "%.*s%s", (int)blen, base_url, path) >= sizeof(url))
         rc = fs_err_set(err, FS_EINVAL, "server URL is too long");

@@ -28,7 +28,7 @@ static void drop_batch(fs_sync *s, fs_push_batch *b)
                "sync: returning a batch to the outbox: %s (it returns at the next start)",
                fs_err_message(&err));
     fs_outbox_batch_clear(&b->items);
-    free(b->body);
+    free(b->body.bytes);
     memset(b, 0, sizeof(*b));
 }
 
@@ -134,8 +134,9 @@ static void notify_joined(fs_sync *s, const fs_outbox_batch *batch, const fs_syn
     }
 }
 
-/* Takes the next batch from the outbox into b and encodes it; b->taken stays
- * false when nothing is pending. */
+/* Takes the next batch from the outbox into b and encodes and gzips it, while
+ * the server still works on the batch before; b->taken stays false when
+ * nothing is pending. */
 static int take_batch(fs_sync *s, fs_push_batch *b, fs_err *err)
 {
     int64_t t0 = fs_loop_now_ms();
@@ -146,7 +147,9 @@ static int take_batch(fs_sync *s, fs_push_batch *b, fs_err *err)
         return rc;
     }
     b->taken = true;
-    return fs_sync_encode_push(&b->items, s->opts.push_bytes, &b->nsent, &b->body, &b->len, err);
+    rc = fs_sync_encode_push(&b->items, s->opts.push_bytes, &b->nsent, &b->body.bytes, &b->body.len,
+                             err);
+    return rc != 0 ? rc : fs_http_body_gzip(&b->body, s->opts.gzip_min, err);
 }
 
 static void on_push_done(void *arg, const fs_http_resp *r);
@@ -156,10 +159,10 @@ static int send_next(fs_sync *s, fs_err *err)
 {
     s->sent = s->next;
     memset(&s->next, 0, sizeof(s->next));
-    uint8_t *body = s->sent.body;
-    s->sent.body = NULL;
-    int rc = fs_http_post(s->http, s->url, "/v1/push", body, s->sent.len, s->token, on_push_done, s,
-                          &s->req, err);
+    fs_http_body body = s->sent.body;
+    s->sent.body.bytes = NULL;
+    int rc =
+        fs_http_post(s->http, s->url, "/v1/push", body, s->token, on_push_done, s, &s->req, err);
     if (rc == 0)
         fs_http_kick(s->http);
     return rc;
@@ -498,8 +501,8 @@ static bool pull_at(fs_sync *s, uint64_t cursor, const uint8_t *snap, size_t sna
     if (rc == 0)
         rc = fs_sync_encode_pull(&rq, &body, &len, &err);
     if (rc == 0)
-        rc = fs_http_post(s->http, s->url, "/v1/pull", body, len, s->token, on_pull_done, s,
-                          &s->req, &err);
+        rc = fs_http_post(s->http, s->url, "/v1/pull", (fs_http_body){body, len, false}, s->token,
+                          on_pull_done, s, &s->req, &err);
     if (rc != 0) {
         fail(s, rc, "pull", &err);
         return false;

@@ -57,6 +57,22 @@ typedef struct fs_http_resp {
  */
 int fs_http_url_check(const char *url, fs_err *err);
 
+/* A request body (bytes malloc'd) and whether it is gzip'd already. */
+typedef struct fs_http_body {
+    uint8_t *bytes;
+    size_t len;
+    bool gzipped;
+} fs_http_body;
+
+/*
+ * gzips body in place (Content-Encoding: gzip) when it has at least gzip_min
+ * bytes and is not gzip'd yet; fs_http_post does it otherwise. A caller whose
+ * body is ready before it is due (the next push batch, prepared while the
+ * server works on the one before) does it then, off the request's path. On
+ * failure body is left as it was.
+ */
+int fs_http_body_gzip(fs_http_body *body, size_t gzip_min, fs_err *err);
+
 /* Called once per request from the loop; resp is valid only during the call. */
 typedef void (*fs_http_done_fn)(void *arg, const fs_http_resp *resp);
 
@@ -65,12 +81,12 @@ int fs_http_new(fs_http **out, fs_loop *loop, const fs_http_opts *opts, fs_err *
 void fs_http_free(fs_http *h);
 
 /*
- * POSTs body (taken over: freed by the request; gzip'd when at least gzip_min
- * bytes) to base_url + path with the protocol headers, and the token as a
+ * POSTs body (taken over: freed by the request; gzip'd by fs_http_body_gzip
+ * with the handle's gzip_min) to base_url + path with the protocol headers, and the token as a
  * Bearer header when given (the token is copied into guarded memory for the
  * request's life and the header copies are wiped). done is called from the loop.
  */
-int fs_http_post(fs_http *h, const char *base_url, const char *path, uint8_t *body, size_t len,
+int fs_http_post(fs_http *h, const char *base_url, const char *path, fs_http_body body,
                  const fs_secret *token, fs_http_done_fn done, void *arg, fs_http_req **out,
                  fs_err *err);
 /* Lets curl start what was just posted now (connect or send on a kept-alive

@@ -30,8 +30,7 @@ typedef enum fs_sync_phase {
  * flight in the outbox) and encoded (body, the first nsent items). */
 typedef struct fs_push_batch {
     fs_outbox_batch items;
-    uint8_t *body; /* NULL once posted (the request owns it) */
-    size_t len;
+    fs_http_body body; /* gzip'd as it is taken; bytes NULL once posted (the request owns them) */
     size_t nsent;
     bool taken;
 } fs_push_batch;

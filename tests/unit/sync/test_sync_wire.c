@@ -8,7 +8,8 @@
  * that do not decode or break the limits are left out alone; enrollment answers
  * without a replica id, with a short token or without a user are refused;
  * error bodies are sanitised; push bodies respect the byte limit; gzip round
- * trips and a decompression bomb stops at the limit.
+ * trips and a decompression bomb stops at the limit; a request body is gzip'd
+ * from its threshold on, and once.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -20,6 +21,7 @@
 #include <cmocka.h>
 
 #include "fieldsync/gzip.h"
+#include "sync_http.h"
 #include "sync_wire.h"
 
 static fs_state *account_state(const char *id, uint64_t replica, const char *name)
@@ -652,6 +654,47 @@ static void test_gzip_round_trips_and_refuses_bombs_and_garbage(void **state)
     free(in);
 }
 
+static fs_http_body body_of(size_t len)
+{
+    fs_http_body b = {.bytes = malloc(len ? len : 1), .len = len};
+    assert_non_null(b.bytes);
+    for (size_t i = 0; i < len; i++)
+        b.bytes[i] = (uint8_t)(i % 7);
+    return b;
+}
+
+static void test_http_body_is_gzipped_from_its_threshold_and_once(void **state)
+{
+    (void)state;
+    fs_http_body small = body_of(1023), empty = body_of(0), big = body_of(4096);
+    const uint8_t *small_bytes = small.bytes;
+    assert_int_equal(fs_http_body_gzip(&small, 1024, NULL), 0);
+    assert_int_equal(fs_http_body_gzip(&empty, 1024, NULL), 0);
+    assert_false(small.gzipped || empty.gzipped);
+    assert_ptr_equal(small.bytes, small_bytes);
+    assert_int_equal(small.len, 1023);
+
+    assert_int_equal(fs_http_body_gzip(&big, 1024, NULL), 0);
+    assert_true(big.gzipped);
+    assert_true(big.len < 4096);
+    /* a second pass (fs_http_post's) leaves a gzip'd body as it is, however
+     * small its threshold */
+    fs_http_body again = big;
+    assert_int_equal(fs_http_body_gzip(&again, 1, NULL), 0);
+    assert_memory_equal(&again, &big, sizeof(big));
+    uint8_t *out = NULL;
+    size_t olen = 0;
+    assert_int_equal(fs_gzip_decompress(big.bytes, big.len, 4096, &out, &olen, NULL), 0);
+    fs_http_body plain = body_of(4096);
+    assert_int_equal(olen, 4096);
+    assert_memory_equal(out, plain.bytes, 4096);
+    free(out);
+    free(plain.bytes);
+    free(big.bytes);
+    free(small.bytes);
+    free(empty.bytes);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -680,6 +723,7 @@ int main(void)
         cmocka_unit_test(test_enroll_answer_is_validated),
         cmocka_unit_test(test_error_body_is_sanitised_or_empty),
         cmocka_unit_test(test_gzip_round_trips_and_refuses_bombs_and_garbage),
+        cmocka_unit_test(test_http_body_is_gzipped_from_its_threshold_and_once),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
