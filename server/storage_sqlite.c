@@ -18,7 +18,7 @@
 
 #include "storage_sqlite_int.h"
 
-#define SQ_SCHEMA_VERSION 5
+#define SQ_SCHEMA_VERSION 6
 /* Per connection: the pull pages of a territory stay in memory across requests. */
 #define SQ_CACHE_KIB 16384
 #define SQ_MMAP_BYTES (256 << 20)
@@ -72,6 +72,22 @@ static const char *const sq_migrations[SQ_SCHEMA_VERSION] = {
     /* A snapshot reads a rep's records in key order, one range of this index:
      * devices then insert them in the order of their own key index. */
     [4] = "CREATE INDEX records_owner_key ON records(owner, kind, id);",
+    /* seq without its UNIQUE index: every pushed version moves its record's
+     * seq, and that index's entries were a fifth of the pages a push's commit
+     * writes. next_seq hands each seq out once inside the write transaction;
+     * pulls find seqs through (owner, seq). SQLite drops a constraint only by
+     * copying the table. */
+    [5] = "CREATE TABLE records_v6(kind INTEGER NOT NULL, id TEXT NOT NULL,"
+          " account_id TEXT NOT NULL, seq INTEGER NOT NULL, alive INTEGER NOT NULL,"
+          " state BLOB NOT NULL, owner INTEGER NOT NULL DEFAULT 0,"
+          " writer INTEGER NOT NULL DEFAULT 0, PRIMARY KEY(kind, id));"
+          "INSERT INTO records_v6(kind, id, account_id, seq, alive, state, owner, writer)"
+          " SELECT kind, id, account_id, seq, alive, state, owner, writer FROM records;"
+          "DROP TABLE records;"
+          "ALTER TABLE records_v6 RENAME TO records;"
+          "CREATE INDEX records_account ON records(account_id);"
+          "CREATE INDEX records_owner ON records(owner, seq);"
+          "CREATE INDEX records_owner_key ON records(owner, kind, id);",
 };
 
 /* What sq_read_device reads, in order. */
@@ -126,9 +142,9 @@ static const char *const sq_sql[SQ_COUNT] = {
                       " writer = excluded.writer",
     [SQ_PULL_REP] = "SELECT seq, kind, id, state FROM records WHERE owner = ?2 AND seq > ?1"
                     " AND writer IS NOT ?4 ORDER BY seq LIMIT ?3",
-    /* The page's seqs come from the (owner, seq) index alone, merged across the
-     * team; only the page's rows are then read whole. */
-    [SQ_PULL_MANAGER] = "SELECT seq, kind, id, state FROM records WHERE seq IN (SELECT seq"
+    /* The page's rows come from the (owner, seq) index alone, merged across
+     * the team; only they are then read whole, by rowid. */
+    [SQ_PULL_MANAGER] = "SELECT seq, kind, id, state FROM records WHERE rowid IN (SELECT rowid"
                         " FROM records WHERE owner IN (SELECT id FROM users WHERE manager_id ="
                         " ?2) AND seq > ?1 ORDER BY seq LIMIT ?3) ORDER BY seq",
     [SQ_REMOVALS_REP] = "SELECT seq, kind, id FROM removals WHERE seq > ?1 AND old_owner = ?2"

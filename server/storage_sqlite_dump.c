@@ -107,8 +107,9 @@ static const struct {
      row_device},
     {"SELECT hash, user_id, expires_at, used_at FROM codes", row_code},
     {"SELECT account_id, owner FROM territory", row_territory},
-    {"SELECT kind, id, account_id, owner, seq, alive, writer, state FROM records ORDER BY seq",
-     row_record},
+    /* in the table's order: the destination keys records by (kind, id) and
+     * takes their seqs as they are, and no index has seq first to sort by */
+    {"SELECT kind, id, account_id, owner, seq, alive, writer, state FROM records", row_record},
     {"SELECT seq, kind, id, old_owner, new_owner FROM removals ORDER BY seq", row_removal},
 };
 

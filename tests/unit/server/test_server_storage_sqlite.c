@@ -1,8 +1,8 @@
 /*
  * test_server_storage_sqlite.c: what only the SQLite backend has: a database
  * file (missing, damaged, of a newer schema), the upgrade of a version 1
- * file, and a pool's checkpoints on a thread of their own. The rest of the storage contract is
- * test_server_storage.c, run against both backends.
+ * file (every row kept, no index on seq alone), and a pool's checkpoints on a thread of their own.
+ * The rest of the storage contract is test_server_storage.c, run against both backends.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -44,6 +44,16 @@ static void test_newer_schema_is_refused(void **state)
     fs_err err = {0};
     assert_int_equal(srv_sqlite_open(&s, f->db, false, &err), FS_EVERSION);
     assert_non_null(strstr(err.msg, "upgrade"));
+}
+
+/* The one text value sql's first row has. */
+static void assert_query(sqlite3 *db, const char *sql, const char *expected)
+{
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(st, 0), expected);
+    sqlite3_finalize(st);
 }
 
 /* The version 1 schema as released, frozen here: the upgrade must take any
@@ -106,15 +116,17 @@ static void test_version_1_database_is_upgraded(void **state)
     assert_int_equal(srv_sqlite_open(&s, p, false, NULL), 0);
     srv_storage_close(s);
     assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
-    sqlite3_stmt *st;
-    assert_int_equal(sqlite3_prepare_v2(
-                         db,
-                         "SELECT group_concat(owner) FROM (SELECT owner FROM records ORDER BY seq)",
-                         -1, &st, NULL),
-                     SQLITE_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    assert_string_equal((const char *)sqlite3_column_text(st, 0), "1,1,2");
-    sqlite3_finalize(st);
+    /* every row whole, its owner from the territory (version 2) */
+    assert_query(db,
+                 "SELECT group_concat(r, ' ') FROM (SELECT kind || ':' || id || ':' || account_id"
+                 " || ':' || seq || ':' || alive || ':' || hex(state) || ':' || owner || ':' ||"
+                 " writer AS r FROM records ORDER BY seq)",
+                 "1:acc-a:acc-a:1:1:01:1:0 2:c-a:acc-a:2:1:02:1:0 1:acc-b:acc-b:3:1:03:2:0");
+    /* version 6: no index on seq alone, which every push rewrote */
+    assert_query(db,
+                 "SELECT group_concat(name) FROM (SELECT name FROM sqlite_master WHERE"
+                 " type = 'index' AND tbl_name = 'records' ORDER BY name)",
+                 "records_account,records_owner,records_owner_key,sqlite_autoindex_records_1");
     sqlite3_close(db);
 }
 
