@@ -171,21 +171,40 @@ static int mark_in_flight(fs_store *st, int64_t batch, const fs_outbox_item *ite
     return finish(st, s, "marking outbox entries in flight", err);
 }
 
-/* One item per record with pending entries, oldest first, holding its latest
- * state. The walk goes down the pending entries in seq order and stops at max
- * records: each row is the first pending entry of its record, and the record's
- * index gives its last one. (A GROUP BY over the whole outbox read every
- * pending entry for every batch: quadratic in a long offline queue.) */
+/* The state an entry's Change holds (encode_change wrote it). */
+static int change_state(sqlite3_stmt *s, int col, fs_state **out, fs_err *err)
+{
+    Fieldsync__Change *ch = fieldsync__change__unpack(NULL, (size_t)sqlite3_column_bytes(s, col),
+                                                      sqlite3_column_blob(s, col));
+    int rc = ch != NULL && ch->state != NULL
+                 ? fs_state_from_pb(out, ch->state, err)
+                 : fs_err_set(err, FS_ECORRUPT, "an outbox entry does not parse as a Change");
+    if (ch != NULL)
+        fieldsync__change__free_unpacked(ch, NULL);
+    return rc;
+}
+
+/* One item per record with pending entries, oldest first, holding the state of
+ * its newest entry: the record as its last local change left it. The walk
+ * goes down the pending entries in seq order and stops at max records: each
+ * row is the first pending entry of its record, and the record's index gives
+ * its last one. (A GROUP BY over the whole outbox read every pending entry for
+ * every batch: quadratic in a long offline queue.) The entries are read
+ * anyway, so their states cost no page of the records table: loading each
+ * record instead was a quarter of the device's push. A pull may have joined
+ * the record since; the server has what it joined, and answers the same
+ * joined state either way. */
 static int collect(fs_store *st, size_t max, fs_outbox_batch *batch, fs_err *err)
 {
     sqlite3_stmt *s = NULL;
     int rc = fs_store_prepare(
         st,
-        "SELECT kind, id, seq, (SELECT MAX(seq) FROM outbox AS l INDEXED BY outbox_by_record "
-        "WHERE l.kind = o.kind AND l.id = o.id AND l.status = 0) "
+        "SELECT kind, id, seq, last, (SELECT change FROM outbox WHERE seq = last) FROM "
+        "(SELECT kind, id, seq, (SELECT MAX(seq) FROM outbox AS l INDEXED BY outbox_by_record "
+        "WHERE l.kind = o.kind AND l.id = o.id AND l.status = 0) AS last "
         "FROM outbox AS o INDEXED BY outbox_by_status WHERE status = 0 AND NOT EXISTS "
         "(SELECT 1 FROM outbox AS e INDEXED BY outbox_by_record WHERE e.kind = o.kind AND "
-        "e.id = o.id AND e.seq < o.seq AND e.status = 0) ORDER BY seq LIMIT ?",
+        "e.id = o.id AND e.seq < o.seq AND e.status = 0) ORDER BY seq LIMIT ?)",
         &s, err);
     if (rc != 0)
         return rc;
@@ -196,13 +215,16 @@ static int collect(fs_store *st, size_t max, fs_outbox_batch *batch, fs_err *err
     int step = SQLITE_DONE;
     while (rc == 0 && (step = sqlite3_step(s)) == SQLITE_ROW) {
         fs_outbox_item *item = &batch->items[batch->n];
-        int64_t rid = 0;
-        const char *id = (const char *)sqlite3_column_text(s, 1);
-        rc = fs_store_load(st, (fs_kind)sqlite3_column_int(s, 0), id, &rid, &item->state, err);
-        if (rc == 0 && item->state == NULL) /* outbox entries keep their record: never */
-            rc = fs_err_set(err, FS_ECORRUPT, "outbox entry for missing record %s", id);
-        if (rc != 0)
+        if ((rc = change_state(s, 4, &item->state, err)) != 0)
             break;
+        if (item->state->kind != (fs_kind)sqlite3_column_int(s, 0) ||
+            strcmp(item->state->id, (const char *)sqlite3_column_text(s, 1)) != 0) {
+            rc = fs_err_set(err, FS_ECORRUPT, "outbox entry %lld holds another record's change",
+                            (long long)sqlite3_column_int64(s, 3));
+            fs_state_free(item->state);
+            item->state = NULL;
+            break;
+        }
         item->first_seq = sqlite3_column_int64(s, 2);
         item->last_seq = sqlite3_column_int64(s, 3);
         batch->n++;

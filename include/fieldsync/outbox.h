@@ -38,7 +38,7 @@ typedef enum fs_outbox_status {
 
 /* One record of a batch being sent: its state and the entries it stands for. */
 typedef struct fs_outbox_item {
-    fs_state *state;   /* the record's latest state (owned by the batch) */
+    fs_state *state;   /* its newest entry's: its last local change (owned by the batch) */
     int64_t first_seq; /* the oldest entry it covers */
     int64_t last_seq;  /* the newest entry it covers */
 } fs_outbox_item;

@@ -5,7 +5,8 @@
  * the entries sent (not ones queued meanwhile) and joins the server's answer,
  * refusals that neither block the queue nor vanish, changes refused as dated
  * ahead of the server's clock going back to pending once its clock reaches
- * them, and in-flight entries coming back after a failed send or a restart.
+ * them, in-flight entries coming back after a failed send or a restart, and
+ * batches that carry each record as its last local change left it.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -157,6 +158,50 @@ static void batch_back_to_pending_folds_into_the_oldest_at_the_next_change(void 
     assert_int_equal(rows(f->st, r, 8), 1);
     assert_int_equal(r[0].status, FS_OUTBOX_PENDING);
     assert_string_equal(r[0].name, "A3");
+}
+
+/* A batch carries each record as its newest pending entry holds it, which is
+ * what the record's last local change left; a pull that joined another
+ * device's write since is the server's to add, not the push's. */
+static void take_sends_each_record_as_its_last_change_left_it(void **state)
+{
+    fixture *f = *state;
+    put_name(f->st, "a", "A1");
+    fs_outbox_batch b;
+    assert_int_equal(fs_outbox_take(f->st, 10, &b, NULL), 0);
+    put_name(f->st, "a", "A2"); /* pending beside A1's entry, which goes back */
+    assert_int_equal(fs_outbox_fail(f->st, &b, NULL), 0);
+    fs_outbox_batch_clear(&b);
+    /* another device's write of owner, joined in as a pull would */
+    ProtobufCMessage *m = NULL;
+    fs_state *remote = NULL;
+    int64_t rid = 0;
+    assert_int_equal(fs_store_load(f->st, ACCOUNT, "a", &rid, &remote, NULL), 0);
+    Fieldsync__Account other = FIELDSYNC__ACCOUNT__INIT;
+    other.owner = "rep7";
+    uint64_t later = fs_record_hlc(remote) + (1u << 16);
+    assert_int_equal(fs_record_write_msg(remote, 99, later, &other.base, NULL, 0, NULL), 0);
+    bool changed = false;
+    assert_int_equal(fs_store_begin(f->st, NULL), 0);
+    assert_int_equal(fs_store_join_save(f->st, remote, &changed, NULL), 0);
+    assert_int_equal(fs_store_commit(f->st, NULL), 0);
+    assert_true(changed);
+    fs_state_free(remote);
+
+    assert_int_equal(fs_outbox_take(f->st, 10, &b, NULL), 0);
+    assert_int_equal(b.n, 1);
+    assert_int_equal(b.items[0].last_seq, b.items[0].first_seq + 1); /* both entries */
+    assert_string_equal(visible_name(b.items[0].state), "A2");       /* the newest one */
+    assert_int_equal(fs_vv_get(&b.items[0].state->vv, 99), 0);       /* not the pull's */
+    assert_int_equal(fs_record_visible(b.items[0].state, &m, NULL), 0);
+    const char *owner = ((Fieldsync__Account *)m)->owner;
+    assert_true(owner == NULL || owner[0] == '\0');
+    protobuf_c_message_free_unpacked(m, NULL);
+    fs_outbox_batch_clear(&b);
+    assert_int_equal(fs_store_get(f->st, ACCOUNT, "a", NULL, &m, NULL), 0);
+    assert_string_equal(((Fieldsync__Account *)m)->owner, "rep7"); /* the record has both */
+    assert_string_equal(((Fieldsync__Account *)m)->name, "A2");
+    protobuf_c_message_free_unpacked(m, NULL);
 }
 
 static void refused_entry_is_not_replaced_by_a_later_change(void **state)
@@ -466,6 +511,7 @@ int main(void)
         T(clock_ahead_entries_go_back_once_the_bound_reaches_them),
         T(restart_returns_in_flight_entries_to_pending),
         T(failed_send_and_missing_results_return_entries_to_pending),
+        T(take_sends_each_record_as_its_last_change_left_it),
         T(answer_for_another_record_is_rejected_and_changes_nothing),
         T(outbox_entry_holds_the_change_as_committed),
     };
