@@ -429,6 +429,11 @@ static int sq_init_schema(sq_storage *s, fs_err *err)
         rc = sq_exec(s, "COMMIT", "upgrading the schema", err);
     if (rc != 0)
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    /* an upgrade that copied a table (5 -> 6) left a WAL as large: copy it
+     * in and truncate it now, or the file keeps that size while the server
+     * runs (best effort: a reader already open leaves it to the next start) */
+    if (rc == 0 && version > 0 && version < SQ_SCHEMA_VERSION)
+        sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
     return rc;
 }
 
