@@ -171,14 +171,17 @@ static int mark_in_flight(fs_store *st, int64_t batch, const fs_outbox_item *ite
     return finish(st, s, "marking outbox entries in flight", err);
 }
 
-/* The state an entry's Change holds (encode_change wrote it). */
-static int change_state(sqlite3_stmt *s, int col, fs_state **out, fs_err *err)
+/* The state entry seq's Change holds (encode_change wrote it). */
+static int change_state(sqlite3_stmt *s, int col, int64_t seq, fs_state **out, fs_err *err)
 {
     Fieldsync__Change *ch = fieldsync__change__unpack(NULL, (size_t)sqlite3_column_bytes(s, col),
                                                       sqlite3_column_blob(s, col));
     int rc = ch != NULL && ch->state != NULL
                  ? fs_state_from_pb(out, ch->state, err)
-                 : fs_err_set(err, FS_ECORRUPT, "an outbox entry does not parse as a Change");
+                 : fs_err_set(err, FS_ECORRUPT,
+                              "outbox entry %lld does not hold a change: the store is damaged "
+                              "(fieldsync check tells more)",
+                              (long long)seq);
     if (ch != NULL)
         fieldsync__change__free_unpacked(ch, NULL);
     return rc;
@@ -215,18 +218,21 @@ static int collect(fs_store *st, size_t max, fs_outbox_batch *batch, fs_err *err
     int step = SQLITE_DONE;
     while (rc == 0 && (step = sqlite3_step(s)) == SQLITE_ROW) {
         fs_outbox_item *item = &batch->items[batch->n];
-        if ((rc = change_state(s, 4, &item->state, err)) != 0)
+        int64_t last = sqlite3_column_int64(s, 3);
+        if ((rc = change_state(s, 4, last, &item->state, err)) != 0)
             break;
         if (item->state->kind != (fs_kind)sqlite3_column_int(s, 0) ||
             strcmp(item->state->id, (const char *)sqlite3_column_text(s, 1)) != 0) {
-            rc = fs_err_set(err, FS_ECORRUPT, "outbox entry %lld holds another record's change",
-                            (long long)sqlite3_column_int64(s, 3));
+            rc = fs_err_set(err, FS_ECORRUPT,
+                            "outbox entry %lld holds another record's change: the store is "
+                            "damaged (fieldsync check tells more)",
+                            (long long)last);
             fs_state_free(item->state);
             item->state = NULL;
             break;
         }
         item->first_seq = sqlite3_column_int64(s, 2);
-        item->last_seq = sqlite3_column_int64(s, 3);
+        item->last_seq = last;
         batch->n++;
     }
     if (rc == 0 && step != SQLITE_DONE)

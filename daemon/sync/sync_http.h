@@ -82,9 +82,10 @@ void fs_http_free(fs_http *h);
 
 /*
  * POSTs body (taken over: freed by the request; gzip'd by fs_http_body_gzip
- * with the handle's gzip_min) to base_url + path with the protocol headers, and the token as a
- * Bearer header when given (the token is copied into guarded memory for the
- * request's life and the header copies are wiped). done is called from the loop.
+ * with the handle's gzip_min) to base_url + path with the protocol headers,
+ * and the token as a Bearer header when given (the token is copied into
+ * guarded memory for the request's life and the header copies are wiped).
+ * done is called from the loop.
  */
 int fs_http_post(fs_http *h, const char *base_url, const char *path, fs_http_body body,
                  const fs_secret *token, fs_http_done_fn done, void *arg, fs_http_req **out,

@@ -6,7 +6,8 @@
  * refusals that neither block the queue nor vanish, changes refused as dated
  * ahead of the server's clock going back to pending once its clock reaches
  * them, in-flight entries coming back after a failed send or a restart, and
- * batches that carry each record as its last local change left it.
+ * batches that carry each record as its last local change left it (a
+ * damaged entry stops the take and loses nothing).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -202,6 +203,30 @@ static void take_sends_each_record_as_its_last_change_left_it(void **state)
     assert_string_equal(((Fieldsync__Account *)m)->owner, "rep7"); /* the record has both */
     assert_string_equal(((Fieldsync__Account *)m)->name, "A2");
     protobuf_c_message_free_unpacked(m, NULL);
+}
+
+/* An entry whose change is damaged, or names another record, stops the take
+ * with an error that names it, and leaves every entry pending. */
+static void damaged_entry_stops_the_take_and_keeps_every_entry(void **state)
+{
+    fixture *f = *state;
+    put_name(f->st, "a", "A");
+    put_name(f->st, "b", "B");
+    static const char *const damage[] = {
+        "UPDATE outbox SET change = x'ff01' WHERE id = 'a'",
+        "UPDATE outbox SET change = (SELECT change FROM outbox WHERE id = 'b') WHERE id = 'a'",
+    };
+    static const char *const says[] = {"does not hold a change", "another record's change"};
+    for (size_t i = 0; i < 2; i++) {
+        assert_int_equal(sqlite3_exec(f->st->db, damage[i], NULL, NULL, NULL), SQLITE_OK);
+        fs_outbox_batch b;
+        fs_err err = {0};
+        assert_int_equal(fs_outbox_take(f->st, 10, &b, &err), FS_ECORRUPT);
+        assert_non_null(strstr(err.msg, "outbox entry 1 "));
+        assert_non_null(strstr(err.msg, says[i]));
+        assert_int_equal(b.n, 0);
+        assert_int_equal(count(f->st, FS_OUTBOX_PENDING), 2);
+    }
 }
 
 static void refused_entry_is_not_replaced_by_a_later_change(void **state)
@@ -512,6 +537,7 @@ int main(void)
         T(restart_returns_in_flight_entries_to_pending),
         T(failed_send_and_missing_results_return_entries_to_pending),
         T(take_sends_each_record_as_its_last_change_left_it),
+        T(damaged_entry_stops_the_take_and_keeps_every_entry),
         T(answer_for_another_record_is_rejected_and_changes_nothing),
         T(outbox_entry_holds_the_change_as_committed),
     };
