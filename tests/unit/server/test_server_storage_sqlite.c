@@ -1,8 +1,9 @@
 /*
  * test_server_storage_sqlite.c: what only the SQLite backend has: a database
  * file (missing, damaged, of a newer schema), the upgrade of a version 1
- * file (every row kept, no index on seq alone), and a pool's checkpoints on a thread of their own.
- * The rest of the storage contract is test_server_storage.c, run against both backends.
+ * file (every row kept, no index on seq alone, its WAL truncated), and a
+ * pool's checkpoints on a thread of their own. The rest of the storage
+ * contract is test_server_storage.c, run against both backends.
  */
 #include <setjmp.h>
 #include <stdarg.h>
