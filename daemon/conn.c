@@ -213,6 +213,8 @@ static void run_lines(fs_conn *c)
             c->backlog = true;
     }
     c->running = false;
+    if (progress)
+        fs_server_served(c->srv);
     if (c->dead)
         return;
     if (rc == FS_ETOOBIG)

@@ -188,6 +188,16 @@ static void schedule_maintenance(fs_server *s, uint64_t delay_ms)
     if (fs_loop_timer_add(s->loop, fs_loop_now_ms() + delay_ms, on_idle_maintenance, s,
                           &s->maintenance_timer, &err) != 0)
         fs_log(FS_LOG_WARN, "cannot schedule store maintenance: %s", err.msg);
+    s->maintenance_stepping = delay_ms == FS_MAINTENANCE_STEP_MS;
+}
+
+/* Without this, searches after the last write's maintenance left the cache
+ * full until the next write. A step of queued work (search rows, merges)
+ * keeps its turn: a UI reading now and then must not hold it back. */
+void fs_server_served(fs_server *s)
+{
+    if (s->daemon.store != NULL && !(s->maintenance_timer != NULL && s->maintenance_stepping))
+        schedule_maintenance(s, FS_IDLE_MAINTENANCE_MS);
 }
 
 static void on_idle_maintenance(fs_loop *loop, void *arg)

@@ -40,7 +40,8 @@ typedef struct fs_server {
     int lock_fd;
     bool socket_bound;           /* we created the socket file: remove it on exit */
     bool accept_paused;          /* out of file descriptors: resume when a client leaves */
-    fs_timer *maintenance_timer; /* armed after writes (server.c on_notify) */
+    fs_timer *maintenance_timer; /* armed after writes and requests (server.c) */
+    bool maintenance_stepping;   /* the armed one is a step of queued work */
     fs_conn *conns;              /* live and dead-but-not-reaped connections */
     size_t nconns;
     int exit_code;
@@ -57,6 +58,9 @@ void fs_server_clear(fs_server *s);
 
 /* A client left: if accepting was paused for lack of descriptors, resume it. */
 void fs_server_client_gone(fs_server *s);
+/* Requests were served: reads too fill the store's page cache, which the idle
+ * maintenance hands back a second after the last one. */
+void fs_server_served(fs_server *s);
 
 /* ---- listener.c ---- */
 int fs_listener_lock(const char *data_dir, int *lock_fd, fs_err *err);

@@ -2,7 +2,8 @@
 """test_fieldsyncd.py: integration tests of the real fieldsyncd binary over its
 socket. Usage: test_fieldsyncd.py FIELDSYNCD CASE; each CASE is one ctest test.
 
-Cases: methods, lifecycle, subscriptions, hostile, sigterm, peer_uid, idle, followups.
+Cases: methods, lifecycle, subscriptions, hostile, sigterm, peer_uid, idle,
+idle_after_reads, followups.
 FIELDSYNC_IT_SCALE (default 1) multiplies loop counts for longer runs.
 """
 import os
@@ -638,6 +639,44 @@ def case_idle(binary):
 
 
 # ---------------------------------------------------------------------------
+def case_idle_after_reads(binary):
+    """Reads after the last write's maintenance fill the page cache too; the
+    daemon hands it back a second after the last read, as after a write."""
+    if os.environ.get("FIELDSYNC_IT_SANITIZED"):
+        print("SKIP: AddressSanitizer's allocator keeps freed memory resident")
+        return SKIP
+    d = Daemon(binary).start(["--init"])
+    try:
+        c = d.client()
+        ids = []
+        for i in range(1500):  # about 4 MB of records: more than the cache keeps idle
+            r = c.call("record.put", {"kind": "account", "record": {
+                "name": "reader %04d" % i, "website": "https://example.com/%d/%s" % (i, "w" * 2500)}})
+            ids.append(r["id"])
+
+        def settled():  # the idle maintenance ran: the resident size stopped falling
+            before = rss_kb(d.proc.pid)
+            time.sleep(0.3)
+            return rss_kb(d.proc.pid) >= before
+        wait_for(lambda: rss_kb(d.proc.pid) < rss_kb(d.proc.pid, "VmHWM") - 1024, 10,
+                 "the idle maintenance after the writes")
+        wait_for(settled, 10, "the resident size to settle")
+        idle = rss_kb(d.proc.pid)
+        for rid in ids:
+            c.call("record.get", {"kind": "account", "id": rid})
+        c.call("search", {"query": "reader"})
+        read = rss_kb(d.proc.pid)
+        print("resident: %d kB idle after the writes, %d kB after the reads" % (idle, read))
+        check(read > idle + 2048, "the reads filled the cache (%d -> %d kB)" % (idle, read))
+        wait_for(lambda: rss_kb(d.proc.pid) < idle + 1024, 10,
+                 "the cache handed back after the reads (%d kB idle before them)" % idle)
+        print("resident: %d kB a second after the last read" % rss_kb(d.proc.pid))
+        d.stop()
+    finally:
+        d.cleanup()
+
+
+# ---------------------------------------------------------------------------
 def case_fd_exhaustion(binary):
     """Out of file descriptors: accepting pauses (no busy loop on the listening
     socket) and resumes when a client leaves."""
@@ -678,6 +717,7 @@ def case_fd_exhaustion(binary):
 CASES = {"fd_exhaustion": case_fd_exhaustion, "methods": case_methods, "lifecycle": case_lifecycle,
          "subscriptions": case_subscriptions, "hostile": case_hostile,
          "sigterm": case_sigterm, "peer_uid": case_peer_uid, "idle": case_idle,
+         "idle_after_reads": case_idle_after_reads,
          "followups": case_followups}
 
 
