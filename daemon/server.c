@@ -188,16 +188,19 @@ static void schedule_maintenance(fs_server *s, uint64_t delay_ms)
     if (fs_loop_timer_add(s->loop, fs_loop_now_ms() + delay_ms, on_idle_maintenance, s,
                           &s->maintenance_timer, &err) != 0)
         fs_log(FS_LOG_WARN, "cannot schedule store maintenance: %s", err.msg);
-    s->maintenance_stepping = delay_ms == FS_MAINTENANCE_STEP_MS;
+    s->maintenance_for_reads = false;
 }
 
 /* Without this, searches after the last write's maintenance left the cache
- * full until the next write. A step of queued work (search rows, merges)
- * keeps its turn: a UI reading now and then must not hold it back. */
+ * full until the next write. Reads postpone only a maintenance that reads
+ * armed: one a write or a step armed may have search rows to build, and a
+ * UI polling search for them must not hold it back. */
 void fs_server_served(fs_server *s)
 {
-    if (s->daemon.store != NULL && !(s->maintenance_timer != NULL && s->maintenance_stepping))
-        schedule_maintenance(s, FS_IDLE_MAINTENANCE_MS);
+    if (s->daemon.store == NULL || (s->maintenance_timer != NULL && !s->maintenance_for_reads))
+        return;
+    schedule_maintenance(s, FS_IDLE_MAINTENANCE_MS);
+    s->maintenance_for_reads = true;
 }
 
 static void on_idle_maintenance(fs_loop *loop, void *arg)

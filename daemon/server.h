@@ -41,7 +41,7 @@ typedef struct fs_server {
     bool socket_bound;           /* we created the socket file: remove it on exit */
     bool accept_paused;          /* out of file descriptors: resume when a client leaves */
     fs_timer *maintenance_timer; /* armed after writes and requests (server.c) */
-    bool maintenance_stepping;   /* the armed one is a step of queued work */
+    bool maintenance_for_reads;  /* the armed one was armed by reads alone */
     fs_conn *conns;              /* live and dead-but-not-reaped connections */
     size_t nconns;
     int exit_code;
