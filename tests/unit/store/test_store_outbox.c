@@ -161,6 +161,15 @@ static void batch_back_to_pending_folds_into_the_oldest_at_the_next_change(void 
     assert_string_equal(r[0].name, "A3");
 }
 
+/* Another device (replica 99) writes owner "rep7" into st, after its last write. */
+static void other_device_sets_owner(fs_state *st)
+{
+    Fieldsync__Account other = FIELDSYNC__ACCOUNT__INIT;
+    other.owner = "rep7";
+    uint64_t later = fs_record_hlc(st) + (1u << 16);
+    assert_int_equal(fs_record_write_msg(st, 99, later, &other.base, NULL, 0, NULL), 0);
+}
+
 /* A batch carries each record as its newest pending entry holds it, which is
  * what the record's last local change left; a pull that joined another
  * device's write since is the server's to add, not the push's. */
@@ -178,10 +187,7 @@ static void take_sends_each_record_as_its_last_change_left_it(void **state)
     fs_state *remote = NULL;
     int64_t rid = 0;
     assert_int_equal(fs_store_load(f->st, ACCOUNT, "a", &rid, &remote, NULL), 0);
-    Fieldsync__Account other = FIELDSYNC__ACCOUNT__INIT;
-    other.owner = "rep7";
-    uint64_t later = fs_record_hlc(remote) + (1u << 16);
-    assert_int_equal(fs_record_write_msg(remote, 99, later, &other.base, NULL, 0, NULL), 0);
+    other_device_sets_owner(remote);
     bool changed = false;
     assert_int_equal(fs_store_begin(f->st, NULL), 0);
     assert_int_equal(fs_store_join_save(f->st, remote, &changed, NULL), 0);
@@ -301,10 +307,7 @@ static void ack_joins_the_servers_state_without_queueing_it(void **state)
     /* The server's copy also holds another device's later write of owner. */
     fs_state *joined = NULL;
     assert_int_equal(fs_state_copy(&joined, b.items[0].state, NULL), 0);
-    Fieldsync__Account other = FIELDSYNC__ACCOUNT__INIT;
-    other.owner = "rep7";
-    uint64_t later = fs_record_hlc(joined) + (1u << 16);
-    assert_int_equal(fs_record_write_msg(joined, 99, later, &other.base, NULL, 0, NULL), 0);
+    other_device_sets_owner(joined);
     fs_outbox_result r = {.joined = joined};
     assert_int_equal(fs_outbox_complete(f->st, &b, &r, 1, NULL), 0);
     fs_state_free(joined);
