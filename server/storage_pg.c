@@ -500,7 +500,7 @@ int pg_keep_ahead(pg_storage *s, uint64_t at_least, fs_err *err)
  * an advisory lock: several server processes may start at once. */
 static int pg_init_schema(pg_storage *s, bool create, fs_err *err)
 {
-    int version;
+    int version = 0;
     int rc = pg_exec_sql(s, "BEGIN; SELECT pg_advisory_xact_lock(" PG_SCHEMA_LOCK ")",
                          "locking the schema", err);
     if (rc == 0)
