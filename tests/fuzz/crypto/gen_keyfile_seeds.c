@@ -39,9 +39,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: %s <corpus folder>\n", argv[0]);
         return 2;
     }
-    int rc = make(argv[1], "passphrase.key", 0, 0);
-    rc |= make(argv[1], "passphrase-rekey.key", 0, 1);
-    rc |= make(argv[1], "raw.key", 1, 0);
-    rc |= make(argv[1], "raw-rekey.key", 1, 1);
+    /* no .key suffix: .gitignore keeps key files out of the repository, and
+     * these seeds are committed */
+    int rc = make(argv[1], "passphrase", 0, 0);
+    rc |= make(argv[1], "passphrase-rekey", 0, 1);
+    rc |= make(argv[1], "raw", 1, 0);
+    rc |= make(argv[1], "raw-rekey", 1, 1);
     return rc == 0 ? 0 : 1;
 }
