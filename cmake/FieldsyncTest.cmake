@@ -14,9 +14,12 @@ function(fs_unit_test)
 endfunction()
 
 # fs_fuzz_target(NAME name SOURCES a.c ... LIBS lib ... [ITERATIONS n])
-# With FS_FUZZ: a libFuzzer binary. Otherwise the same LLVMFuzzerTestOneInput
-# linked with tests/fuzz/driver.c, run by ctest over the seed corpus in
-# tests/fuzz/corpus/<name>/ plus seeded random mutations of it.
+# With FS_FUZZ: a libFuzzer binary, run by ctest for FS_FUZZ_SECONDS from the
+# seed corpus in tests/fuzz/corpus/<name>/ with a fixed seed (what it finds
+# goes to a corpus in the build tree, a crash's input beside it).
+# Otherwise the same LLVMFuzzerTestOneInput linked with tests/fuzz/driver.c,
+# run by ctest over that seed corpus plus seeded random mutations of it.
+set(FS_FUZZ_SECONDS 30 CACHE STRING "Seconds each libFuzzer target runs under ctest (FS_FUZZ)")
 function(fs_fuzz_target)
   cmake_parse_arguments(F "" "NAME;ITERATIONS" "SOURCES;LIBS" ${ARGN})
   if(NOT F_ITERATIONS)
@@ -26,10 +29,17 @@ function(fs_fuzz_target)
   if(FS_FUZZ)
     add_executable(${F_NAME} ${F_SOURCES})
     target_link_options(${F_NAME} PRIVATE -fsanitize=fuzzer)
+    set(found ${CMAKE_CURRENT_BINARY_DIR}/${F_NAME}.corpus)
+    file(MAKE_DIRECTORY ${found})
+    add_test(NAME ${F_NAME}
+             COMMAND ${F_NAME} -seed=1 -max_total_time=${FS_FUZZ_SECONDS} -rss_limit_mb=4096
+                     -artifact_prefix=${CMAKE_CURRENT_BINARY_DIR}/${F_NAME}- ${found} ${corpus})
+    set_tests_properties(${F_NAME} PROPERTIES TIMEOUT 600 LABELS fuzz)
   else()
     add_executable(${F_NAME} ${F_SOURCES} ${PROJECT_SOURCE_DIR}/tests/fuzz/driver.c)
     add_test(NAME ${F_NAME} COMMAND ${F_NAME} --iterations ${F_ITERATIONS} ${corpus})
     set_tests_properties(${F_NAME} PROPERTIES TIMEOUT 600 LABELS fuzz)
   endif()
   target_link_libraries(${F_NAME} PRIVATE ${F_LIBS})
+  set_property(GLOBAL APPEND PROPERTY FS_FUZZ_TARGETS ${F_NAME})
 endfunction()

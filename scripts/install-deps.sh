@@ -4,6 +4,8 @@
 #   scripts/install-deps.sh              build, test and run
 #   scripts/install-deps.sh --packaging  also the tools that build and check the
 #                                        .deb packages (tests/packaging)
+#   scripts/install-deps.sh --fuzz       also clang and its libFuzzer runtime
+#                                        (scripts/test.sh --fuzz)
 set -eu
 
 # chromium, chromium-driver: the web UI's browser test (tests/integration/ui).
@@ -20,12 +22,15 @@ sqlite3 python3 openssl chromium chromium-driver"
 # systemd: systemd-analyze verify of the units; adduser: the server's postinst;
 # man-db: man page formatting checks; binutils: objdump for the Depends check.
 PACKAGING_PACKAGES="debhelper dpkg-dev fakeroot lintian systemd adduser man-db binutils"
+# libclang-rt-dev: libFuzzer and the sanitizers' runtimes (clang only recommends it).
+FUZZ_PACKAGES="clang libclang-rt-dev"
 
 case "${1:-}" in
 --packaging) PACKAGES="$PACKAGES $PACKAGING_PACKAGES" ;;
+--fuzz) PACKAGES="$PACKAGES $FUZZ_PACKAGES" ;;
 "") ;;
 *)
-    echo "usage: scripts/install-deps.sh [--packaging]" >&2
+    echo "usage: scripts/install-deps.sh [--packaging | --fuzz]" >&2
     exit 2
     ;;
 esac

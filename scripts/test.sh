@@ -5,36 +5,45 @@
 #   scripts/test.sh --sanitize   AddressSanitizer + UBSan build in build-asan/
 #                                (without packaging_debs: the .debs are built from
 #                                the plain build's sources and checked once)
+#   scripts/test.sh --fuzz       the fuzz targets alone, built with clang as
+#                                libFuzzer binaries (with ASan + UBSan) in
+#                                build-fuzz/, each run for FS_FUZZ_SECONDS (30)
 set -eu
 cd "$(dirname "$0")/.."
 
 dir=build
 opts=""
-exclude=""
+deps="--packaging"
+target=all
+select=""
 case "${1:-}" in
 --sanitize)
     dir=build-asan
     opts="-DFS_SANITIZE=ON"
-    exclude="packaging_debs"
+    select="-E packaging_debs"
+    ;;
+--fuzz)
+    dir=build-fuzz
+    opts="-DCMAKE_C_COMPILER=clang -DFS_FUZZ=ON -DFS_SANITIZE=ON"
+    deps="--fuzz"
+    target=fuzz_targets
+    select="-L fuzz"
     ;;
 "") ;;
 -h | --help)
-    sed -n '2,8p' "$0"
+    sed -n '2,11p' "$0"
     exit 0
     ;;
 *)
-    echo "usage: scripts/test.sh [--sanitize]" >&2
+    echo "usage: scripts/test.sh [--sanitize | --fuzz]" >&2
     exit 2
     ;;
 esac
 
-sh scripts/install-deps.sh --packaging
+sh scripts/install-deps.sh "$deps"
 jobs=$(nproc 2>/dev/null || echo 2)
 # shellcheck disable=SC2086
 cmake -S . -B "$dir" $opts
-cmake --build "$dir" -j"$jobs"
-if [ -n "$exclude" ]; then
-    ctest --test-dir "$dir" --output-on-failure -j"$jobs" -E "$exclude"
-else
-    ctest --test-dir "$dir" --output-on-failure -j"$jobs"
-fi
+cmake --build "$dir" -j"$jobs" --target "$target"
+# shellcheck disable=SC2086
+ctest --test-dir "$dir" --output-on-failure -j"$jobs" $select
