@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -64,6 +65,12 @@ static pid_t spawn(h_server *sv, const char *const *args, int out_fd)
     if (pid == 0) {
         if (out_fd >= 0)
             dup2(out_fd, 1);
+        if (sv->file_size_max > 0) { /* a full disk: writes past it fail (EFBIG) */
+            struct rlimit full = {(rlim_t)sv->file_size_max, (rlim_t)sv->file_size_max};
+            signal(SIGXFSZ, SIG_IGN);
+            if (setrlimit(RLIMIT_FSIZE, &full) != 0)
+                _exit(126);
+        }
         execv(FS_SERVER_BIN, (char *const *)argv);
         _exit(127);
     }

@@ -27,7 +27,8 @@ typedef struct h_server {
     unsigned port;
     char url[64];
     char cert[320], key[320];
-    const char *clock_skew; /* serve's --clock-skew, or NULL: its default */
+    const char *clock_skew;  /* serve's --clock-skew, or NULL: its default */
+    long long file_size_max; /* serve's files cannot grow past it (RLIMIT_FSIZE); 0: no limit */
 } h_server;
 
 void hs_init(h_server *sv);

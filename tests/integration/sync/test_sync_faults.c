@@ -5,8 +5,8 @@
  * garbage 200, slow links, and the server SIGKILLed in the middle of a large
  * push and of a paged pull, then restarted on the same database and port.
  * Also: refused connections, TLS failure, an oversized answer, an unknown
- * token. Every case must end in the right state with a reason, and after the
- * fault the devices converge with nothing lost.
+ * token, the server's disk full. Every case must end in the right state with
+ * a reason, and after the fault the devices converge with nothing lost.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,9 +15,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include "fieldsync/outbox.h"
 #include "harness.h"
@@ -130,6 +132,60 @@ static void test_answer_reset_mid_body_then_converges(void **state)
     assert_int_equal(fs_sync_get_state(f->b.sync), FS_SYNC_OFFLINE);
     assert_int_equal(hd_sync(&f->b), 0);
     assert_int_equal(count_accounts(&f->b, "p", 300), 300);
+}
+
+/* The largest of the server's database files (the database and its WAL). */
+static long long largest_file(const char *db)
+{
+    char wal[400];
+    struct stat a, b;
+    snprintf(wal, sizeof(wal), "%s-wal", db);
+    long long n = stat(db, &a) == 0 ? (long long)a.st_size : 0;
+    long long m = stat(wal, &b) == 0 ? (long long)b.st_size : 0;
+    return n > m ? n : m;
+}
+
+/* PRAGMA integrity_check of a SQLite database: "ok" when sound. */
+static const char *integrity(const char *db)
+{
+    static char out[512];
+    sqlite3 *h = NULL;
+    sqlite3_stmt *s = NULL;
+    snprintf(out, sizeof(out), "cannot check %s", db);
+    if (sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+        sqlite3_prepare_v2(h, "PRAGMA integrity_check", -1, &s, NULL) == SQLITE_OK &&
+        sqlite3_step(s) == SQLITE_ROW)
+        snprintf(out, sizeof(out), "%s", (const char *)sqlite3_column_text(s, 0));
+    sqlite3_finalize(s);
+    sqlite3_close(h);
+    return out;
+}
+
+/* The server's disk fills (its files cannot grow past 64 KiB more): a push
+ * is answered 500 and kept by the device, reads go on, the database stays
+ * sound, and once there is room again everything converges. */
+static void test_server_disk_full_keeps_the_push_pending(void **state)
+{
+    fx *f = *state;
+    unsigned port = f->sv.port;
+    hs_stop(&f->sv, false);
+    f->sv.file_size_max = largest_file(f->sv.db) + 64 * 1024;
+    hs_start(&f->sv, port);
+    put_many(&f->a, "d", 300, 2000); /* 600 KB of notes: more than the room */
+    assert_int_equal(hd_sync(&f->a), FS_EIO);
+    assert_int_equal(fs_sync_get_state(f->a.sync), FS_SYNC_ERROR);
+    assert_non_null(strstr(reason(&f->a), "500"));
+    assert_int_equal(hd_pending(&f->a), 300);
+    assert_int_equal(hd_sync(&f->b), 0); /* reads go on */
+    assert_int_equal(count_accounts(&f->b, "d", 300), 0);
+    hs_stop(&f->sv, false);
+    assert_string_equal(integrity(f->sv.db), "ok"); /* the failed commit left nothing half done */
+    f->sv.file_size_max = 0;                        /* room again */
+    hs_start(&f->sv, port);
+    assert_int_equal(hd_sync(&f->a), 0);
+    assert_int_equal(hd_pending(&f->a), 0);
+    assert_int_equal(hd_sync(&f->b), 0);
+    assert_int_equal(count_accounts(&f->b, "d", 300), 300);
 }
 
 static void test_truncated_push_answer_loses_nothing(void **state)
@@ -285,6 +341,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(test_refused_connection_is_offline_and_keeps_everything),
         T(test_answer_reset_mid_body_then_converges),
+        T(test_server_disk_full_keeps_the_push_pending),
         T(test_truncated_push_answer_loses_nothing),
         T(test_busy_server_is_retried_after_retry_after),
         T(test_garbage_answer_is_an_error_and_the_batch_returns),
