@@ -62,6 +62,44 @@ static void run_child(const char *const *args)
         die("a device phase failed", NULL);
 }
 
+/* The machine's CPU time so far (/proc/stat's first line, in clock ticks):
+ * busy (all but idle and iowait) and stolen by the hypervisor for other
+ * guests. Zeros where there is no /proc/stat. */
+typedef struct host_cpu {
+    unsigned long long busy, steal, all;
+} host_cpu;
+
+static host_cpu host_cpu_now(void)
+{
+    unsigned long long v[8] = {0};
+    host_cpu h = {0, 0, 0};
+    FILE *f = fopen("/proc/stat", "r");
+    if (f == NULL)
+        return h;
+    int n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
+                   &v[4], &v[5], &v[6], &v[7]);
+    fclose(f);
+    if (n != 8)
+        return h;
+    for (int i = 0; i < 8; i++)
+        h.all += v[i];
+    h.steal = v[7];
+    h.busy = h.all - v[3] - v[4];
+    return h;
+}
+
+/* How busy the machine was between two readings: figures taken on a busy or
+ * shared host come out lower, and this line says so. */
+static void print_host(const char *what, host_cpu a, host_cpu b)
+{
+    double all = (double)(b.all - a.all);
+    if (all <= 0)
+        return;
+    printf("%-26s %ld CPUs %5.0f%% busy (all processes), %4.1f%% stolen by the hypervisor\n", what,
+           sysconf(_SC_NPROCESSORS_ONLN), 100.0 * (double)(b.busy - a.busy) / all,
+           100.0 * (double)(b.steal - a.steal) / all);
+}
+
 /* ------------------------------------------------------------------------- */
 
 static size_t arg_size(int argc, char **argv, const char *name, size_t def)
@@ -129,8 +167,10 @@ int main(int argc, char **argv)
     code_for(&sv, "rep", code, sizeof(code));
     run_child((const char *const[]){"load", sv.url, code, loaddir, nbuf[0], NULL});
     code_for(&sv, "rep", code, sizeof(code));
+    host_cpu before = host_cpu_now();
     run_child(
         (const char *const[]){"device", sv.url, code, devdir, loaddir, nbuf[1], nbuf[2], NULL});
+    print_host("host in the device phases", before, host_cpu_now());
     if (devices > 0) {
         FILE *f = fopen(codes, "w");
         for (size_t i = 0; f != NULL && i < devices; i++) {
