@@ -11,6 +11,7 @@
 #include "cli_int.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -163,22 +164,34 @@ static int set_opt(cli *c, const char *name, const char *value, int from_config)
     return 0;
 }
 
-/* Config file: "key = value" lines, '#' comments; keys are the long options. */
+/* The longest config file read (a longer one is refused, not cut short: its
+ * last line read could hold half a value). */
+#define CONFIG_FILE_MAX (1 << 16)
+
+/* Config file: "key = value" lines; '#' starts a comment, on a line of its
+ * own or after a value (as in fieldsyncd's config); keys are the long options. */
 static int read_config(cli *c, const char *path)
 {
     FILE *f = fopen(path, "r");
     if (f == NULL)
         return cli_usage_error("cannot open config file %s", path);
-    size_t cap = 1 << 16;
-    c->config_text = calloc(1, cap + 1);
-    size_t n = c->config_text ? fread(c->config_text, 1, cap, f) : 0;
+    c->config_text = calloc(1, CONFIG_FILE_MAX + 2);
+    size_t n = c->config_text ? fread(c->config_text, 1, CONFIG_FILE_MAX + 1, f) : 0;
+    bool unread = c->config_text != NULL && ferror(f);
     fclose(f);
     if (c->config_text == NULL)
         return SRV_EXIT_ERROR;
+    if (unread)
+        return cli_usage_error("cannot read config file %s", path);
+    if (n > CONFIG_FILE_MAX)
+        return cli_usage_error("config file %s is over 64 KiB", path);
     c->config_text[n] = '\0';
     for (char *line = strtok(c->config_text, "\n"); line; line = strtok(NULL, "\n")) {
-        line += strspn(line, " \t");
-        if (*line == '#' || *line == '\0')
+        char *hash = strchr(line, '#');
+        if (hash != NULL)
+            *hash = '\0';
+        line += strspn(line, " \t\r");
+        if (*line == '\0') /* blank, or a comment */
             continue;
         char *eq = strchr(line, '=');
         if (eq == NULL)
@@ -188,7 +201,8 @@ static int read_config(cli *c, const char *path)
             k_end--;
         *k_end = '\0';
         char *v = eq + 1 + strspn(eq + 1, " \t");
-        for (char *e = v + strlen(v); e > v && (e[-1] == ' ' || e[-1] == '\r'); e--)
+        for (char *e = v + strlen(v); e > v && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r');
+             e--)
             e[-1] = '\0';
         int rc = set_opt(c, line, v, 1);
         if (rc != 0)
@@ -286,8 +300,9 @@ static void print_help(const command *only)
            "Commands:\n");
     for (size_t i = 0; i < NCOMMANDS; i++)
         printf("  %s\n", commands[i].usage);
-    printf("\nThe config file holds \"option = value\" lines (db, listen, cert, key, threads,\n"
-           "body-limit, horizon-days, log-level, ...); command-line options win.\n"
+    printf("\nThe config file holds \"option = value\" lines and # comments (db, listen,\n"
+           "cert, key, threads, body-limit, horizon-days, log-level, ...); command-line\n"
+           "options win over it.\n"
            "--version prints the version. Exit codes: 0 ok, 1 failed, 2 usage, 3 not found,\n"
            "4 already exists.\n");
 }

@@ -609,7 +609,8 @@ static void test_cli_config_file_help_and_exit_codes(void **state)
     snprintf(conf, sizeof(conf), "%s/server.conf", f->sv.dir);
     FILE *fp = fopen(conf, "w");
     assert_non_null(fp);
-    fprintf(fp, "# test config\ndb = %s\nlog-level = warn\n", f->sv.db);
+    /* a tab and a comment after a value, a CRLF line, a blank line with a CR */
+    fprintf(fp, "# test config\ndb = %s\t# the test's\nlog-level = warn\r\n\r\n", f->sv.db);
     fclose(fp);
     /* the database comes from the file alone */
     it_server nodb = f->sv;
@@ -640,8 +641,15 @@ static void test_cli_config_file_help_and_exit_codes(void **state)
     assert_non_null(strstr(out, "reassign ACCOUNT_ID NEW_REP"));
     assert_int_equal(it_admin(&f->sv, out, sizeof(out), (const char *[]){"--version", NULL}), 0);
     assert_non_null(strstr(out, "fieldsync-server 0."));
+    /* over 64 KiB: refused, not cut short after its first lines */
     fp = fopen(conf, "a");
-    fprintf(fp, "colour = blue\n");
+    for (int i = 0; i < 1100; i++)
+        fprintf(fp, "# %060d\n", i);
+    fclose(fp);
+    assert_int_equal(
+        it_admin(&nodb, NULL, 0, (const char *[]){"--config", line, "user", "list", NULL}), 2);
+    fp = fopen(conf, "w");
+    fprintf(fp, "db = %s\ncolour = blue\n", f->sv.db);
     fclose(fp);
     assert_int_equal(
         it_admin(&nodb, NULL, 0, (const char *[]){"--config", line, "user", "list", NULL}), 2);
