@@ -3,9 +3,10 @@
  *
  * The process's RLIMIT_FSIZE stops every file of the store, the checkpointer
  * thread's writes included, a little past the size it has: writes beyond it
- * fail (EFBIG, SIGXFSZ ignored), the way a full disk stops them. Local puts,
- * pulled pages and the maintenance then fail with an error, each whole; what
- * was acknowledged before stays readable meanwhile; once the limit is lifted
+ * fail (EFBIG, SIGXFSZ ignored), the way a full disk stops them. Local puts
+ * and pulled pages then fail with an error, each whole (the maintenance run
+ * in between may fail too); what was acknowledged before stays readable
+ * meanwhile; once the limit is lifted
  * the same open store takes writes again; and after a reopen every
  * acknowledged change is there with its outbox entry, the failed ones are not
  * half there, and fs_store_check finds every page sound.
