@@ -175,7 +175,7 @@ static int read_config(cli *c, const char *path)
     FILE *f = fopen(path, "r");
     if (f == NULL)
         return cli_usage_error("cannot open config file %s", path);
-    c->config_text = calloc(1, CONFIG_FILE_MAX + 2);
+    c->config_text = calloc(1, CONFIG_FILE_MAX + 1);
     size_t n = c->config_text ? fread(c->config_text, 1, CONFIG_FILE_MAX + 1, f) : 0;
     bool unread = c->config_text != NULL && ferror(f);
     fclose(f);
