@@ -53,6 +53,22 @@ void tu_rmdir(const char *dir)
     rmdir(dir);
 }
 
+void tu_files_make(tu_files *f)
+{
+    f->dir = tu_mkdtemp();
+    f->db = tu_path(f->dir, "store.db");
+    f->key = tu_path(f->dir, "store.key");
+}
+
+void tu_files_remove(tu_files *f)
+{
+    tu_rmdir(f->dir);
+    free(f->dir);
+    free(f->db);
+    free(f->key);
+    f->dir = f->db = f->key = NULL;
+}
+
 uint64_t tu_clock(void *arg)
 {
     return *(uint64_t *)arg;

@@ -18,6 +18,15 @@ void tu_rmdir(const char *dir);
 /* dir + "/" + name, malloc'd. */
 char *tu_path(const char *dir, const char *name);
 
+/* An encrypted store's files: a fresh temp dir and the paths of the database
+ * and its key file in it (neither created). tu_files_remove removes the dir
+ * with what is in it and frees the paths. */
+typedef struct tu_files {
+    char *dir, *db, *key;
+} tu_files;
+void tu_files_make(tu_files *f);
+void tu_files_remove(tu_files *f);
+
 /* A clock for fs_store_set_clock: returns *(uint64_t *)arg. */
 uint64_t tu_clock(void *arg);
 

@@ -24,7 +24,7 @@
 #define PSZ 4096
 
 typedef struct fixture {
-    char *dir, *db, *key;
+    tu_files files;
     fs_store *st;
 } fixture;
 
@@ -33,8 +33,8 @@ static fs_store *open_store(fixture *f)
     fs_store *st = NULL;
     fs_err err;
     fs_err_clear(&err);
-    if (fs_store_open(&st, f->db, f->key, PASS, strlen(PASS), FS_STORE_CREATE | FS_STORE_FAST_KDF,
-                      &err) != 0)
+    if (fs_store_open(&st, f->files.db, f->files.key, PASS, strlen(PASS),
+                      FS_STORE_CREATE | FS_STORE_FAST_KDF, &err) != 0)
         fail_msg("open: %s", err.msg);
     return st;
 }
@@ -42,9 +42,7 @@ static fs_store *open_store(fixture *f)
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof(*f));
-    f->dir = tu_mkdtemp();
-    f->db = tu_path(f->dir, "store.db");
-    f->key = tu_path(f->dir, "store.key");
+    tu_files_make(&f->files);
     f->st = open_store(f);
     char id[32], notes[600];
     memset(notes, 'n', sizeof(notes) - 1);
@@ -61,10 +59,7 @@ static int teardown(void **state)
 {
     fixture *f = *state;
     fs_store_close(f->st);
-    tu_rmdir(f->dir);
-    free(f->dir);
-    free(f->db);
-    free(f->key);
+    tu_files_remove(&f->files);
     free(f);
     return 0;
 }
@@ -129,7 +124,7 @@ static void sound_store_passes_with_every_page_counted(void **state)
     fs_check_report r;
     assert_int_equal(fs_store_check(f->st, &r, NULL), 0);
     assert_int_equal(r.nproblems, 0);
-    assert_int_equal(r.pages, file_size(f->db) / PSZ);
+    assert_int_equal(r.pages, file_size(f->files.db) / PSZ);
     assert_true(r.pages > 20);
     fs_check_report_clear(&r);
 }
@@ -140,9 +135,9 @@ static void damaged_page_in_use_is_named(void **state)
     fixture *f = *state;
     long long pgno = first_int(f->st, "SELECT max(pageno) FROM dbstat WHERE name = 'records'");
     fs_store_close(f->st);
-    flip(f->db, (pgno - 1) * PSZ + 700);
+    flip(f->files.db, (pgno - 1) * PSZ + 700);
     f->st = open_store(f);
-    expect_found(f->st, pgno, f->db);
+    expect_found(f->st, pgno, f->files.db);
     /* reading it is a damaged store (not a wrong key) with the page named */
     fs_list_query q = {.kind = FIELDSYNC__RECORD_KIND__ACCOUNT, .limit = 1000};
     fs_list_page page = {0};
@@ -173,13 +168,13 @@ static void damaged_free_page_is_named(void **state)
                                       " SELECT max(n) FROM p WHERE n NOT IN (SELECT pageno FROM "
                                       "dbstat)");
     assert_true(pgno > 1);
-    flip(f->db, (pgno - 1) * PSZ + 100);
+    flip(f->files.db, (pgno - 1) * PSZ + 100);
     sqlite3_stmt *s = NULL;
     assert_int_equal(sqlite3_prepare_v2(f->st->db, "PRAGMA integrity_check", -1, &s, NULL), 0);
     assert_int_equal(sqlite3_step(s), SQLITE_ROW);
     assert_string_equal((const char *)sqlite3_column_text(s, 0), "ok"); /* blind to it */
     sqlite3_finalize(s);
-    expect_found(f->st, pgno, f->db);
+    expect_found(f->st, pgno, f->files.db);
 }
 
 /* A committed WAL frame holding the newest version of a page in use. */
@@ -188,7 +183,7 @@ static void damaged_wal_frame_is_named(void **state)
     fixture *f = *state;
     checkpoint(f->st);
     tu_put_account(f->st, "acc150", "renamed", 2, "rep1", "York", "changed");
-    char *wal = tu_path(f->dir, "store.db-wal");
+    char *wal = tu_path(f->files.dir, "store.db-wal");
     long long frames = (file_size(wal) - 32) / (PSZ + 24), pgno = 0;
     assert_true(frames > 0);
     for (long long i = frames - 1; i >= 0 && pgno == 0; i--) { /* a leaf of records, newest */
@@ -229,7 +224,7 @@ static void missing_index_is_named_outside_a_load(void **state)
 
     /* a new store that begins a load lacks every projection index, rightly */
     fs_store_close(f->st);
-    unlink(f->db);
+    unlink(f->files.db);
     f->st = open_store(f);
     assert_int_equal(fs_store_load_begin(f->st, NULL), 0);
     assert_true(fs_store_loading(f->st));

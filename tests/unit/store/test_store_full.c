@@ -34,7 +34,7 @@
 #define TRIES 5000         /* puts before the limit must have stopped one */
 
 typedef struct fx {
-    char *dir, *db, *key;
+    tu_files files;
     fs_store *st;
     struct rlimit was;
     char note[2048];
@@ -43,9 +43,9 @@ typedef struct fx {
 static void open_store(fx *f, unsigned flags)
 {
     fs_err err;
-    if (fs_store_open(&f->st, f->db, f->key, PASS, strlen(PASS), flags | FS_STORE_FAST_KDF, &err) !=
-        0)
-        fail_msg("opening %s: %s", f->db, err.msg);
+    if (fs_store_open(&f->st, f->files.db, f->files.key, PASS, strlen(PASS),
+                      flags | FS_STORE_FAST_KDF, &err) != 0)
+        fail_msg("opening %s: %s", f->files.db, err.msg);
     /* as fieldsyncd: checkpoints on the store's thread; a small cache spills */
     assert_int_equal(fs_store_defer_maintenance(f->st, true, NULL), 0);
     assert_int_equal(fs_store_set_cache_kib(f->st, 64, NULL), 0);
@@ -54,9 +54,7 @@ static void open_store(fx *f, unsigned flags)
 static int setup(void **state)
 {
     fx *f = calloc(1, sizeof(*f));
-    f->dir = tu_mkdtemp();
-    f->db = tu_path(f->dir, "store.db");
-    f->key = tu_path(f->dir, "store.key");
+    tu_files_make(&f->files);
     for (size_t i = 0; i + 1 < sizeof(f->note); i++)
         f->note[i] = (char)('a' + (i * 7919) % 26);
     assert_int_equal(getrlimit(RLIMIT_FSIZE, &f->was), 0);
@@ -71,10 +69,7 @@ static int teardown(void **state)
     fx *f = *state;
     setrlimit(RLIMIT_FSIZE, &f->was);
     fs_store_close(f->st);
-    tu_rmdir(f->dir);
-    free(f->dir);
-    free(f->db);
-    free(f->key);
+    tu_files_remove(&f->files);
     free(f);
     return 0;
 }
@@ -83,7 +78,7 @@ static off_t file_size(const fx *f, const char *suffix)
 {
     char path[4096];
     struct stat sb;
-    snprintf(path, sizeof(path), "%s%s", f->db, suffix);
+    snprintf(path, sizeof(path), "%s%s", f->files.db, suffix);
     return stat(path, &sb) == 0 ? sb.st_size : 0;
 }
 
@@ -171,7 +166,7 @@ static void test_local_writes_fail_whole_and_resume_when_room_returns(void **sta
     int acked = put_until_full(f, "full", &err);
     assert_true(acked > 0);
     assert_int_equal(err.code, FS_EIO);
-    assert_non_null(strstr(err.msg, f->db)); /* names the store's file */
+    assert_non_null(strstr(err.msg, f->files.db)); /* names the store's file */
     /* still full: writes keep failing, reads keep working */
     for (int i = 0; i < 5; i++)
         assert_int_not_equal(put(f, "still", i, NULL), 0);

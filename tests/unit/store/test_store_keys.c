@@ -32,18 +32,12 @@
 #define PASS2 "a brand new passphrase"
 #define NRECORDS 40
 
-typedef struct fixture {
-    char *dir;
-    char *db;
-    char *key;
-} fixture;
+typedef tu_files fixture;
 
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof(*f));
-    f->dir = tu_mkdtemp();
-    f->db = tu_path(f->dir, "store.db");
-    f->key = tu_path(f->dir, "store.key");
+    tu_files_make(f);
     *state = f;
     return 0;
 }
@@ -51,10 +45,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *f = *state;
-    tu_rmdir(f->dir);
-    free(f->dir);
-    free(f->db);
-    free(f->key);
+    tu_files_remove(f);
     free(f);
     return 0;
 }
