@@ -227,6 +227,30 @@ static bool overlaps(const uint8_t *fields, size_t len, const uint32_t *cleared,
     return false;
 }
 
+/* A stored state's values, canonical since this program encoded them: copied. */
+static int set_stored(fs_event *ev, const uint8_t *fields, size_t fields_len,
+                      const uint32_t *cleared, size_t ncleared)
+{
+    uint8_t *f = fields_len > 0 ? malloc(fields_len) : NULL;
+    uint32_t *c = ncleared > 0 ? malloc(ncleared * sizeof(*c)) : NULL;
+    if ((fields_len > 0 && f == NULL) || (ncleared > 0 && c == NULL)) {
+        free(f);
+        free(c);
+        return FS_ENOMEM;
+    }
+    if (fields_len > 0)
+        memcpy(f, fields, fields_len);
+    if (ncleared > 0)
+        memcpy(c, cleared, ncleared * sizeof(*c));
+    free(ev->fields);
+    free(ev->cleared);
+    ev->fields = f;
+    ev->fields_len = fields_len;
+    ev->cleared = c;
+    ev->ncleared = ncleared;
+    return 0;
+}
+
 int fs_event_set_values(fs_event *ev, const ProtobufCMessageDescriptor *desc, const uint8_t *fields,
                         size_t fields_len, const uint32_t *cleared, size_t ncleared, unsigned flags,
                         const char **why)
@@ -234,6 +258,8 @@ int fs_event_set_values(fs_event *ev, const ProtobufCMessageDescriptor *desc, co
     uint8_t *f = NULL;
     uint32_t *c = NULL;
     size_t flen = 0, nc = 0;
+    if (flags & FS_EVENT_STORED)
+        return set_stored(ev, fields, fields_len, cleared, ncleared);
     int rc = fs_wire_canon(fields, fields_len, flags, &f, &flen, why);
     if (rc != 0)
         return rc;

@@ -38,11 +38,15 @@ int fs_event_set_sibs(fs_event *ev, const fs_sib *sibs, size_t n);
  * value, values compare as bytes, a prefix first. */
 int fs_sib_cmp_value(const fs_sib *a, const fs_sib *b);
 
+/* Flag for fs_event_set_values: the values of a stored state (record.h,
+ * fs_state_decode_stored), canonical and parsing: copied as they are. */
+#define FS_EVENT_STORED 0x100u
 /*
  * Sets ev's sibling values from fields (wire format, any order) and cleared (any
  * order, duplicates allowed), in canonical form. Refuses (FS_ECORRUPT, *why) bad
  * wire format, field 1 unless FS_WIRE_STRIP_ID is in flags, values that do not
- * parse as desc's message, cleared numbers out of range or also set.
+ * parse as desc's message, cleared numbers out of range or also set. With
+ * FS_EVENT_STORED, copies both unchecked (only FS_ENOMEM can fail).
  */
 int fs_event_set_values(fs_event *ev, const ProtobufCMessageDescriptor *desc, const uint8_t *fields,
                         size_t fields_len, const uint32_t *cleared, size_t ncleared, unsigned flags,

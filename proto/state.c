@@ -8,6 +8,8 @@
  * state's own vv, sibling values well-formed and parsing as the kind's message,
  * cleared numbers in range and disjoint from the values) and the result is put
  * in canonical form, so two replicas holding the same state hold the same bytes.
+ * A device reads its own store's states with fs_state_decode_stored, which
+ * skips re-parsing the events' values (record.h says when that is sound).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -135,7 +137,8 @@ static int vv_from_pb(fs_state *st, const Fieldsync__RecordState *pb, fs_err *er
     return 0;
 }
 
-static int event_from_pb(fs_state *st, fs_event *ev, const Fieldsync__Event *pe, fs_err *err)
+static int event_from_pb(fs_state *st, fs_event *ev, const Fieldsync__Event *pe, unsigned flags,
+                         fs_err *err)
 {
     const char *why = NULL;
     char what[160];
@@ -152,7 +155,7 @@ static int event_from_pb(fs_state *st, fs_event *ev, const Fieldsync__Event *pe,
     const uint8_t *f = pe->has_fields ? pe->fields.data : NULL;
     size_t flen = pe->has_fields ? pe->fields.len : 0;
     int rc = fs_event_set_values(ev, fs_kind_descriptor(st->kind), f, flen, pe->cleared,
-                                 pe->n_cleared, 0, &why);
+                                 pe->n_cleared, flags, &why);
     if (rc == FS_ENOMEM)
         return fs_err_set(err, FS_ENOMEM, "out of memory decoding a record state");
     if (rc != 0) {
@@ -163,7 +166,8 @@ static int event_from_pb(fs_state *st, fs_event *ev, const Fieldsync__Event *pe,
     return 0;
 }
 
-static int events_from_pb(fs_state *st, const Fieldsync__RecordState *pb, fs_err *err)
+static int events_from_pb(fs_state *st, const Fieldsync__RecordState *pb, unsigned flags,
+                          fs_err *err)
 {
     if (pb->n_events == 0)
         return 0;
@@ -172,7 +176,7 @@ static int events_from_pb(fs_state *st, const Fieldsync__RecordState *pb, fs_err
         return fs_err_set(err, FS_ENOMEM, "out of memory decoding a record state");
     for (size_t i = 0; i < pb->n_events; i++) {
         fs_event *ev = &st->events[st->nevents];
-        int rc = event_from_pb(st, ev, pb->events[i], err);
+        int rc = event_from_pb(st, ev, pb->events[i], flags, err);
         if (rc != 0) {
             fs_event_clear(ev);
             return rc;
@@ -195,7 +199,8 @@ static int events_from_pb(fs_state *st, const Fieldsync__RecordState *pb, fs_err
     return 0;
 }
 
-int fs_state_from_pb(fs_state **out, const Fieldsync__RecordState *pb, fs_err *err)
+static int state_from_pb(fs_state **out, const Fieldsync__RecordState *pb, unsigned flags,
+                         fs_err *err)
 {
     *out = NULL;
     if (!pb->has_kind || fs_kind_descriptor((fs_kind)pb->kind) == NULL)
@@ -212,13 +217,18 @@ int fs_state_from_pb(fs_state **out, const Fieldsync__RecordState *pb, fs_err *e
         return rc;
     rc = vv_from_pb(st, pb, err);
     if (rc == 0)
-        rc = events_from_pb(st, pb, err);
+        rc = events_from_pb(st, pb, flags, err);
     if (rc != 0) {
         fs_state_free(st);
         return rc;
     }
     *out = st;
     return 0;
+}
+
+int fs_state_from_pb(fs_state **out, const Fieldsync__RecordState *pb, fs_err *err)
+{
+    return state_from_pb(out, pb, 0, err);
 }
 
 /* ------------------------------------------------------------------------- */
@@ -335,7 +345,7 @@ static int check_top_level(const uint8_t *buf, size_t len, fs_err *err)
     return 0;
 }
 
-int fs_state_decode(fs_state **out, const uint8_t *buf, size_t len, fs_err *err)
+static int state_decode(fs_state **out, const uint8_t *buf, size_t len, unsigned flags, fs_err *err)
 {
     *out = NULL;
     if (len > FS_STATE_MAX_BYTES)
@@ -351,7 +361,17 @@ int fs_state_decode(fs_state **out, const uint8_t *buf, size_t len, fs_err *err)
         return fs_err_set(err, FS_ECORRUPT,
                           "record state does not parse as a RecordState message: it is damaged "
                           "or was sent by a faulty peer, and was not applied");
-    rc = fs_state_from_pb(out, pb, err);
+    rc = state_from_pb(out, pb, flags, err);
     fieldsync__record_state__free_unpacked(pb, NULL);
     return rc;
+}
+
+int fs_state_decode(fs_state **out, const uint8_t *buf, size_t len, fs_err *err)
+{
+    return state_decode(out, buf, len, 0, err);
+}
+
+int fs_state_decode_stored(fs_state **out, const uint8_t *buf, size_t len, fs_err *err)
+{
+    return state_decode(out, buf, len, FS_EVENT_STORED, err);
 }

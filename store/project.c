@@ -210,7 +210,7 @@ static int index_queued(fs_store *st, int64_t rid, const void *state_bytes, size
                               "looking a record up in the search index", err);
     if (rc != 0 || done || state_bytes == NULL)
         return rc;
-    rc = fs_state_decode(&state, state_bytes, len, err);
+    rc = fs_state_decode_stored(&state, state_bytes, len, err);
     if (rc == 0 && fs_record_alive(state))
         rc = index_search(st, rid, state, err);
     fs_state_free(state);
@@ -282,8 +282,8 @@ int fs_store_reproject_all(fs_store *st, fs_err *err)
     while (rc == 0 && (step = sqlite3_step(s)) == SQLITE_ROW) {
         fs_state *state = NULL;
         int64_t rid = sqlite3_column_int64(s, 0);
-        rc = fs_state_decode(&state, sqlite3_column_blob(s, 1), (size_t)sqlite3_column_bytes(s, 1),
-                             err);
+        rc = fs_state_decode_stored(&state, sqlite3_column_blob(s, 1),
+                                    (size_t)sqlite3_column_bytes(s, 1), err);
         if (rc == 0)
             rc = fs_store_project(st, rid, state, false, err);
         fs_state_free(state);

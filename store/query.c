@@ -151,8 +151,8 @@ static int read_item(sqlite3_stmt *s, fs_list_item *item, fs_err *err)
     item->id = fs_store_strdup((const char *)sqlite3_column_text(s, 0));
     if (item->id == NULL)
         return fs_err_set(err, FS_ENOMEM, "listing records: out of memory");
-    int rc = fs_state_decode(&state, sqlite3_column_blob(s, 1), (size_t)sqlite3_column_bytes(s, 1),
-                             &why);
+    int rc = fs_state_decode_stored(&state, sqlite3_column_blob(s, 1),
+                                    (size_t)sqlite3_column_bytes(s, 1), &why);
     if (rc == 0)
         rc = fs_record_visible(state, &item->msg, &why);
     fs_state_free(state);

@@ -39,8 +39,8 @@ int fs_store_load(fs_store *st, fs_kind kind, const char *id, int64_t *rid, fs_s
     sqlite3_bind_text(s, 2, id, -1, SQLITE_STATIC);
     int step = sqlite3_step(s);
     if (step == SQLITE_ROW) {
-        rc = fs_state_decode(state, sqlite3_column_blob(s, 1), (size_t)sqlite3_column_bytes(s, 1),
-                             err);
+        rc = fs_state_decode_stored(state, sqlite3_column_blob(s, 1),
+                                    (size_t)sqlite3_column_bytes(s, 1), err);
         if (rc == 0)
             *rid = sqlite3_column_int64(s, 0);
     } else if (step != SQLITE_DONE) {

@@ -31,8 +31,8 @@ const char fs_store_funnel_sql[] = "SELECT stage, count(*) FROM accounts GROUP B
 static int visible_of(sqlite3_stmt *s, ProtobufCMessage **m, fs_err *err)
 {
     fs_state *state = NULL;
-    int rc =
-        fs_state_decode(&state, sqlite3_column_blob(s, 0), (size_t)sqlite3_column_bytes(s, 0), err);
+    int rc = fs_state_decode_stored(&state, sqlite3_column_blob(s, 0),
+                                    (size_t)sqlite3_column_bytes(s, 0), err);
     if (rc == 0)
         rc = fs_record_visible(state, m, err);
     fs_state_free(state);

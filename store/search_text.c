@@ -101,8 +101,8 @@ static void search_text_sql(sqlite3_context *ctx, int argc, sqlite3_value **argv
     (void)argc;
     fs_kind kind = (fs_kind)sqlite3_value_int(argv[0]);
     int col = sqlite3_value_int(argv[2]) != 0;
-    int rc = fs_state_decode(&state, sqlite3_value_blob(argv[1]),
-                             (size_t)sqlite3_value_bytes(argv[1]), &err);
+    int rc = fs_state_decode_stored(&state, sqlite3_value_blob(argv[1]),
+                                    (size_t)sqlite3_value_bytes(argv[1]), &err);
     if (rc == 0 && fs_store_kind_searchable(kind) && fs_record_alive(state))
         rc = fs_store_search_text(state, &text[0], &text[1], &err);
     if (rc == 0)
