@@ -199,18 +199,16 @@ int fs_store_project(fs_store *st, int64_t rid, const fs_state *state, bool fres
 /* Indexes one queued record as it stands now (state is NULL when it went):
  * whatever happened to it since it was queued (changed, deleted, its rid
  * reused), the FTS row ends up matching the committed state. A row already in
- * the index is left alone: the triggers on records take a row out before its
- * record's state changes or goes (schema.c, version 7), so a row that is
- * there matches the committed state. */
-static int index_queued(fs_store *st, int64_t rid, const void *state_bytes, size_t len, fs_err *err)
+ * the index (indexed) is left alone: the triggers on records take a row out
+ * before its record's state changes or goes (schema.c, version 7), so a row
+ * that is there matches the committed state. */
+static int index_queued(fs_store *st, int64_t rid, bool indexed, const void *state_bytes,
+                        size_t len, fs_err *err)
 {
     fs_state *state = NULL;
-    bool done = false;
-    int rc = fs_store_has_row(st, "SELECT 1 FROM search_docsize WHERE id = ?", rid, &done,
-                              "looking a record up in the search index", err);
-    if (rc != 0 || done || state_bytes == NULL)
-        return rc;
-    rc = fs_state_decode_stored(&state, state_bytes, len, err);
+    if (indexed || state_bytes == NULL)
+        return 0;
+    int rc = fs_state_decode_stored(&state, state_bytes, len, err);
     if (rc == 0 && fs_record_alive(state))
         rc = index_search(st, rid, state, err);
     fs_state_free(state);
@@ -225,8 +223,10 @@ static int index_batch(fs_store *st, size_t limit, fs_err *err)
     sqlite3_stmt *s = NULL, *done = NULL;
     int64_t last = 0;
     int rc = fs_store_prepare(st,
-                              "SELECT b.rid, r.state FROM search_backlog b"
-                              " LEFT JOIN records r ON r.rid = b.rid ORDER BY b.rid LIMIT ?",
+                              "SELECT b.rid, d.id IS NOT NULL, r.state FROM search_backlog b"
+                              " LEFT JOIN records r ON r.rid = b.rid"
+                              " LEFT JOIN search_docsize d ON d.id = b.rid"
+                              " ORDER BY b.rid LIMIT ?",
                               &s, err);
     if (rc != 0)
         return rc;
@@ -234,8 +234,8 @@ static int index_batch(fs_store *st, size_t limit, fs_err *err)
     int step;
     while (rc == 0 && (step = sqlite3_step(s)) == SQLITE_ROW) {
         last = sqlite3_column_int64(s, 0);
-        rc = index_queued(st, last, sqlite3_column_blob(s, 1), (size_t)sqlite3_column_bytes(s, 1),
-                          err);
+        rc = index_queued(st, last, sqlite3_column_int(s, 1) != 0, sqlite3_column_blob(s, 2),
+                          (size_t)sqlite3_column_bytes(s, 2), err);
     }
     if (rc == 0 && step != SQLITE_DONE)
         rc = fs_store_sqlerr(st, step, err, "reading the search backlog");
