@@ -60,21 +60,29 @@ static int has_conflict(const fs_state *state, bool *out, fs_err *err)
     return rc;
 }
 
-int fs_store_save(fs_store *st, int64_t rid, const fs_state *state, fs_err *err)
+/* The row of state: an UPDATE of rid, or an INSERT of a new record (rid 0).
+ * With if_new, an INSERT that finds the record already there does nothing and
+ * leaves *saved false. Projections follow a row written. */
+static int save_row(fs_store *st, int64_t rid, const fs_state *state, bool if_new, bool *saved,
+                    fs_err *err)
 {
     uint8_t *buf = NULL;
     size_t len = 0;
     bool conflict = false;
     sqlite3_stmt *s = NULL;
+    *saved = false;
     int rc = fs_state_encode(state, &buf, &len, err);
     if (rc == 0)
         rc = has_conflict(state, &conflict, err);
     if (rc == 0)
         rc = fs_store_prepare(st,
-                              rid == 0 ? "INSERT INTO records(state, alive, has_conflict, hlc, "
-                                         "kind, id) VALUES(?, ?, ?, ?, ?, ?)"
-                                       : "UPDATE records SET state = ?, alive = ?, "
-                                         "has_conflict = ?, hlc = ? WHERE rid = ?",
+                              rid != 0 ? "UPDATE records SET state = ?, alive = ?, "
+                                         "has_conflict = ?, hlc = ? WHERE rid = ?"
+                              : if_new ? "INSERT INTO records(state, alive, has_conflict, hlc, "
+                                         "kind, id) VALUES(?, ?, ?, ?, ?, ?) "
+                                         "ON CONFLICT(kind, id) DO NOTHING"
+                                       : "INSERT INTO records(state, alive, has_conflict, hlc, "
+                                         "kind, id) VALUES(?, ?, ?, ?, ?, ?)",
                               &s, err);
     if (rc != 0)
         goto done;
@@ -93,14 +101,23 @@ int fs_store_save(fs_store *st, int64_t rid, const fs_state *state, fs_err *err)
         rc = fs_store_sqlerr(st, step, err, "saving a record");
         goto done;
     }
+    if (rid == 0 && if_new && sqlite3_changes(st->db) == 0)
+        goto done; /* the record is there */
     bool fresh = rid == 0;
     if (fresh)
         rid = sqlite3_last_insert_rowid(st->db);
+    *saved = true;
     rc = fs_store_project(st, rid, state, fresh, err);
 done:
     fs_store_finish(st, s);
     free(buf);
     return rc;
+}
+
+int fs_store_save(fs_store *st, int64_t rid, const fs_state *state, fs_err *err)
+{
+    bool saved;
+    return save_row(st, rid, state, false, &saved, err);
 }
 
 int fs_store_remove(fs_store *st, int64_t rid, fs_err *err)
@@ -143,6 +160,17 @@ int fs_store_join_save(fs_store *st, const fs_state *other, bool *changed, fs_er
     bool same = false;
     *changed = false;
     int rc = check_ref(other->kind, other->id, err);
+    if (rc == 0 && st->loading) {
+        /* An initial load's records are new, nearly all: one statement looks
+         * the key up and inserts. A new record takes other as it is, since the
+         * join of nothing with a canonical (decoded) state is that state. */
+        rc = save_row(st, 0, other, true, changed, err);
+        if (rc != 0 || *changed) {
+            if (rc == 0)
+                fs_store_observe(st, other);
+            return rc;
+        }
+    }
     if (rc == 0)
         rc = fs_store_load(st, other->kind, other->id, &rid, &local, err);
     if (rc == 0 && local == NULL)

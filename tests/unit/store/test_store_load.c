@@ -231,6 +231,60 @@ static void test_a_load_ends_as_page_by_page_applies_do(void **state)
     book_free(&b);
 }
 
+/* A loading store inserts a pulled record without looking it up first; one
+ * it already holds (the change feed after the snapshot, a page applied
+ * again) must still be joined with it, as a store that is not loading does. */
+static void test_a_load_joins_a_record_it_already_holds(void **state)
+{
+    (void)state;
+    book b;
+    book_make(&b);
+    uint8_t digests[2][32];
+    for (int bulk = 0; bulk < 2; bulk++) {
+        char *dir = tu_mkdtemp();
+        fs_store *st = tu_open_plain(dir);
+        assert_int_equal(fs_store_defer_maintenance(st, true, NULL), 0);
+        if (bulk) {
+            fs_store_set_load_batch(st, BATCH);
+            assert_int_equal(fs_store_load_begin(st, NULL), 0);
+        }
+        assert_int_equal(apply_page(st, &b, 0, NULL), 0);
+        /* the first page's first record deleted by a replica that never saw
+         * it (concurrent: the join keeps both writes, a replacement one), and
+         * its second record as it was */
+        fs_state *again[2] = {NULL, NULL};
+        assert_int_equal(fs_state_new(&again[0], b.states[0]->kind, b.states[0]->id, NULL), 0);
+        assert_int_equal(fs_state_copy(&again[1], b.states[1], NULL), 0);
+        assert_int_equal(fs_record_delete(again[0], 0x5eedull, (uint64_t)5000 << 16, NULL), 0);
+        fs_pull_pos at = {0, (const uint8_t *)"page:1", 6};
+        fs_apply_report r = {0};
+        assert_int_equal(fs_store_apply_pulled(st, again, 2, NULL, 0, &at, &r, NULL), 0);
+        assert_int_equal(r.applied, 2);
+        assert_int_equal(r.changed, 1);
+        fs_state *held = NULL;
+        int64_t rid = 0;
+        assert_int_equal(fs_store_load(st, again[0]->kind, again[0]->id, &rid, &held, NULL), 0);
+        assert_non_null(held);
+        assert_int_equal(held->nevents, 2); /* the book's write and the concurrent delete */
+        assert_true(fs_record_alive(held));
+        assert_int_equal(count(st, "SELECT count(*) FROM records"), PAGE);
+        fs_state_free(held);
+        fs_apply_report_clear(&r);
+        fs_state_free(again[0]);
+        fs_state_free(again[1]);
+        for (size_t i = 1; i < pages_of(&b); i++)
+            assert_int_equal(apply_page(st, &b, i, NULL), 0);
+        assert_int_equal(fs_store_load_finish(st, NULL), 0);
+        drain_search(st);
+        digest(st, digests[bulk]);
+        fs_store_close(st);
+        tu_rmdir(dir);
+        free(dir);
+    }
+    assert_memory_equal(digests[0], digests[1], 32);
+    book_free(&b);
+}
+
 static void test_a_load_leaves_the_indexes_out_until_it_ends(void **state)
 {
     tu_store_fixture *f = *state;
@@ -542,6 +596,7 @@ int main(void)
 #define T(name) cmocka_unit_test_setup_teardown(name, tu_store_setup, tu_store_teardown)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_a_load_ends_as_page_by_page_applies_do),
+        cmocka_unit_test(test_a_load_joins_a_record_it_already_holds),
         T(test_a_load_leaves_the_indexes_out_until_it_ends),
         T(test_a_store_with_records_loads_page_by_page),
         T(test_a_local_change_commits_the_open_batch_first),
