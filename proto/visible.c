@@ -283,6 +283,8 @@ int fs_record_conflicts(const fs_state *st, fs_conflict **out, size_t *nout, fs_
     held *v = NULL;
     *out = NULL;
     *nout = 0;
+    if (st->nevents <= 1)
+        return 0; /* one write holds one sibling of a field at most: none to choose from */
     int rc = alive_conflict(st, &c, &n, &cap);
     if (rc == 0)
         rc = all_siblings(st, &v, &nv);
