@@ -24,12 +24,27 @@ static uint32_t sql_hash(const char *sql)
     return h;
 }
 
+static int lend(fs_store_stmt *c, sqlite3_stmt **stmt)
+{
+    c->lent = true;
+    *stmt = c->stmt;
+    return 0;
+}
+
 int fs_store_prepare(fs_store *st, const char *sql, sqlite3_stmt **stmt, fs_err *err)
 {
     *stmt = NULL;
     if (st->db == NULL) /* a failed rekey could not reopen it */
         return fs_err_set(err, FS_ESTATE, "%s is not open: close the store and open it again",
                           st->path);
+    /* Callers pass string literals: the same pointer is the same statement,
+     * found without hashing the text (compared still, since a buffer that
+     * held other SQL may come back at the same address). */
+    for (size_t i = 0; i < FS_STORE_STMTS; i++) {
+        fs_store_stmt *c = &st->stmts[i];
+        if (c->sql == sql && c->stmt != NULL && !c->lent && strcmp(sqlite3_sql(c->stmt), sql) == 0)
+            return lend(c, stmt);
+    }
     uint32_t h = sql_hash(sql);
     fs_store_stmt *free_slot = NULL;
     for (size_t i = 0; i < FS_STORE_STMTS; i++) {
@@ -39,9 +54,8 @@ int fs_store_prepare(fs_store *st, const char *sql, sqlite3_stmt **stmt, fs_err 
             continue;
         }
         if (c->hash == h && !c->lent && strcmp(sqlite3_sql(c->stmt), sql) == 0) {
-            c->lent = true;
-            *stmt = c->stmt;
-            return 0;
+            c->sql = sql;
+            return lend(c, stmt);
         }
     }
     int rc = sqlite3_prepare_v3(st->db, sql, -1, free_slot != NULL ? SQLITE_PREPARE_PERSISTENT : 0,
@@ -50,6 +64,7 @@ int fs_store_prepare(fs_store *st, const char *sql, sqlite3_stmt **stmt, fs_err 
         return fs_store_sqlerr(st, rc, err, "preparing a store query");
     if (free_slot != NULL && *stmt != NULL) {
         free_slot->stmt = *stmt;
+        free_slot->sql = sql;
         free_slot->hash = h;
         free_slot->lent = true;
     }

@@ -21,6 +21,7 @@ typedef struct fs_store_ckpt fs_store_ckpt;
 
 typedef struct fs_store_stmt {
     sqlite3_stmt *stmt; /* NULL: a free slot */
+    const char *sql;    /* the text it was last asked for by (a literal, mostly) */
     uint32_t hash;      /* of its SQL text */
     bool lent;          /* handed out and not yet finished */
 } fs_store_stmt;

@@ -2,7 +2,9 @@
  * test_store_stmts.c: the statement cache (store/stmts.c). A finished
  * statement is lent again for the same SQL, reset and with no binding left; SQL
  * whose statement is still out gets a private one, so a query run while the
- * same query iterates sees its own rows; a rekey's reopen leaves the cache
+ * same query iterates sees its own rows; SQL at an address that held other SQL
+ * gets its own statement, and the same text at another address the cached
+ * one; a rekey's reopen leaves the cache
  * holding only statements of the new connection, and the store works after it.
  */
 #include <setjmp.h>
@@ -85,6 +87,34 @@ static void same_sql_while_lent_gets_a_private_statement(void **state)
     free(dir);
 }
 
+static void a_buffer_holding_other_sql_gets_that_sqls_statement(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp();
+    fs_store *st = tu_open_plain(dir);
+    tu_put_account(st, "acc-1", "Brenner", 1, "rep", "Bramley", "");
+    char sql[64];
+    sqlite3_stmt *s = NULL, *first = NULL;
+    snprintf(sql, sizeof(sql), "SELECT 'first'");
+    assert_int_equal(fs_store_prepare(st, sql, &first, NULL), 0);
+    fs_store_finish(st, first);
+    /* the same buffer, other SQL: found by address, refused by text */
+    snprintf(sql, sizeof(sql), "SELECT 'other'");
+    assert_int_equal(fs_store_prepare(st, sql, &s, NULL), 0);
+    assert_ptr_not_equal(s, first);
+    assert_string_equal(sqlite3_sql(s), "SELECT 'other'");
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(s, 0), "other");
+    fs_store_finish(st, s);
+    /* the first text again from another address: the cached statement */
+    assert_int_equal(fs_store_prepare(st, "SELECT 'first'", &s, NULL), 0);
+    assert_ptr_equal(s, first);
+    fs_store_finish(st, s);
+    fs_store_close(st);
+    tu_rmdir(dir);
+    free(dir);
+}
+
 static void rekey_leaves_only_statements_of_the_new_connection(void **state)
 {
     (void)state;
@@ -114,6 +144,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(finished_statement_is_lent_again_reset_and_unbound),
         cmocka_unit_test(same_sql_while_lent_gets_a_private_statement),
+        cmocka_unit_test(a_buffer_holding_other_sql_gets_that_sqls_statement),
         cmocka_unit_test(rekey_leaves_only_statements_of_the_new_connection),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
