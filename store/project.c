@@ -85,13 +85,19 @@ static int project_contact(fs_store *st, int64_t rid, const Fieldsync__Contact *
 
 /* Writes the record's FTS row now or, while the store defers search indexing
  * (pulled pages under a deferring owner: remote.c), queues its rid for
- * fs_store_index_backlog. */
-static int index_search(fs_store *st, int64_t rid, const fs_state *state, fs_err *err)
+ * fs_store_index_backlog: a record the page inserted (fresh) with the others
+ * when the page ends (fs_store_queue_page_search), one it changed now. */
+static int index_search(fs_store *st, int64_t rid, const fs_state *state, bool fresh, fs_err *err)
 {
     char *name = NULL, *body = NULL;
     sqlite3_stmt *s = NULL;
     if (!fs_store_kind_searchable(state->kind))
         return 0;
+    if (st->defer_search && fresh) {
+        if (st->page_first_rid == 0)
+            st->page_first_rid = rid;
+        return 0;
+    }
     if (st->defer_search) {
         int rc = prep(st, "INSERT OR IGNORE INTO search_backlog(rid) VALUES(?)", rid, &s, err);
         return rc != 0 ? rc : run(st, s, err);
@@ -193,7 +199,28 @@ int fs_store_project(fs_store *st, int64_t rid, const fs_state *state, bool fres
         break;
     }
     protobuf_c_message_free_unpacked(m, NULL);
-    return rc == 0 ? index_search(st, rid, state, err) : rc;
+    return rc == 0 ? index_search(st, rid, state, fresh, err) : rc;
+}
+
+int fs_store_queue_page_search(fs_store *st, fs_err *err)
+{
+    sqlite3_stmt *s = NULL;
+    int64_t first = st->page_first_rid;
+    st->page_first_rid = 0;
+    if (first == 0)
+        return 0;
+    /* rids are handed out above every rid in the table, so the page's new
+     * records are the rows from its first one on */
+    int rc = prep(st,
+                  "INSERT OR IGNORE INTO search_backlog(rid) SELECT rid FROM records"
+                  " WHERE rid >= ? AND kind IN (?, ?, ?) AND alive",
+                  first, &s, err);
+    if (rc != 0)
+        return rc;
+    sqlite3_bind_int(s, 2, FIELDSYNC__RECORD_KIND__ACCOUNT);
+    sqlite3_bind_int(s, 3, FIELDSYNC__RECORD_KIND__CONTACT);
+    sqlite3_bind_int(s, 4, FIELDSYNC__RECORD_KIND__VISIT);
+    return run(st, s, err);
 }
 
 /* Indexes one queued record as it stands now (state is NULL when it went):
@@ -210,7 +237,7 @@ static int index_queued(fs_store *st, int64_t rid, bool indexed, const void *sta
         return 0;
     int rc = fs_state_decode_stored(&state, state_bytes, len, err);
     if (rc == 0 && fs_record_alive(state))
-        rc = index_search(st, rid, state, err);
+        rc = index_search(st, rid, state, false, err);
     fs_state_free(state);
     return rc;
 }

@@ -135,8 +135,10 @@ typedef struct page_work {
 static int work_page(fs_store *st, void *arg, fs_err *err)
 {
     page_work *w = arg;
-    return apply_in_transaction(st, w->what, w->states, w->nstates, w->removals, w->nremovals,
-                                w->pos, w->apply_state, w->ctx, w->r, err);
+    st->page_first_rid = 0;
+    int rc = apply_in_transaction(st, w->what, w->states, w->nstates, w->removals, w->nremovals,
+                                  w->pos, w->apply_state, w->ctx, w->r, err);
+    return rc == 0 ? fs_store_queue_page_search(st, err) : rc;
 }
 
 /* The page in a transaction of its own, committed without flushing the WAL. */

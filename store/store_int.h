@@ -39,6 +39,7 @@ struct fs_store {
     bool defer_maintenance;   /* fs_store_defer_maintenance: survives reopening */
     int autocheckpoint_pages; /* the connection's own limit, restored on undeferring */
     bool defer_search;        /* while applying a pulled page under defer_maintenance */
+    int64_t page_first_rid;   /* ... the first record it inserted: queued with the rest */
     bool loading;             /* an initial load goes on (load.c): its marker is stored */
     bool bulk_open;           /* its batch transaction is open across pages */
     size_t bulk_states;       /* states in that batch */
@@ -146,6 +147,10 @@ int fs_store_project(fs_store *st, int64_t rid, const fs_state *state, bool fres
 int fs_store_unproject(fs_store *st, int64_t rid, fs_kind kind, fs_err *err);
 /* Rebuilds every projection from the stored states (migrations use it). */
 int fs_store_reproject_all(fs_store *st, fs_err *err);
+/* At the end of a pulled page under defer_search, queues the records it
+ * inserted for their search rows, in one statement (those it changed were
+ * queued one by one). */
+int fs_store_queue_page_search(fs_store *st, fs_err *err);
 /* Indexes up to limit queued records for search, in one transaction (the
  * caller, maintenance, has seen that some wait). */
 int fs_store_index_backlog(fs_store *st, size_t limit, fs_err *err);

@@ -209,6 +209,10 @@ static void reference(const book *b, bool bulk, uint8_t out[32])
         assert_int_equal(apply_page(st, b, i, NULL), 0);
     assert_int_equal(fs_store_load_finish(st, NULL), 0);
     drain_search(st);
+    /* every visible account, contact and visit is findable */
+    assert_int_equal(count(st, "SELECT count(*) FROM search_docsize"),
+                     count(st, "SELECT count(*) FROM records WHERE kind IN (1, 2, 3) AND alive"));
+    assert_true(count(st, "SELECT count(*) FROM search_docsize") > 100);
     digest(st, out);
     fs_store_close(st);
     tu_rmdir(dir);
