@@ -202,6 +202,14 @@ int fs_store_project(fs_store *st, int64_t rid, const fs_state *state, bool fres
     return rc == 0 ? index_search(st, rid, state, fresh, err) : rc;
 }
 
+/* Rids are handed out above every rid in the table, so a page's new records
+ * are the rows from its first one on. The + keeps SQLite off the (kind, id)
+ * index, where it would walk every record of those kinds at every page (the
+ * load of a book grew quadratic): only the page's range of the table is read. */
+const char fs_store_page_search_sql[] =
+    "INSERT OR IGNORE INTO search_backlog(rid) SELECT rid FROM records"
+    " WHERE rid >= ? AND +kind IN (?, ?, ?) AND alive";
+
 int fs_store_queue_page_search(fs_store *st, fs_err *err)
 {
     sqlite3_stmt *s = NULL;
@@ -209,12 +217,7 @@ int fs_store_queue_page_search(fs_store *st, fs_err *err)
     st->page_first_rid = 0;
     if (first == 0)
         return 0;
-    /* rids are handed out above every rid in the table, so the page's new
-     * records are the rows from its first one on */
-    int rc = prep(st,
-                  "INSERT OR IGNORE INTO search_backlog(rid) SELECT rid FROM records"
-                  " WHERE rid >= ? AND kind IN (?, ?, ?) AND alive",
-                  first, &s, err);
+    int rc = prep(st, fs_store_page_search_sql, first, &s, err);
     if (rc != 0)
         return rc;
     sqlite3_bind_int(s, 2, FIELDSYNC__RECORD_KIND__ACCOUNT);

@@ -183,6 +183,7 @@ int fs_store_open_keyed(fs_store *st, const char *passphrase, size_t passphrase_
  * their plans. */
 int fs_store_list_sql(const fs_list_query *q, char *sql, size_t size, fs_err *err);
 extern const char fs_store_search_sql[];
+extern const char fs_store_page_search_sql[];
 extern const char fs_store_followups_sql[];
 extern const char fs_store_followups_count_sql[];
 extern const char fs_store_conflicts_sql[];

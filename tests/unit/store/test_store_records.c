@@ -825,6 +825,27 @@ static void every_list_and_report_query_runs_on_an_index(void **state)
     assert_indexed(f->st, fs_store_conflicts_sql);
 }
 
+/* A pulled page queues its new records by their range of rids: a plan on the
+ * (kind, id) index read every record of those kinds at every page. */
+static void a_pages_search_queue_reads_only_its_range_of_records(void **state)
+{
+    fixture *f = *state;
+    fill_accounts(f->st);
+    char eqp[512];
+    snprintf(eqp, sizeof(eqp), "EXPLAIN QUERY PLAN %s", fs_store_page_search_sql);
+    sqlite3_stmt *s = NULL;
+    assert_int_equal(sqlite3_prepare_v2(f->st->db, eqp, -1, &s, NULL), SQLITE_OK);
+    int steps = 0;
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        const char *d = (const char *)sqlite3_column_text(s, 3);
+        if (strstr(d, "records") != NULL && strstr(d, "INTEGER PRIMARY KEY (rowid>?)") == NULL)
+            fail_msg("not on the range of rids: \"%s\"", d);
+        steps++;
+    }
+    sqlite3_finalize(s);
+    assert_int_equal(steps, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -858,6 +879,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(account_delete_refused_with_children_unless_cascade, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(every_list_and_report_query_runs_on_an_index, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(a_pages_search_queue_reads_only_its_range_of_records, setup,
                                         teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
