@@ -99,6 +99,18 @@ int fs_event_sibs(const fs_event *ev, fs_sib **out, size_t *n)
     return 0;
 }
 
+/* ev's values become fields and cleared (malloc'd, owned by ev from here). */
+static void event_take(fs_event *ev, uint8_t *fields, size_t fields_len, uint32_t *cleared,
+                       size_t ncleared)
+{
+    free(ev->fields);
+    free(ev->cleared);
+    ev->fields = fields;
+    ev->fields_len = fields_len;
+    ev->cleared = cleared;
+    ev->ncleared = ncleared;
+}
+
 int fs_event_set_sibs(fs_event *ev, const fs_sib *sibs, size_t n)
 {
     size_t bytes = 0, ncleared = 0;
@@ -122,12 +134,7 @@ int fs_event_set_sibs(fs_event *ev, const fs_sib *sibs, size_t n)
             w += sibs[i].len;
         }
     }
-    free(ev->fields);
-    free(ev->cleared);
-    ev->fields = fields;
-    ev->fields_len = bytes;
-    ev->cleared = cleared;
-    ev->ncleared = ncleared;
+    event_take(ev, fields, bytes, cleared, ncleared);
     return 0;
 }
 
@@ -242,12 +249,7 @@ static int set_stored(fs_event *ev, const uint8_t *fields, size_t fields_len,
         memcpy(f, fields, fields_len);
     if (ncleared > 0)
         memcpy(c, cleared, ncleared * sizeof(*c));
-    free(ev->fields);
-    free(ev->cleared);
-    ev->fields = f;
-    ev->fields_len = fields_len;
-    ev->cleared = c;
-    ev->ncleared = ncleared;
+    event_take(ev, f, fields_len, c, ncleared);
     return 0;
 }
 
@@ -274,12 +276,7 @@ int fs_event_set_values(fs_event *ev, const ProtobufCMessageDescriptor *desc, co
         rc = FS_ECORRUPT;
         goto fail;
     }
-    free(ev->fields);
-    free(ev->cleared);
-    ev->fields = f;
-    ev->fields_len = flen;
-    ev->cleared = c;
-    ev->ncleared = nc;
+    event_take(ev, f, flen, c, nc);
     return 0;
 fail:
     free(f);

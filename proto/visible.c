@@ -89,39 +89,28 @@ static int fail(fs_err *err, const fs_state *st, int rc)
                       fs_kind_name(st->kind), st->id);
 }
 
-/* Whether fields are well-formed wire format in ascending field order, each
- * field's occurrences together: what fs_event_sibs checks, without a list. */
-static bool fields_canonical(const uint8_t *fields, size_t len)
+/* The id as field 1 at buf (room for 1 + FS_WIRE_VARINT_MAX + its length);
+ * returns the bytes written. Field 1 is the lowest number: it goes first. */
+static size_t put_id(uint8_t *buf, const char *id, size_t idlen)
 {
-    size_t pos = 0;
-    uint32_t prev = 0;
-    fs_wire_field f;
-    const char *why;
-    int r;
-    while ((r = fs_wire_next(fields, len, &pos, &f, &why)) == 1) {
-        if (f.number < prev)
-            return false;
-        prev = f.number;
-    }
-    return r == 0;
+    size_t w = 0;
+    buf[w++] = (FS_FIELD_ID << 3) | FS_WIRE_LEN;
+    w += fs_wire_put_varint(buf + w, idlen);
+    memcpy(buf + w, id, idlen);
+    return w + idlen;
 }
 
-/* The id, then the values of the fields: for one event, its own fields as
- * they are (each field has that one sibling, and a cleared one no value). */
+/* For a state of one event whose values are canonical: the id, then those
+ * values as they are (each field has that one sibling, and a cleared one
+ * no value). */
 static int one_event_bytes(const fs_state *st, uint8_t **out, size_t *len, fs_err *err)
 {
     const fs_event *ev = &st->events[0];
     size_t idlen = strlen(st->id);
-    if (!fields_canonical(ev->fields, ev->fields_len))
-        return fail(err, st, FS_ECORRUPT);
     uint8_t *buf = malloc(1 + FS_WIRE_VARINT_MAX + idlen + ev->fields_len);
     if (buf == NULL)
         return fail(err, st, FS_ENOMEM);
-    size_t w = 0;
-    buf[w++] = (FS_FIELD_ID << 3) | FS_WIRE_LEN;
-    w += fs_wire_put_varint(buf + w, idlen);
-    memcpy(buf + w, st->id, idlen);
-    w += idlen;
+    size_t w = put_id(buf, st->id, idlen);
     if (ev->fields_len > 0)
         memcpy(buf + w, ev->fields, ev->fields_len);
     *out = buf;
@@ -135,7 +124,7 @@ int fs_record_visible_bytes(const fs_state *st, uint8_t **out, size_t *len, fs_e
     size_t n = 0, idlen = strlen(st->id);
     *out = NULL;
     *len = 0;
-    if (st->nevents == 1)
+    if (st->nevents == 1 && fs_wire_canonical(st->events[0].fields, st->events[0].fields_len))
         return one_event_bytes(st, out, len, err);
     int rc = all_siblings(st, &v, &n);
     if (rc != 0)
@@ -148,12 +137,7 @@ int fs_record_visible_bytes(const fs_state *st, uint8_t **out, size_t *len, fs_e
         free(v);
         return fail(err, st, FS_ENOMEM);
     }
-    /* id first: field 1 is the lowest number, and the output is canonical. */
-    size_t w = 0;
-    buf[w++] = (FS_FIELD_ID << 3) | FS_WIRE_LEN;
-    w += fs_wire_put_varint(buf + w, idlen);
-    memcpy(buf + w, st->id, idlen);
-    w += idlen;
+    size_t w = put_id(buf, st->id, idlen);
     for (size_t i = 0; i < n; i++) {
         bool last = i + 1 == n || v[i + 1].s.field != v[i].s.field;
         if (last && !v[i].s.cleared) {

@@ -194,11 +194,7 @@ static size_t varint_size(uint64_t v)
     return n;
 }
 
-/* Whether buf is its own canonical form: occurrences ascending by field
- * number (so each field's are together), every tag, varint and length
- * minimal, no field 1. What states from our own encoder and most peers'
- * events are: their canonical form is then a copy. */
-static bool is_canonical(const uint8_t *buf, size_t len)
+bool fs_wire_canonical(const uint8_t *buf, size_t len)
 {
     size_t pos = 0;
     uint32_t prev = 0;
@@ -219,7 +215,7 @@ static bool is_canonical(const uint8_t *buf, size_t len)
 int fs_wire_canon(const uint8_t *buf, size_t len, unsigned flags, uint8_t **out, size_t *out_len,
                   const char **why)
 {
-    if (len > 0 && is_canonical(buf, len)) {
+    if (len > 0 && fs_wire_canonical(buf, len)) {
         if ((*out = malloc(len)) == NULL)
             return FS_ENOMEM;
         memcpy(*out, buf, len);

@@ -63,6 +63,10 @@ int fs_wire_next(const uint8_t *buf, size_t len, size_t *pos, fs_wire_field *f, 
  */
 int fs_wire_canon(const uint8_t *buf, size_t len, unsigned flags, uint8_t **out, size_t *out_len,
                   const char **why);
+/* Whether buf is its own canonical form (well-formed, occurrences ascending
+ * by field number, every tag, varint and length minimal, no field 1): what
+ * our encoder writes and most peers send, whose canonical form is a copy. */
+bool fs_wire_canonical(const uint8_t *buf, size_t len);
 
 /* The spans of a canonical buffer, one per field number, ascending. *out is
  * malloc'd (NULL when *n is 0). Returns 0, FS_ECORRUPT or FS_ENOMEM. */

@@ -194,10 +194,9 @@ static int64_t projection_indexes(fs_store *st)
                      "'transactions')");
 }
 
-/* The book applied page by page to a plain store, loading or not: its digest. */
-static void reference(const book *b, bool bulk, uint8_t out[32])
+/* A plain store in dir, deferring as fieldsyncd does, loading (bulk) or not. */
+static fs_store *open_to_pull(const char *dir, bool bulk)
 {
-    char *dir = tu_mkdtemp();
     fs_store *st = tu_open_plain(dir);
     assert_int_equal(fs_store_defer_maintenance(st, true, NULL), 0);
     if (bulk) {
@@ -205,16 +204,31 @@ static void reference(const book *b, bool bulk, uint8_t out[32])
         assert_int_equal(fs_store_load_begin(st, NULL), 0);
         assert_true(fs_store_loading(st));
     }
-    for (size_t i = 0; i < pages_of(b); i++)
-        assert_int_equal(apply_page(st, b, i, NULL), 0);
+    return st;
+}
+
+/* Ends the pull (the load, if one goes on) and the search backlog, checks
+ * that every visible account, contact and visit is findable, and closes st
+ * with its digest in out. */
+static void finish_to_digest(fs_store *st, uint8_t out[32])
+{
     assert_int_equal(fs_store_load_finish(st, NULL), 0);
     drain_search(st);
-    /* every visible account, contact and visit is findable */
     assert_int_equal(count(st, "SELECT count(*) FROM search_docsize"),
                      count(st, "SELECT count(*) FROM records WHERE kind IN (1, 2, 3) AND alive"));
     assert_true(count(st, "SELECT count(*) FROM search_docsize") > 100);
     digest(st, out);
     fs_store_close(st);
+}
+
+/* The book applied page by page to a plain store, loading or not: its digest. */
+static void reference(const book *b, bool bulk, uint8_t out[32])
+{
+    char *dir = tu_mkdtemp();
+    fs_store *st = open_to_pull(dir, bulk);
+    for (size_t i = 0; i < pages_of(b); i++)
+        assert_int_equal(apply_page(st, b, i, NULL), 0);
+    finish_to_digest(st, out);
     tu_rmdir(dir);
     free(dir);
 }
@@ -246,12 +260,7 @@ static void test_a_load_joins_a_record_it_already_holds(void **state)
     uint8_t digests[2][32];
     for (int bulk = 0; bulk < 2; bulk++) {
         char *dir = tu_mkdtemp();
-        fs_store *st = tu_open_plain(dir);
-        assert_int_equal(fs_store_defer_maintenance(st, true, NULL), 0);
-        if (bulk) {
-            fs_store_set_load_batch(st, BATCH);
-            assert_int_equal(fs_store_load_begin(st, NULL), 0);
-        }
+        fs_store *st = open_to_pull(dir, bulk);
         assert_int_equal(apply_page(st, &b, 0, NULL), 0);
         /* the first page's first record deleted by a replica that never saw
          * it (concurrent: the join keeps both writes, a replacement one), and
@@ -278,10 +287,7 @@ static void test_a_load_joins_a_record_it_already_holds(void **state)
         fs_state_free(again[1]);
         for (size_t i = 1; i < pages_of(&b); i++)
             assert_int_equal(apply_page(st, &b, i, NULL), 0);
-        assert_int_equal(fs_store_load_finish(st, NULL), 0);
-        drain_search(st);
-        digest(st, digests[bulk]);
-        fs_store_close(st);
+        finish_to_digest(st, digests[bulk]);
         tu_rmdir(dir);
         free(dir);
     }
