@@ -35,27 +35,34 @@ void fs_event_clear(fs_event *ev)
     ev->alive = FS_ALIVE_NONE;
 }
 
+/* Malloc'd copies of fields and cleared (NULL when empty); 0 or FS_ENOMEM. */
+static int copy_values(const uint8_t *fields, size_t fields_len, const uint32_t *cleared,
+                       size_t ncleared, uint8_t **f, uint32_t **c)
+{
+    *f = fields_len > 0 ? malloc(fields_len) : NULL;
+    *c = ncleared > 0 ? malloc(ncleared * sizeof(uint32_t)) : NULL;
+    if ((fields_len > 0 && *f == NULL) || (ncleared > 0 && *c == NULL)) {
+        free(*f);
+        free(*c);
+        *f = NULL;
+        *c = NULL;
+        return FS_ENOMEM;
+    }
+    if (fields_len > 0)
+        memcpy(*f, fields, fields_len);
+    if (ncleared > 0)
+        memcpy(*c, cleared, ncleared * sizeof(uint32_t));
+    return 0;
+}
+
 int fs_event_copy(fs_event *dst, const fs_event *src)
 {
     *dst = *src;
-    dst->fields = NULL;
-    dst->cleared = NULL;
-    if (src->fields_len > 0) {
-        dst->fields = malloc(src->fields_len);
-        if (dst->fields == NULL)
-            goto fail;
-        memcpy(dst->fields, src->fields, src->fields_len);
-    }
-    if (src->ncleared > 0) {
-        dst->cleared = malloc(src->ncleared * sizeof(uint32_t));
-        if (dst->cleared == NULL)
-            goto fail;
-        memcpy(dst->cleared, src->cleared, src->ncleared * sizeof(uint32_t));
-    }
-    return 0;
-fail:
-    fs_event_clear(dst);
-    return FS_ENOMEM;
+    int rc = copy_values(src->fields, src->fields_len, src->cleared, src->ncleared, &dst->fields,
+                         &dst->cleared);
+    if (rc != 0)
+        fs_event_clear(dst);
+    return rc;
 }
 
 bool fs_event_empty(const fs_event *ev)
@@ -238,17 +245,10 @@ static bool overlaps(const uint8_t *fields, size_t len, const uint32_t *cleared,
 static int set_stored(fs_event *ev, const uint8_t *fields, size_t fields_len,
                       const uint32_t *cleared, size_t ncleared)
 {
-    uint8_t *f = fields_len > 0 ? malloc(fields_len) : NULL;
-    uint32_t *c = ncleared > 0 ? malloc(ncleared * sizeof(*c)) : NULL;
-    if ((fields_len > 0 && f == NULL) || (ncleared > 0 && c == NULL)) {
-        free(f);
-        free(c);
+    uint8_t *f;
+    uint32_t *c;
+    if (copy_values(fields, fields_len, cleared, ncleared, &f, &c) != 0)
         return FS_ENOMEM;
-    }
-    if (fields_len > 0)
-        memcpy(f, fields, fields_len);
-    if (ncleared > 0)
-        memcpy(c, cleared, ncleared * sizeof(*c));
     event_take(ev, f, fields_len, c, ncleared);
     return 0;
 }

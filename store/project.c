@@ -97,8 +97,7 @@ static int index_search(fs_store *st, int64_t rid, const fs_state *state, bool f
         if (st->page_first_rid == 0)
             st->page_first_rid = rid;
         return 0;
-    }
-    if (st->defer_search) {
+    } else if (st->defer_search) {
         int rc = prep(st, "INSERT OR IGNORE INTO search_backlog(rid) VALUES(?)", rid, &s, err);
         return rc != 0 ? rc : run(st, s, err);
     }

@@ -106,8 +106,8 @@ static int save_row(fs_store *st, int64_t rid, const fs_state *state, bool if_ne
     bool fresh = rid == 0;
     if (fresh)
         rid = sqlite3_last_insert_rowid(st->db);
-    *saved = true;
     rc = fs_store_project(st, rid, state, fresh, err);
+    *saved = rc == 0;
 done:
     fs_store_finish(st, s);
     free(buf);
@@ -160,16 +160,14 @@ int fs_store_join_save(fs_store *st, const fs_state *other, bool *changed, fs_er
     bool same = false;
     *changed = false;
     int rc = check_ref(other->kind, other->id, err);
-    if (rc == 0 && st->loading) {
-        /* An initial load's records are new, nearly all: one statement looks
-         * the key up and inserts. A new record takes other as it is, since the
-         * join of nothing with a canonical (decoded) state is that state. */
-        rc = save_row(st, 0, other, true, changed, err);
-        if (rc != 0 || *changed) {
-            if (rc == 0)
-                fs_store_observe(st, other);
-            return rc;
-        }
+    /* An initial load's records are new, nearly all: one statement looks the
+     * key up and inserts. A new record takes other as it is, since the join of
+     * nothing with a canonical (decoded) state is that state; one the store
+     * holds goes on below. */
+    if (rc == 0 && st->loading && (rc = save_row(st, 0, other, true, changed, err)) == 0 &&
+        *changed) {
+        fs_store_observe(st, other);
+        return 0;
     }
     if (rc == 0)
         rc = fs_store_load(st, other->kind, other->id, &rid, &local, err);
