@@ -248,6 +248,36 @@ int fs_record_visible_bytes(const fs_state *st, uint8_t **out, size_t *len, fs_e
  * decoding the other fields. */
 int fs_record_visible_string(const fs_state *st, uint32_t field, char **out, fs_err *err);
 
+/* Wire types of fs_field_read.type that the record kinds' fields use. */
+#define FS_FIELD_WIRE_VARINT 0
+#define FS_FIELD_WIRE_LEN 2
+
+/* A field read from a message's wire bytes without unpacking the message. */
+typedef struct fs_field_read {
+    bool set;             /* the field occurs */
+    uint8_t type;         /* its wire type: 0 varint, 1 64-bit, 2 length-delimited, 5 32-bit */
+    uint64_t number;      /* a varint's or a fixed field's value */
+    const uint8_t *bytes; /* length-delimited: the payload, inside the bytes read or owned */
+    size_t len;
+    void *owned; /* what fs_field_read_clear frees (fs_record_read_nested's strings) */
+} fs_field_read;
+
+/* Reads fields[0..n) of the message buf[0..len) (fs_record_visible_bytes, say)
+ * in one pass, each from its last occurrence: what protobuf's parser keeps of
+ * a non-repeated scalar or string field. A message field's occurrences merge
+ * instead: read a field inside one with fs_record_read_nested. 0, or
+ * FS_ECORRUPT with err when buf is not wire format. */
+int fs_record_read_fields(const uint8_t *buf, size_t len, const uint32_t *fields, size_t n,
+                          fs_field_read *out, fs_err *err);
+/* Field inner (a string or a varint field) of the message field outer of a
+ * message of type desc in buf: outer's occurrences merged and unpacked by
+ * protobuf-c, as fs_record_visible's message holds it. A string is copied
+ * into out->owned. 0; FS_ECORRUPT when outer's payload does not unpack;
+ * FS_EINVAL when outer or inner is not such a field; FS_ENOMEM. */
+int fs_record_read_nested(const uint8_t *buf, size_t len, const ProtobufCMessageDescriptor *desc,
+                          uint32_t outer, uint32_t inner, fs_field_read *out, fs_err *err);
+void fs_field_read_clear(fs_field_read *r);
+
 /* One sibling of a field in conflict. */
 typedef struct fs_sibling {
     fs_dot dot;

@@ -10,7 +10,9 @@
  *    ((x join f) join x = (x join f) join f = x join f);
  *  - visible bytes always come out; the visible message parses or fails with
  *    FS_ECORRUPT only, and each string field read alone
- *    (fs_record_visible_string) is the message's; conflicts are well formed (two or more siblings,
+ *    (fs_record_visible_string) is the message's, and so is each scalar field read from the
+ *    visible bytes (fs_record_read_fields, and _nested for a field of a message field);
+ *    conflicts are well formed (two or more siblings,
  *    ascending (hlc, replica, counter), fields ascending, one winner marked);
  *  - a local write at a new replica supersedes every sibling of the fields it
  *    writes and of `alive`, and a delete then makes the record invisible.
@@ -144,20 +146,88 @@ static void fuzz_visible_strings(const fs_state *x, const ProtobufCMessage *m)
     }
 }
 
+/* Whether r, read from the wire, is what protobuf-c unpacked into field f of
+ * m (a non-repeated string, int64, enum or bool; others pass). */
+static bool read_is_unpacked(const fs_field_read *r, const ProtobufCMessage *m,
+                             const ProtobufCFieldDescriptor *f)
+{
+    const char *at = (const char *)m + f->offset;
+    bool has = f->quantifier_offset != 0 &&
+               *(const protobuf_c_boolean *)((const char *)m + f->quantifier_offset);
+    switch (f->type) {
+    case PROTOBUF_C_TYPE_STRING: {
+        const char *want = *(char *const *)at;
+        if (!r->set || want == NULL)
+            return !r->set && want == NULL;
+        size_t n = strnlen((const char *)r->bytes, r->len);
+        return strlen(want) == n && memcmp(want, r->bytes, n) == 0;
+    }
+    case PROTOBUF_C_TYPE_INT64:
+        return r->set == has && (!has || (int64_t)r->number == *(const int64_t *)at);
+    case PROTOBUF_C_TYPE_ENUM:
+        return r->set == has && (!has || (int32_t)(uint32_t)r->number == *(const int32_t *)at);
+    case PROTOBUF_C_TYPE_BOOL:
+        return r->set == has && (!has || (r->number != 0) == *(const protobuf_c_boolean *)at);
+    default:
+        return true;
+    }
+}
+
+static bool plain_field(const ProtobufCFieldDescriptor *f)
+{
+    return f->label != PROTOBUF_C_LABEL_REPEATED && !(f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+           f->id != 1;
+}
+
+/* Every plain field read from the visible bytes vb is the message's; a field
+ * of a plain message field read with fs_record_read_nested too. */
+static void fuzz_read_fields(const uint8_t *vb, size_t vl, const ProtobufCMessage *m)
+{
+    const ProtobufCMessageDescriptor *d = m->descriptor;
+    for (unsigned i = 0; i < d->n_fields; i++) {
+        const ProtobufCFieldDescriptor *f = &d->fields[i];
+        fs_field_read r;
+        if (!plain_field(f))
+            continue;
+        FUZZ_CHECK(fs_record_read_fields(vb, vl, &f->id, 1, &r, NULL) == 0);
+        FUZZ_CHECK(read_is_unpacked(&r, m, f));
+        if (f->type != PROTOBUF_C_TYPE_MESSAGE)
+            continue;
+        const ProtobufCMessage *sub = *(ProtobufCMessage *const *)((const char *)m + f->offset);
+        const ProtobufCMessageDescriptor *sd = f->descriptor;
+        for (unsigned k = 0; k < sd->n_fields; k++) {
+            const ProtobufCFieldDescriptor *g = &sd->fields[k];
+            int rc = fs_record_read_nested(vb, vl, d, f->id, g->id, &r, NULL);
+            if (g->label == PROTOBUF_C_LABEL_REPEATED || (g->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) ||
+                !(g->type == PROTOBUF_C_TYPE_STRING || g->type == PROTOBUF_C_TYPE_INT64 ||
+                  g->type == PROTOBUF_C_TYPE_ENUM || g->type == PROTOBUF_C_TYPE_BOOL ||
+                  g->type == PROTOBUF_C_TYPE_INT32 || g->type == PROTOBUF_C_TYPE_UINT32 ||
+                  g->type == PROTOBUF_C_TYPE_UINT64)) {
+                FUZZ_CHECK(rc == FS_EINVAL);
+                continue;
+            }
+            FUZZ_CHECK(rc == 0);
+            FUZZ_CHECK(sub != NULL ? read_is_unpacked(&r, sub, g) : !r.set);
+            fs_field_read_clear(&r);
+        }
+    }
+}
+
 static void fuzz_visible(const fs_state *x)
 {
     uint8_t *vb = NULL;
     size_t vl = 0;
     ProtobufCMessage *m = NULL;
     FUZZ_CHECK(fs_record_visible_bytes(x, &vb, &vl, NULL) == 0);
-    free(vb);
     int rc = fs_record_visible(x, &m, NULL);
     FUZZ_CHECK(rc == 0 || rc == FS_ECORRUPT);
     FUZZ_CHECK((rc == 0) == (m != NULL));
     if (m != NULL) {
         fuzz_visible_strings(x, m);
+        fuzz_read_fields(vb, vl, m);
         protobuf_c_message_free_unpacked(m, NULL);
     }
+    free(vb);
     fuzz_conflicts_well_formed(x);
 }
 
@@ -209,6 +279,15 @@ static void fuzz_stored_reads(const fs_state *y)
         protobuf_c_message_free_unpacked(m, NULL);
     if (fs_record_visible_string(y, 2, &text, NULL) == 0)
         free(text);
+    if (fs_record_visible_bytes(y, &buf, &n, NULL) == 0) {
+        const uint32_t listed[] = {2, 3, 5, 10, 17, 19};
+        fs_field_read r[6];
+        (void)fs_record_read_fields(buf, n, listed, 6, r, NULL);
+        if (fs_record_read_nested(buf, n, fs_kind_descriptor(y->kind), 5, 3, r, NULL) == 0)
+            fs_field_read_clear(r);
+        free(buf);
+        buf = NULL;
+    }
     if (fs_record_conflicts(y, &c, &n, NULL) == 0)
         fs_conflicts_free(c, n);
     if (fs_state_encode(y, &buf, &n, NULL) == 0)

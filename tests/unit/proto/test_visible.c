@@ -244,6 +244,60 @@ static void test_visible_string_is_the_message_field(void **state)
     }
 }
 
+/* fs_record_read_fields: the last occurrence of each field, one pass; bytes
+ * that are not wire format refused. */
+static void test_read_fields_takes_the_last_occurrence(void **state)
+{
+    (void)state;
+    tb b = {.len = 0};
+    tb_str(&b, 2, "first");
+    tb_uint(&b, 10, 3);
+    tb_str(&b, 2, "second");
+    const uint32_t want[] = {10, 2, 7};
+    fs_field_read r[3];
+    assert_int_equal(fs_record_read_fields(b.data, b.len, want, 3, r, NULL), 0);
+    assert_true(r[0].set && r[0].type == FS_FIELD_WIRE_VARINT && r[0].number == 3);
+    assert_true(r[1].set && r[1].type == FS_FIELD_WIRE_LEN && r[1].len == 6);
+    assert_memory_equal(r[1].bytes, "second", 6);
+    assert_false(r[2].set);
+    fs_err err = {0};
+    b.data[b.len++] = 0x12; /* field 2, length-delimited, its length missing */
+    assert_int_equal(fs_record_read_fields(b.data, b.len, want, 3, r, &err), FS_ECORRUPT);
+    assert_non_null(strstr(err.msg, "not wire format"));
+}
+
+/* fs_record_read_nested: the message field's occurrences merged, unpacked by
+ * protobuf-c, which takes inside them a field number above protobuf's limit
+ * in a five-byte tag (what the fuzz target found this file's walker refused). */
+static void test_read_nested_merges_as_protobuf_c_unpacks(void **state)
+{
+    (void)state;
+    const ProtobufCMessageDescriptor *acc = &fieldsync__account__descriptor;
+    tb first = {.len = 0}, second = {.len = 0}, b = {.len = 0};
+    tb_str(&first, 3, "Ulm");        /* city */
+    tb_str(&second, 1, "Hauptstr."); /* street only */
+    tb_varint_raw(&second, 0x500000000ull | 0x10);
+    tb_varint_raw(&second, 7); /* an unknown varint field numbered above 2^29 - 1 */
+    tb_bytes(&b, 5, first.data, first.len);
+    tb_bytes(&b, 5, second.data, second.len);
+    fs_field_read city;
+    assert_int_equal(fs_record_read_nested(b.data, b.len, acc, 5, 3, &city, NULL), 0);
+    assert_true(city.set && city.type == FS_FIELD_WIRE_LEN && city.len == 3);
+    assert_memory_equal(city.bytes, "Ulm", 3);
+    fs_field_read_clear(&city);
+    assert_null(city.owned);
+    assert_int_equal(fs_record_read_nested(b.data, b.len, acc, 5, 4, &city, NULL), 0);
+    assert_false(city.set); /* no region in either */
+    fs_err err = {0};
+    assert_int_equal(fs_record_read_nested(b.data, b.len, acc, 2, 1, &city, &err), FS_EINVAL);
+    tb bad = {.len = 0};
+    tb_bytes(&bad, 5,
+             (const uint8_t *)"\x1a\x05"
+                              "ab",
+             4); /* city longer than its bytes */
+    assert_int_equal(fs_record_read_nested(bad.data, bad.len, acc, 5, 3, &city, &err), FS_ECORRUPT);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -254,6 +308,8 @@ int main(void)
         cmocka_unit_test(test_concurrent_deletes_keep_the_record_hidden),
         cmocka_unit_test(test_visible_keeps_an_enum_value_this_build_does_not_know),
         cmocka_unit_test(test_visible_string_is_the_message_field),
+        cmocka_unit_test(test_read_fields_takes_the_last_occurrence),
+        cmocka_unit_test(test_read_nested_merges_as_protobuf_c_unpacks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
