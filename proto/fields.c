@@ -1,7 +1,7 @@
 /*
  * fields.c: a few fields of a message read straight from its wire bytes.
  *
- * The store's list tables hold three to six fields of each record's visible
+ * The store's list tables hold two to five fields of each record's visible
  * value. Unpacking the whole message for them (a visit with its note: every
  * string copied into a block of its own, then freed) was most of what
  * projecting a record cost; walking the bytes once and keeping where the
