@@ -16,6 +16,9 @@
 #include "record_internal.h"
 #include "wire.h"
 
+_Static_assert(FS_FIELD_WIRE_VARINT == FS_WIRE_VARINT && FS_FIELD_WIRE_LEN == FS_WIRE_LEN,
+               "record.h's wire types are wire.h's");
+
 static int malformed(fs_err *err, const char *why)
 {
     return fs_err_set(err, FS_ECORRUPT, "a visible value is not wire format (%s)", why);

@@ -117,30 +117,47 @@ static const projection projections[FS_KIND_MAX + 1] = {
                                               {4, 1, INT64}}}, /* amount.minor_units */
 };
 
-/* Binds f as parameter i the way the unpacked message's field read: a string
- * up to its first NUL, an enum's low 32 bits, a bool as any non-zero varint. */
-static int bind_cell(sqlite3_stmt *s, int i, cell type, const fs_field_read *f)
+static bool is_text(cell type)
 {
-    bool text = type == TEXT || type == TEXT_OR_NULL || type == DAY_OR_NULL;
-    if (f->set && f->type != (text ? FS_FIELD_WIRE_LEN : FS_FIELD_WIRE_VARINT))
-        return FS_ECORRUPT;
-    const char *str = f->set && text ? (const char *)f->bytes : "";
-    int n = f->set && text ? (int)strnlen(str, f->len) : 0;
+    return type == TEXT || type == TEXT_OR_NULL || type == DAY_OR_NULL;
+}
+
+/* Whether f, if set, has the wire type its column reads: the message's parser
+ * refused the whole message otherwise. */
+static bool fits(cell type, const fs_field_read *f)
+{
+    return !f->set || f->type == (is_text(type) ? FS_FIELD_WIRE_LEN : FS_FIELD_WIRE_VARINT);
+}
+
+/* Binds f (which fits) as parameter i the way the unpacked message's field
+ * read: a string up to its first NUL, an enum's low 32 bits, a bool as any
+ * non-zero varint. */
+static void bind_cell(sqlite3_stmt *s, int i, cell type, const fs_field_read *f)
+{
+    const char *str = f->set && is_text(type) ? (const char *)f->bytes : "";
+    int n = f->set && is_text(type) ? (int)strnlen(str, f->len) : 0;
     switch (type) {
     case TEXT:
-        return sqlite3_bind_text(s, i, str, n, SQLITE_STATIC);
+        sqlite3_bind_text(s, i, str, n, SQLITE_STATIC);
+        break;
     case TEXT_OR_NULL:
-        return f->set ? sqlite3_bind_text(s, i, str, n, SQLITE_STATIC) : SQLITE_OK;
+        if (f->set)
+            sqlite3_bind_text(s, i, str, n, SQLITE_STATIC);
+        break;
     case DAY_OR_NULL:
-        return n > 0 ? sqlite3_bind_text(s, i, str, n, SQLITE_STATIC) : SQLITE_OK;
+        if (n > 0)
+            sqlite3_bind_text(s, i, str, n, SQLITE_STATIC);
+        break;
     case ENUM:
-        return sqlite3_bind_int(s, i, (int)(int32_t)(uint32_t)f->number);
+        sqlite3_bind_int(s, i, (int)(int32_t)(uint32_t)f->number);
+        break;
     case BOOL:
-        return sqlite3_bind_int(s, i, f->number != 0);
+        sqlite3_bind_int(s, i, f->number != 0);
+        break;
     case INT64:
-        return sqlite3_bind_int64(s, i, (int64_t)f->number);
+        sqlite3_bind_int64(s, i, (int64_t)f->number);
+        break;
     }
-    return SQLITE_OK;
 }
 
 /* The kind's list row of the visible value buf[0..len). */
@@ -153,24 +170,22 @@ static int project_row(fs_store *st, int64_t rid, const fs_state *state, const p
     for (size_t i = 0; i < p->ncols; i++)
         fields[i] = p->cols[i].field;
     int rc = fs_record_read_fields(buf, len, fields, p->ncols, got, err);
-    for (size_t i = 0; rc == 0 && i < p->ncols; i++)
+    for (size_t i = 0; rc == 0 && i < p->ncols; i++) {
         if (p->cols[i].inner != 0)
             rc = fs_record_read_nested(buf, len, fs_kind_descriptor(state->kind), p->cols[i].field,
                                        p->cols[i].inner, &got[i], err);
-    if (rc == 0)
-        rc = prep(st, p->insert, rid, &s, err);
-    if (rc == 0)
-        sqlite3_bind_text(s, 2, state->id, -1, SQLITE_STATIC);
-    for (size_t i = 0; i < p->ncols && rc == 0; i++)
-        if (bind_cell(s, (int)i + 3, p->cols[i].type, &got[i]) == FS_ECORRUPT)
+        if (rc == 0 && !fits(p->cols[i].type, &got[i]))
             rc = fs_err_set(err, FS_ECORRUPT,
                             "%s %s: field %u of its visible value has the wrong wire type; the "
                             "state is damaged (force a resync to repair it)",
                             fs_kind_name(state->kind), state->id, (unsigned)p->cols[i].field);
-    if (rc == 0)
+    }
+    if (rc == 0 && (rc = prep(st, p->insert, rid, &s, err)) == 0) {
+        sqlite3_bind_text(s, 2, state->id, -1, SQLITE_STATIC);
+        for (size_t i = 0; i < p->ncols; i++)
+            bind_cell(s, (int)i + 3, p->cols[i].type, &got[i]);
         rc = run(st, s, err); /* the statement reads the bound strings: clear them after */
-    else if (s != NULL)
-        fs_store_finish(st, s);
+    }
     for (size_t i = 0; i < p->ncols; i++)
         fs_field_read_clear(&got[i]);
     return rc;
