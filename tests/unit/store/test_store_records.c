@@ -470,6 +470,39 @@ static void search_finds_cjk_words_inside_sentences(void **state)
     fs_search_hits_free(hits, n);
 }
 
+/* The tokenizer skips ASCII eight bytes at a time: a CJK character is found at
+ * every offset from an eight-byte boundary, at the end of the text, and right
+ * after a character of two bytes inside an otherwise ASCII word. */
+static void search_finds_cjk_at_every_offset(void **state)
+{
+    fixture *f = *state;
+    char ids[64], note[64], id[16];
+    tu_put_account(f->st, "a1", "Alder Foods", 3, "rep1", "Leeds", NULL);
+    for (int k = 0; k <= 17; k++) {
+        snprintf(note, sizeof(note), "%.*s深圳%.*s", k, "abcdefghijklmnopq", 17 - k,
+                 "rstuvwxyzabcdefgh");
+        snprintf(id, sizeof(id), "v%02d", k);
+        tu_put_visit(f->st, id, "a1", 1000 + k, note, NULL, NULL, false);
+    }
+    tu_put_visit(f->st, "w1", "a1", 2000, "abcdefgé广州 and more", NULL, NULL, false);
+    fs_search_hit *hits = NULL;
+    size_t n = 0;
+    assert_int_equal(fs_store_search(f->st, "深圳", 0, 50, &hits, &n, NULL), 0);
+    assert_int_equal(n, 18);
+    bool found[18] = {false};
+    for (size_t i = 0; i < n; i++) {
+        int k = -1;
+        assert_int_equal(sscanf(hits[i].id, "v%d", &k), 1);
+        assert_true(k >= 0 && k <= 17 && !found[k]);
+        found[k] = true;
+    }
+    fs_search_hits_free(hits, n);
+    search_ids(f->st, "广州", ids, sizeof(ids));
+    assert_string_equal(ids, "w1");
+    search_ids(f->st, "abcdefge", ids, sizeof(ids)); /* the word before it, diacritic removed */
+    assert_string_equal(ids, "w1");
+}
+
 static void search_hits_name_their_account(void **state)
 {
     fixture *f = *state;
@@ -867,6 +900,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(search_finds_names_and_notes_by_word_prefix, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(search_finds_cjk_words_inside_sentences, setup, teardown),
+        cmocka_unit_test_setup_teardown(search_finds_cjk_at_every_offset, setup, teardown),
         cmocka_unit_test_setup_teardown(search_hits_name_their_account, setup, teardown),
         cmocka_unit_test_setup_teardown(followups_due_by_date_exclude_done_and_undated, setup,
                                         teardown),
