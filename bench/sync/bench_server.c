@@ -1,7 +1,9 @@
 /*
  * bench_server.c: the real fieldsync-server for the benchmarks (bench_sync,
  * bench_server_load): serve on 127.0.0.1 with a free port, read from its port
- * file, in a temporary directory; its admin commands; stopping it.
+ * file, in a temporary directory; its admin commands; stopping it. A bench
+ * that ends in die() stops the server and removes its directory; one killed
+ * by a signal still takes the server with it (the directory stays).
  */
 #include "bench_sync.h"
 
@@ -10,9 +12,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+void bench_die_with_parent(pid_t parent)
+{
+    if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != parent)
+        _exit(127);
+}
 
 /* Runs fieldsync-server with args; out (optional) receives its stdout. Waits
  * for it and returns its exit code, or (wait_exit false) leaves it running. */
@@ -26,8 +35,10 @@ static int run_server(bench_server *sv, char *out, size_t cap, const char *const
     argv[n] = NULL;
     if (out != NULL && pipe(p) != 0)
         die("pipe", NULL);
+    pid_t parent = getpid();
     pid_t pid = fork();
     if (pid == 0) {
+        bench_die_with_parent(parent);
         dup2(out != NULL ? p[1] : open("/dev/null", O_WRONLY), 1);
         execv(FS_SERVER_BIN, (char *const *)argv);
         _exit(127);
@@ -49,8 +60,20 @@ static int run_server(bench_server *sv, char *out, size_t cap, const char *const
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
+/* The server serving now, stopped at exit if die() ends the bench first. */
+static bench_server *serving;
+
+static void stop_at_exit(void)
+{
+    if (serving != NULL)
+        bench_server_stop(serving);
+}
+
 void bench_server_start(bench_server *sv, const char *name, const char *const *extra)
 {
+    static bool registered;
+    if (!registered && atexit(stop_at_exit) == 0)
+        registered = true;
     char port_file[200];
     snprintf(sv->dir, sizeof(sv->dir), "/tmp/%s-XXXXXX", name);
     if (mkdtemp(sv->dir) == NULL)
@@ -64,6 +87,7 @@ void bench_server_start(bench_server *sv, const char *name, const char *const *e
     for (int i = 0, n = 11; extra != NULL && extra[i] != NULL && n < 23; i++)
         args[n++] = extra[i];
     run_server(sv, NULL, 0, args, false);
+    serving = sv;
     for (double t0 = now_s(); now_s() - t0 < 10;) {
         FILE *f = fopen(port_file, "r");
         if (f != NULL && fscanf(f, "%u", &sv->port) == 1) {
@@ -89,6 +113,7 @@ void bench_server_admin(bench_server *sv, char *out, size_t cap, const char *con
 
 void bench_server_stop(bench_server *sv)
 {
+    serving = NULL;
     kill(sv->pid, SIGTERM);
     waitpid(sv->pid, NULL, 0);
     char cmd[200];

@@ -189,8 +189,10 @@ static void enroll_all(const char *db, size_t n, const char *creds)
 
 static pid_t spawn(const char *const *argv, int out_fd)
 {
+    pid_t parent = getpid();
     pid_t pid = fork();
     if (pid == 0) {
+        bench_die_with_parent(parent);
         int null = open("/dev/null", O_RDWR);
         dup2(out_fd >= 0 ? out_fd : null, 1);
         dup2(null, 2);
