@@ -255,7 +255,7 @@ int fs_store_rekey(fs_store *st, const char *passphrase, size_t passphrase_len, 
     /* Whatever step failed, opening lands on a consistent state. */
     rc = fs_store_open_keyed(st, passphrase, passphrase_len, st->flags & ~FS_STORE_CREATE, err);
     if (rc == 0)
-        sqlite3_busy_timeout(st->db, 5000);
+        rc = fs_store_configure(st, err);
     if (rc == 0 && swap_rc != 0)
         rc = fs_err_set(err, swap_rc,
                         "rekey did not complete; the store was reopened with the key it holds: %s",

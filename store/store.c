@@ -385,15 +385,24 @@ int fs_store_open(fs_store **out, const char *path, const char *keyfile, const c
                          : open_plain(st, flags, err);
     if (rc != 0)
         goto fail;
-    sqlite3_busy_timeout(st->db, 5000);
-    if ((rc = fs_store_migrate(st, err)) != 0 || (rc = fs_store_load_resume(st, false, err)) != 0 ||
-        (rc = load_identity(st, err)) != 0 || (rc = fs_outbox_recover(st, err)) != 0)
+    if ((rc = fs_store_configure(st, err)) != 0 || (rc = fs_store_migrate(st, err)) != 0 ||
+        (rc = fs_store_load_resume(st, false, err)) != 0 || (rc = load_identity(st, err)) != 0 ||
+        (rc = fs_outbox_recover(st, err)) != 0)
         goto fail;
     *out = st;
     return 0;
 fail:
     fs_store_close(st);
     return rc;
+}
+
+int fs_store_configure(fs_store *st, fs_err *err)
+{
+    sqlite3_busy_timeout(st->db, 5000);
+    /* What is deleted is zeroed in the file, free pages included, whatever
+     * SQLite's build defaults to: a record that left the rep's territory
+     * leaves no copy behind (store.md, "Deleted content"). */
+    return fs_store_exec(st, "PRAGMA secure_delete = ON", err);
 }
 
 void fs_store_close(fs_store *st)

@@ -174,6 +174,9 @@ int fs_outbox_drop_read_only(fs_store *st, fs_kind kind, const char *id, bool *d
 /* At open: in-flight entries go back to pending. */
 int fs_outbox_recover(fs_store *st, fs_err *err);
 
+/* Sets up a connection just opened on st->db: the busy timeout, and
+ * secure_delete (store.c). */
+int fs_store_configure(fs_store *st, fs_err *err);
 /* Opening a database file with the right key (rekey.c): try the DEK, then the
  * next DEK, and finish or abandon an interrupted rekey. */
 int fs_store_open_keyed(fs_store *st, const char *passphrase, size_t passphrase_len, unsigned flags,

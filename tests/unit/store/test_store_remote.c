@@ -223,6 +223,47 @@ static void removal_drops_synced_records_and_keeps_unsynced_ones(void **state)
     assert_int_equal(cursor(f->st), 2);
 }
 
+/* A record that left the rep's territory leaves no copy in the store's files:
+ * what is deleted is zeroed (secure_delete), on the pages that keep other
+ * rows and on the pages freed (a long note's overflow pages). The markers
+ * are upper case: the search index holds words in lower case, and keeps a
+ * removed row's words until its segments merge (store.md, "Deleted
+ * content"). */
+static void removed_record_leaves_no_copy_in_the_files(void **state)
+{
+    fixture *f = *state;
+    const char *city = "MARKERCITYOFAREMOVEDRECORD";
+    size_t len = 15 * 4096;
+    char *notes = malloc(len + 1);
+    assert_non_null(notes);
+    memset(notes, 'n', len);
+    memcpy(notes + len - 40, " MARKERNOTEOFAREMOVEDRECORD", 27);
+    notes[len] = '\0';
+    fs_state *s = remote_account("moved", "Moving Mills", 5ull << 16);
+    Fieldsync__Account a = FIELDSYNC__ACCOUNT__INIT;
+    Fieldsync__Address addr = FIELDSYNC__ADDRESS__INIT;
+    addr.city = (char *)city;
+    a.address = &addr;
+    a.notes = notes;
+    assert_int_equal(fs_record_write_msg(s, REMOTE, 6ull << 16, &a.base, NULL, 0, NULL), 0);
+    assert_int_equal(fs_store_apply_remote(f->st, &s, 1, NULL, 0, 1, NULL, NULL), 0);
+    fs_state_free(s);
+    free(notes);
+    fs_store_close(f->st); /* checkpointed into the database file */
+    f->st = tu_open_plain(f->dir);
+    assert_true(tu_dir_contains(f->dir, city));
+    assert_true(tu_dir_contains(f->dir, "MARKERNOTEOFAREMOVEDRECORD"));
+    fs_ref rm = {ACCOUNT, "moved"};
+    fs_apply_report r;
+    assert_int_equal(fs_store_apply_remote(f->st, NULL, 0, &rm, 1, 2, &r, NULL), 0);
+    assert_int_equal(r.removed, 1);
+    fs_apply_report_clear(&r);
+    fs_store_close(f->st);
+    f->st = tu_open_plain(f->dir);
+    assert_false(tu_dir_contains(f->dir, city));
+    assert_false(tu_dir_contains(f->dir, "MARKERNOTEOFAREMOVEDRECORD"));
+}
+
 static void remote_delete_leaves_lists_and_search(void **state)
 {
     fixture *f = *state;
@@ -397,6 +438,7 @@ int main(void)
         T(snapshot_position_commits_with_its_page),
         T(oversized_page_is_refused),
         T(removal_drops_synced_records_and_keeps_unsynced_ones),
+        T(removed_record_leaves_no_copy_in_the_files),
         T(remote_delete_leaves_lists_and_search),
         T(local_write_after_remote_orders_after_it),
         T(store_without_deferral_indexes_pulled_records_at_once),
