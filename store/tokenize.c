@@ -91,8 +91,8 @@ static int words(cjk_tokenizer *t, shifted *sh, int flags, const char *text, int
 }
 
 /* The first i' >= i where a CJK character could start (n if none): eight
- * ASCII bytes at a time, the rest one by one. Scanning a note byte by byte
- * was a seventh of tokenizing it. */
+ * ASCII bytes at a time, the rest one by one. Looking at each byte alone was
+ * 12% of tokenizing a note (store.md). */
 static int next_cjk_lead(const unsigned char *s, int i, int n)
 {
     while (i < n) {

@@ -64,11 +64,11 @@ typedef struct bench_server {
     unsigned port;
 } bench_server;
 
-/* Starts it in a new directory /tmp/NAME-XXXXXX; extra: more serve options
- * (NULL-terminated, or NULL). */
 /* In a child just forked from parent: SIGTERM when the bench ends, even by a
  * signal (Ctrl-C), so that no server outlives it. */
 void bench_die_with_parent(pid_t parent);
+/* Starts it in a new directory /tmp/NAME-XXXXXX; extra: more serve options
+ * (NULL-terminated, or NULL). */
 void bench_server_start(bench_server *sv, const char *name, const char *const *extra);
 /* Runs an admin command (args NULL-terminated); out (optional) receives the
  * first line it prints. A failure ends the program. */

@@ -232,12 +232,12 @@ static void removal_drops_synced_records_and_keeps_unsynced_ones(void **state)
 static void removed_record_leaves_no_copy_in_the_files(void **state)
 {
     fixture *f = *state;
-    const char *city = "MARKERCITYOFAREMOVEDRECORD";
-    size_t len = 15 * 4096;
+    const char *city = "MARKERCITYOFAREMOVEDRECORD", *in_note = "MARKERNOTEOFAREMOVEDRECORD";
+    size_t len = 15 * 4096; /* a state spilling over overflow pages */
     char *notes = malloc(len + 1);
     assert_non_null(notes);
     memset(notes, 'n', len);
-    memcpy(notes + len - 40, " MARKERNOTEOFAREMOVEDRECORD", 27);
+    memcpy(notes + len - 40, in_note, strlen(in_note)); /* near its end: on one of them */
     notes[len] = '\0';
     fs_state *s = remote_account("moved", "Moving Mills", 5ull << 16);
     Fieldsync__Account a = FIELDSYNC__ACCOUNT__INIT;
@@ -252,7 +252,7 @@ static void removed_record_leaves_no_copy_in_the_files(void **state)
     fs_store_close(f->st); /* checkpointed into the database file */
     f->st = tu_open_plain(f->dir);
     assert_true(tu_dir_contains(f->dir, city));
-    assert_true(tu_dir_contains(f->dir, "MARKERNOTEOFAREMOVEDRECORD"));
+    assert_true(tu_dir_contains(f->dir, in_note));
     fs_ref rm = {ACCOUNT, "moved"};
     fs_apply_report r;
     assert_int_equal(fs_store_apply_remote(f->st, NULL, 0, &rm, 1, 2, &r, NULL), 0);
@@ -261,7 +261,7 @@ static void removed_record_leaves_no_copy_in_the_files(void **state)
     fs_store_close(f->st);
     f->st = tu_open_plain(f->dir);
     assert_false(tu_dir_contains(f->dir, city));
-    assert_false(tu_dir_contains(f->dir, "MARKERNOTEOFAREMOVEDRECORD"));
+    assert_false(tu_dir_contains(f->dir, in_note));
 }
 
 static void remote_delete_leaves_lists_and_search(void **state)
