@@ -122,6 +122,35 @@ static void pending_changes_of_one_record_coalesce_at_its_oldest_place(void **st
     fs_outbox_batch_clear(&b);
 }
 
+/* A batch that failed leaves a record's older entry pending while a newer one
+ * is out in the next batch: the record's next change folds its pending entries
+ * into the oldest, and leaves the one in flight, whose ack takes only it. */
+static void a_change_folds_pending_entries_but_never_one_in_flight(void **state)
+{
+    fixture *f = *state;
+    put_name(f->st, "a", "A1");
+    fs_outbox_batch first, second;
+    assert_int_equal(fs_outbox_take(f->st, 10, &first, NULL), 0);
+    put_name(f->st, "a", "A2");
+    assert_int_equal(fs_outbox_take(f->st, 10, &second, NULL), 0);
+    assert_int_equal(second.n, 1);
+    assert_int_equal(fs_outbox_fail(f->st, &first, NULL), 0);
+    put_name(f->st, "a", "A3");
+    row r[8];
+    assert_int_equal(rows(f->st, r, 8), 2);
+    assert_int_equal(r[0].status, FS_OUTBOX_PENDING);
+    assert_string_equal(r[0].name, "A3");
+    assert_int_equal(r[1].status, FS_OUTBOX_IN_FLIGHT);
+    assert_string_equal(r[1].name, "A2");
+    fs_outbox_result res = {.joined = second.items[0].state};
+    assert_int_equal(fs_outbox_complete(f->st, &second, &res, 1, NULL), 0);
+    assert_int_equal(rows(f->st, r, 8), 1);
+    assert_int_equal(r[0].status, FS_OUTBOX_PENDING);
+    assert_string_equal(r[0].name, "A3");
+    fs_outbox_batch_clear(&first);
+    fs_outbox_batch_clear(&second);
+}
+
 static void changes_while_in_flight_coalesce_beside_the_batch_and_outlive_its_ack(void **state)
 {
     fixture *f = *state;
@@ -537,6 +566,7 @@ int main(void)
         T(ack_joins_the_servers_state_without_queueing_it),
         T(refused_entry_stays_listed_and_does_not_block_others),
         T(clock_ahead_entries_go_back_once_the_bound_reaches_them),
+        T(a_change_folds_pending_entries_but_never_one_in_flight),
         T(restart_returns_in_flight_entries_to_pending),
         T(failed_send_and_missing_results_return_entries_to_pending),
         T(take_sends_each_record_as_its_last_change_left_it),
