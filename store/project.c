@@ -239,10 +239,13 @@ int fs_store_project(fs_store *st, int64_t rid, const fs_state *state, bool fres
     int rc = fresh ? 0 : fs_store_unproject(st, rid, state->kind, err);
     if (rc != 0 || !fs_record_alive(state))
         return rc;
-    /* a kind from a newer build: stored and synced, not listed */
-    bool listed = state->kind >= FS_KIND_MIN && state->kind <= FS_KIND_MAX;
-    if (listed && (rc = fs_record_visible_bytes(state, &buf, &len, err)) == 0)
-        rc = project_row(st, rid, state, &projections[state->kind], buf, len, err);
+    /* a kind without a list table (one from a newer build): stored and
+     * synced, not listed */
+    const projection *p =
+        state->kind >= FS_KIND_MIN && state->kind <= FS_KIND_MAX ? &projections[state->kind] : NULL;
+    if (p != NULL && p->insert != NULL &&
+        (rc = fs_record_visible_bytes(state, &buf, &len, err)) == 0)
+        rc = project_row(st, rid, state, p, buf, len, err);
     free(buf);
     return rc == 0 ? index_search(st, rid, state, fresh, err) : rc;
 }
