@@ -228,6 +228,15 @@ int fs_store_meta_set_u64(fs_store *st, const char *key, uint64_t val, fs_err *e
     return meta_put(st, key, NULL, 0, true, val, err);
 }
 
+int fs_store_set_last_sync(fs_store *st, uint64_t unix_s, fs_err *err)
+{
+    int rc = fs_store_begin_unflushed(st, err);
+    if (rc != 0)
+        return rc;
+    return fs_store_end_unflushed(st, fs_store_meta_set_u64(st, FS_META_LAST_SYNC, unix_s, err),
+                                  err);
+}
+
 int fs_store_meta_get_u64(fs_store *st, const char *key, uint64_t *val, fs_err *err)
 {
     sqlite3_stmt *s = NULL;

@@ -165,7 +165,7 @@ void fs_sync_run_succeeded(fs_sync *s)
 {
     s->attempt = 0;
     fs_err err;
-    if (fs_store_meta_set_u64(s->st, FS_META_LAST_SYNC, (uint64_t)time(NULL), &err) != 0)
+    if (fs_store_set_last_sync(s->st, (uint64_t)time(NULL), &err) != 0)
         fs_log(FS_LOG_WARN, "sync: recording the last sync time: %s", fs_err_message(&err));
     fs_sync_set_state(s, FS_SYNC_IDLE, NULL);
     if (s->rerun || s->want_resync) {

@@ -141,6 +141,10 @@ int fs_store_meta_delete(fs_store *st, const char *key, fs_err *err);
 /* Integer values (stored as SQLite integers). Absent keys read as 0. */
 int fs_store_meta_get_u64(fs_store *st, const char *key, uint64_t *val, fs_err *err);
 int fs_store_meta_set_u64(fs_store *st, const char *key, uint64_t val, fs_err *err);
+/* Records the end of a successful sync run (FS_META_LAST_SYNC, Unix seconds)
+ * without flushing the WAL, like the run's pulled pages and push bookkeeping
+ * before it: a power cut that loses it shows the run before as the last. */
+int fs_store_set_last_sync(fs_store *st, uint64_t unix_s, fs_err *err);
 /* A secret value (the device token) straight into guarded memory. */
 int fs_store_meta_get_secret(fs_store *st, const char *key, fs_secret **out, fs_err *err);
 
