@@ -20,28 +20,53 @@
 /* Nested messages go this deep at most (the kinds use three levels). */
 #define VALUES_MAX_DEPTH 8
 
-static int text_check(const uint8_t *s, size_t n, const char *path, const char *name, char *why,
+/* Where a value sits: the message fields it is inside, the innermost first
+ * (NULL: a field of the record's own message). Spelled out only for an error:
+ * formatting it for every nested message was 75,000 snprintf calls in a pull
+ * of 20,000 records. */
+typedef struct path {
+    const char *field;
+    const struct path *outer;
+} path;
+
+/* p as "address." ("" for none) in out[size]. */
+static void path_text(const path *p, char *out, size_t size)
+{
+    if (p == NULL) {
+        out[0] = '\0';
+        return;
+    }
+    path_text(p->outer, out, size);
+    size_t n = strlen(out);
+    snprintf(out + n, size - n, "%s.", p->field);
+}
+
+static int text_check(const uint8_t *s, size_t n, const path *at, const char *name, char *why,
                       size_t whylen)
 {
+    char problem[96], where[FS_RECORD_PATH_MAX];
     if (n > FS_RECORD_TEXT_MAX)
-        snprintf(why, whylen, "%s%s is %zu bytes long, over the limit of %u bytes for a text", path,
-                 name, n, FS_RECORD_TEXT_MAX);
+        snprintf(problem, sizeof(problem),
+                 "is %zu bytes long, over the limit of %u bytes for a text", n, FS_RECORD_TEXT_MAX);
     else if (memchr(s, '\0', n) != NULL)
-        snprintf(why, whylen, "%s%s contains a NUL byte", path, name);
+        snprintf(problem, sizeof(problem), "contains a NUL byte");
     else if (!fs_utf8_valid((const char *)s, n))
-        snprintf(why, whylen, "%s%s is not valid UTF-8 text", path, name);
+        snprintf(problem, sizeof(problem), "is not valid UTF-8 text");
     else
         return 0;
+    path_text(at, where, sizeof(where));
+    snprintf(why, whylen, "%s%s %s", where, name, problem);
     return FS_EINVAL;
 }
 
-/* Every string of the message desc whose wire bytes are buf; path names the
- * message in messages ("" or "address."). Fields desc does not know pass. */
+/* Every string of the message desc whose wire bytes are buf, at path at.
+ * Fields desc does not know pass. */
 static int walk(const ProtobufCMessageDescriptor *desc, const uint8_t *buf, size_t len,
-                const char *path, int depth, char *why, size_t whylen)
+                const path *at, int depth, char *why, size_t whylen)
 {
     fs_wire_field f;
     const char *bad = NULL;
+    char where[FS_RECORD_PATH_MAX];
     size_t pos = 0;
     int more;
     while ((more = fs_wire_next(buf, len, &pos, &f, &bad)) == 1) {
@@ -51,21 +76,22 @@ static int walk(const ProtobufCMessageDescriptor *desc, const uint8_t *buf, size
             continue;
         int rc = 0;
         if (fd->type == PROTOBUF_C_TYPE_STRING) {
-            rc = text_check(buf + f.value, f.end - f.value, path, fd->name, why, whylen);
+            rc = text_check(buf + f.value, f.end - f.value, at, fd->name, why, whylen);
         } else if (fd->type == PROTOBUF_C_TYPE_MESSAGE) {
-            char sub[FS_RECORD_PATH_MAX];
-            snprintf(sub, sizeof(sub), "%s%s.", path, fd->name);
+            path sub = {fd->name, at};
             if (depth == VALUES_MAX_DEPTH) {
-                snprintf(why, whylen, "%s is nested too deeply", sub);
+                path_text(&sub, where, sizeof(where));
+                snprintf(why, whylen, "%s is nested too deeply", where);
                 return FS_EINVAL;
             }
-            rc = walk(fd->descriptor, buf + f.value, f.end - f.value, sub, depth + 1, why, whylen);
+            rc = walk(fd->descriptor, buf + f.value, f.end - f.value, &sub, depth + 1, why, whylen);
         }
         if (rc != 0)
             return rc;
     }
     if (more < 0) {
-        snprintf(why, whylen, "%smalformed values: %s", path, bad);
+        path_text(at, where, sizeof(where));
+        snprintf(why, whylen, "%smalformed values: %s", where, bad);
         return FS_EINVAL;
     }
     return 0;
@@ -79,7 +105,7 @@ int fs_values_check(const ProtobufCMessageDescriptor *desc, const uint8_t *field
                  FS_RECORD_WRITE_MAX);
         return FS_EINVAL;
     }
-    return walk(desc, fields, len, "", 0, why, whylen);
+    return walk(desc, fields, len, NULL, 0, why, whylen);
 }
 
 int fs_record_validate(const fs_state *st, fs_err *err)

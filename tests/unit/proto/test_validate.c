@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "helpers.h"
+#include "record_internal.h"
 
 #define R1 0x1111111111111111ull
 
@@ -179,6 +180,22 @@ static void validate_names_the_record_and_the_field(void **state)
     fs_state_free(st);
 }
 
+/* Values that do not parse inside a nested message: only a local write's can
+ * be such (a state from elsewhere that does not parse is refused before). */
+static void malformed_nested_values_are_named_by_their_path(void **state)
+{
+    (void)state;
+    tb nested = {.len = 0};
+    static const uint8_t city_past_its_end[] = {0x1a, 0x05, 'a'};
+    tb_bytes(&nested, 5, city_past_its_end, sizeof(city_past_its_end)); /* address */
+    char why[256];
+    assert_int_equal(
+        fs_values_check(&fieldsync__account__descriptor, nested.data, nested.len, why, sizeof(why)),
+        FS_EINVAL);
+    if (strncmp(why, "address.malformed values: ", 26) != 0)
+        fail_msg("\"%s\" does not name the address", why);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -188,6 +205,7 @@ int main(void)
         cmocka_unit_test(write_limit_holds_for_the_values_of_one_write),
         cmocka_unit_test(fields_this_build_does_not_know_pass_as_bytes),
         cmocka_unit_test(validate_names_the_record_and_the_field),
+        cmocka_unit_test(malformed_nested_values_are_named_by_their_path),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
