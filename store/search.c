@@ -144,8 +144,7 @@ int fs_store_search(fs_store *st, const char *query, unsigned flags, size_t limi
 }
 
 /* ------------------------------------------------------------------------- */
-
-/* ------------------------------------------------------------------------- */
+/* Records in conflict */
 
 void fs_refs_free(fs_ref *refs, size_t n)
 {
