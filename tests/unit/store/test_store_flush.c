@@ -1,5 +1,5 @@
 /*
- * test_store_flush.c: which commits flush the disk (store.md, "synchronous"):
+ * test_store_flush.c: which commits flush the disk (store.md, "Opening"):
  * a local change does, with everything before it; what the server holds and
  * gives again does not: a pulled page, the outbox's bookkeeping of a push
  * (taking a batch, completing it) and the end of a sync run.
@@ -12,10 +12,8 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
+#include <unistd.h> /* the prototypes of fdatasync and fsync */
 
 #include <cmocka.h>
 
