@@ -31,6 +31,8 @@
 
 /* Tries before giving up on minting an unused replica id (a clash is ~2^-64). */
 #define SRV_REPLICA_TRIES 8
+/* A full disk is not freed in a second: devices come back in a minute. */
+#define SRV_STORAGE_FULL_RETRY_S 60
 
 void srv_config_default(srv_config *c)
 {
@@ -87,6 +89,13 @@ int srv_storage_failure(srv_response *rs, const fs_err *err)
     if (err != NULL && (err->code == FS_EBUSY || err->code == FS_ECONFLICT)) {
         int rc = srv_response_error(rs, 503, "busy", "the server is busy: retry shortly");
         rs->retry_after = 1;
+        return rc;
+    }
+    if (err != NULL && err->code == FS_ENOSPC) {
+        int rc = srv_response_error(rs, 507, "storage_full",
+                                    "the server's disk is full: nothing of this request was "
+                                    "stored; the device keeps its changes and sends them again");
+        rs->retry_after = SRV_STORAGE_FULL_RETRY_S;
         return rc;
     }
     return srv_response_error(rs, 500, "internal",

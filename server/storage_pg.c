@@ -242,14 +242,18 @@ int pg_fail(pg_storage *s, const PGresult *res, const char *what, fs_err *err)
     /* 40001 serialization failure, 40P01 deadlock: the transaction lost to a
      * concurrent one and may simply run again */
     bool conflict = state != NULL && strncmp(state, "40", 2) == 0;
-    bool busy = !conflict && (pg_retryable(state) || PQstatus(s->conn) != CONNECTION_OK);
+    bool full = state != NULL && strcmp(state, "53100") == 0; /* disk_full */
+    bool busy = !conflict && !full && (pg_retryable(state) || PQstatus(s->conn) != CONNECTION_OK);
     int n = (int)strcspn(msg, "\n");
     return fs_err_set(err,
                       conflict ? FS_ECONFLICT
+                      : full   ? FS_ENOSPC
                       : busy   ? FS_EBUSY
                                : FS_EIO,
                       "PostgreSQL %s: %s: %.*s%s", s->where, what, n, msg,
-                      conflict || busy ? " (retry)" : "");
+                      full               ? " (its disk is full: free space for the cluster)"
+                      : conflict || busy ? " (retry)"
+                                         : "");
 }
 
 int pg_run_named(pg_storage *s, const char *name, const char *sql, bool *prepared,

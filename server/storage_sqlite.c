@@ -177,10 +177,15 @@ static const char *const sq_sql[SQ_COUNT] = {
 int sq_fail(sq_storage *s, const char *what, fs_err *err)
 {
     int rc = sqlite3_errcode(s->db);
-    int code = (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) ? FS_EBUSY : FS_EIO;
+    /* SQLITE_FULL: the disk is full (a write failed with ENOSPC) */
+    int code = (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) ? FS_EBUSY
+               : rc == SQLITE_FULL                        ? FS_ENOSPC
+                                                          : FS_EIO;
     return fs_err_set(err, code, "server database %s: %s: %s%s", s->path, what,
                       sqlite3_errmsg(s->db),
-                      code == FS_EBUSY ? " (another writer held the lock too long: retry)" : "");
+                      code == FS_EBUSY    ? " (another writer held the lock too long: retry)"
+                      : code == FS_ENOSPC ? " (its disk is full: free space beside it)"
+                                          : "");
 }
 
 sqlite3_stmt *sq_stmt(sq_storage *s, enum sq_stmt idx, fs_err *err)

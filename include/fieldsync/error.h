@@ -27,7 +27,8 @@
     X(FS_EDENIED, -12, "permission denied")                                                        \
     X(FS_ENET, -13, "network error")                                                               \
     X(FS_ECONFLICT, -14, "conflict")                                                               \
-    X(FS_ESTATE, -15, "operation not valid in the current state")
+    X(FS_ESTATE, -15, "operation not valid in the current state")                                  \
+    X(FS_ENOSPC, -16, "no space left on the disk")
 
 enum fs_error_code {
 #define FS_ERROR_ENUM(name, value, text) name = value,

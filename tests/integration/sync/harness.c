@@ -65,7 +65,7 @@ static pid_t spawn(h_server *sv, const char *const *args, int out_fd)
     if (pid == 0) {
         if (out_fd >= 0)
             dup2(out_fd, 1);
-        if (sv->file_size_max > 0) { /* a full disk: writes past it fail (EFBIG) */
+        if (sv->file_size_max > 0) { /* files that cannot grow: writes past it fail (EFBIG) */
             struct rlimit full = {(rlim_t)sv->file_size_max, (rlim_t)sv->file_size_max};
             signal(SIGXFSZ, SIG_IGN);
             if (setrlimit(RLIMIT_FSIZE, &full) != 0)

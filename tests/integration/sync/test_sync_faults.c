@@ -161,8 +161,10 @@ static const char *integrity(const char *db)
     return out;
 }
 
-/* The server's disk fills (its files cannot grow past 64 KiB more): a push
- * is answered 500 and kept by the device, reads go on, the database stays
+/* The server's files cannot grow past 64 KiB more (RLIMIT_FSIZE: writes
+ * fail with EFBIG, which SQLite reports as an I/O error; a disk that is
+ * actually full is 507 storage_full, test_server_storage_sqlite): a push is
+ * answered 500 and kept by the device, reads go on, the database stays
  * sound, and once there is room again everything converges. */
 static void test_server_disk_full_keeps_the_push_pending(void **state)
 {

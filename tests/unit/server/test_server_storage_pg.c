@@ -4,7 +4,8 @@
  * the schema, a newer schema, change numbers of a transaction that commits
  * after a later one, numbers kept ahead after a restore, a lost connection,
  * a push that loses to a concurrent writer and runs again, a reassignment
- * racing a push under its account, and `migrate` from a SQLite database.
+ * racing a push under its account, `migrate` from a SQLite database, and a
+ * full disk told apart from a busy server.
  */
 #include <pthread.h>
 #include <setjmp.h>
@@ -157,6 +158,37 @@ static void test_lost_connection_is_busy_then_reconnects(void **state)
     assert_int_equal(f->s->ops->begin(f->s, false, NULL), 0); /* reconnects */
     assert_int_equal(f->s->ops->user_get(f->s, "anna", &u, NULL), 0);
     assert_int_equal(f->s->ops->commit(f->s, NULL), 0);
+}
+
+/* PostgreSQL's disk_full (53100, raised here by a trigger on records): the
+ * write fails with FS_ENOSPC and says so, where the rest of its class 53 is
+ * "busy, retry"; the device is answered 507 storage_full. */
+static void test_a_full_disk_is_told_apart(void **state)
+{
+    fx *f = *state;
+    sql(f, "CREATE FUNCTION fs_test_full() RETURNS trigger LANGUAGE plpgsql AS"
+           " $$BEGIN RAISE EXCEPTION 'could not extend file: No space left on device'"
+           " USING ERRCODE = 'disk_full'; END$$;"
+           "CREATE TRIGGER fs_test_full BEFORE INSERT ON records"
+           " FOR EACH ROW EXECUTE FUNCTION fs_test_full()");
+    uint8_t blob = 1;
+    srv_record r = {.kind = FIELDSYNC__RECORD_KIND__ACCOUNT,
+                    .id = "acc-1",
+                    .account_id = "acc-1",
+                    .alive = true,
+                    .state = &blob,
+                    .state_len = 1};
+    fs_err err = {0};
+    assert_int_equal(f->s->ops->begin(f->s, true, NULL), 0);
+    assert_int_equal(f->s->ops->next_seq(f->s, &r.seq, NULL), 0);
+    assert_int_equal(f->s->ops->record_put(f->s, &r, &err), FS_ENOSPC);
+    f->s->ops->rollback(f->s);
+    assert_non_null(strstr(err.msg, "disk is full"));
+    srv_response rs = {0};
+    assert_int_equal(srv_storage_failure(&rs, &err), 0);
+    assert_int_equal(rs.status, 507);
+    assert_string_equal(tu_error_code(&rs), "storage_full");
+    srv_response_clear(&rs);
 }
 
 /* ------------------------------------------------------------------------- */
@@ -406,6 +438,7 @@ int main(int argc, char **argv)
         T(test_push_losing_to_a_concurrent_write_runs_again),
         T(test_reassign_racing_a_new_contact_conflicts),
         T(test_migrate_copies_a_sqlite_database),
+        T(test_a_full_disk_is_told_apart),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -2,8 +2,9 @@
  * test_server_storage_sqlite.c: what only the SQLite backend has: a database
  * file (missing, damaged, of a newer schema), the upgrade of a version 1
  * file (every row kept, no index on seq alone, its WAL truncated), and a
- * pool's checkpoints on a thread of their own. The rest of the storage
- * contract is test_server_storage.c, run against both backends.
+ * pool's checkpoints on a thread of their own, a full disk told apart from
+ * other failures. The rest of the storage contract is test_server_storage.c,
+ * run against both backends.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,7 +19,9 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "handler_int.h"
 #include "srv_test_util.h"
+#include "storage_sqlite_int.h"
 
 typedef tu_db_fixture fx;
 
@@ -45,6 +48,16 @@ static void test_newer_schema_is_refused(void **state)
     fs_err err = {0};
     assert_int_equal(srv_sqlite_open(&s, f->db, false, &err), FS_EVERSION);
     assert_non_null(strstr(err.msg, "upgrade"));
+}
+
+static int page_count(sqlite3 *db)
+{
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA page_count", -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    int n = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return n;
 }
 
 static long long file_size(const char *path)
@@ -197,6 +210,49 @@ static void test_a_pool_checkpoints_on_a_thread_of_its_own(void **state)
     srv_pool_free(pool);
 }
 
+/* A full disk, which SQLite reports as SQLITE_FULL (here: the connection may
+ * not grow the database past a few more pages), fails the write with
+ * FS_ENOSPC and a message that says so; the device is answered 507
+ * storage_full with a Retry-After, not 500. */
+static void test_a_full_disk_is_told_apart(void **state)
+{
+    fx *f = *state;
+    sq_storage *sq = (sq_storage *)f->s;
+    char sql[64];
+    snprintf(sql, sizeof(sql), "PRAGMA max_page_count = %d", page_count(sq->db) + 4);
+    assert_int_equal(sqlite3_exec(sq->db, sql, NULL, NULL, NULL), SQLITE_OK);
+    static uint8_t blob[3000];
+    fs_err err = {0};
+    int rc = 0;
+    for (int i = 0; i < 100 && rc == 0; i++) {
+        char id[16];
+        snprintf(id, sizeof(id), "acc-%d", i);
+        srv_record r = {.kind = FIELDSYNC__RECORD_KIND__ACCOUNT,
+                        .id = id,
+                        .account_id = id,
+                        .alive = true,
+                        .state = blob,
+                        .state_len = sizeof(blob)};
+        assert_int_equal(f->s->ops->begin(f->s, true, NULL), 0);
+        rc = f->s->ops->next_seq(f->s, &r.seq, &err);
+        if (rc == 0)
+            rc = f->s->ops->record_put(f->s, &r, &err);
+        if (rc == 0)
+            rc = f->s->ops->commit(f->s, &err);
+        if (rc != 0)
+            f->s->ops->rollback(f->s);
+    }
+    assert_int_equal(rc, FS_ENOSPC);
+    assert_non_null(strstr(err.msg, f->db));
+    assert_non_null(strstr(err.msg, "disk is full"));
+    srv_response rs = {0};
+    assert_int_equal(srv_storage_failure(&rs, &err), 0);
+    assert_int_equal(rs.status, 507);
+    assert_string_equal(tu_error_code(&rs), "storage_full");
+    assert_true(rs.retry_after >= 30);
+    srv_response_clear(&rs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -206,6 +262,7 @@ int main(void)
         T(test_version_1_database_is_upgraded),
         T(test_damaged_file_is_an_error_not_a_crash),
         T(test_a_pool_checkpoints_on_a_thread_of_its_own),
+        T(test_a_full_disk_is_told_apart),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
