@@ -25,7 +25,8 @@
 #define TOKENIZER_NAME "fieldsync"
 /* The lowest UTF-8 lead byte of a CJK character (U+1100 is E1 84 80): the
  * bytes below it (ASCII, continuation bytes, two-byte leads, E0) are
- * skipped one at a time, and land on the same characters as decoding would. */
+ * skipped (next_cjk_lead), and land on the same characters as decoding
+ * would. */
 #define CJK_LEAD_MIN 0xE1
 
 typedef struct cjk_tokenizer {
