@@ -96,6 +96,18 @@ static void put_or_fail(fs_store *st, fs_kind kind, const char *id, const Protob
         fail_msg("put %s: %s", id, fs_err_message(&err));
 }
 
+fs_state *tu_remote_account(const char *id, const char *name, uint64_t hlc)
+{
+    fs_state *s = NULL;
+    Fieldsync__Account a = FIELDSYNC__ACCOUNT__INIT;
+    a.name = (char *)name;
+    a.has_tier = 1;
+    a.tier = FIELDSYNC__ACCOUNT__TIER__TARGET;
+    assert_int_equal(fs_state_new(&s, FIELDSYNC__RECORD_KIND__ACCOUNT, id, NULL), 0);
+    assert_int_equal(fs_record_write_msg(s, TU_REMOTE, hlc, &a.base, NULL, 0, NULL), 0);
+    return s;
+}
+
 void tu_put_account(fs_store *st, const char *id, const char *name, int tier, const char *owner,
                     const char *city, const char *notes)
 {

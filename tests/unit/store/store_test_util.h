@@ -42,6 +42,10 @@ typedef struct tu_store_fixture {
 int tu_store_setup(void **state);
 int tu_store_teardown(void **state);
 
+/* The replica that writes what tests pull, and a state as a pull gives it: an
+ * account of tier target named name, written by it at hlc. */
+#define TU_REMOTE 0xfeedull
+fs_state *tu_remote_account(const char *id, const char *name, uint64_t hlc);
 /* Puts an account with the given fields (NULL / 0 = not set); asserts success. */
 void tu_put_account(fs_store *st, const char *id, const char *name, int tier, const char *owner,
                     const char *city, const char *notes);

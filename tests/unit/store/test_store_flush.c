@@ -22,9 +22,6 @@
 #include "store_int.h"
 #include "store_test_util.h"
 
-#define ACCOUNT FIELDSYNC__RECORD_KIND__ACCOUNT
-#define REMOTE 0xfeedull
-
 typedef tu_store_fixture fixture;
 
 static unsigned flushes;
@@ -47,16 +44,6 @@ int fsync(int fd)
     return call_next("fsync", fd);
 }
 
-static fs_state *pulled_account(const char *id, uint64_t hlc)
-{
-    fs_state *s = NULL;
-    Fieldsync__Account a = FIELDSYNC__ACCOUNT__INIT;
-    a.name = (char *)id;
-    assert_int_equal(fs_state_new(&s, ACCOUNT, id, NULL), 0);
-    assert_int_equal(fs_record_write_msg(s, REMOTE, hlc, &a.base, NULL, 0, NULL), 0);
-    return s;
-}
-
 static void local_change_flushes(void **state)
 {
     fixture *f = *state;
@@ -70,7 +57,8 @@ static void pulled_page_does_not_flush(void **state)
 {
     fixture *f = *state;
     tu_put_account(f->st, "warm-up", "Warm Up", 0, NULL, NULL, NULL);
-    fs_state *page[] = {pulled_account("p1", 5ull << 16), pulled_account("p2", 6ull << 16)};
+    fs_state *page[] = {tu_remote_account("p1", "Pine Pulp", 5ull << 16),
+                        tu_remote_account("p2", "Poplar Paper", 6ull << 16)};
     unsigned before = flushes;
     assert_int_equal(fs_store_apply_remote(f->st, page, 2, NULL, 0, 9, NULL, NULL), 0);
     assert_int_equal(flushes, before);

@@ -23,22 +23,9 @@
 #include "store_test_util.h"
 
 #define ACCOUNT FIELDSYNC__RECORD_KIND__ACCOUNT
-#define REMOTE 0xfeedull
+#define REMOTE TU_REMOTE
 
 typedef tu_store_fixture fixture;
-
-/* PRAGMA synchronous: 2 is FULL. */
-static fs_state *remote_account(const char *id, const char *name, uint64_t hlc)
-{
-    fs_state *s = NULL;
-    Fieldsync__Account a = FIELDSYNC__ACCOUNT__INIT;
-    a.name = (char *)name;
-    a.has_tier = 1;
-    a.tier = FIELDSYNC__ACCOUNT__TIER__TARGET;
-    assert_int_equal(fs_state_new(&s, ACCOUNT, id, NULL), 0);
-    assert_int_equal(fs_record_write_msg(s, REMOTE, hlc, &a.base, NULL, 0, NULL), 0);
-    return s;
-}
 
 static fs_state **make_page(size_t n, const char *prefix)
 {
@@ -46,7 +33,7 @@ static fs_state **make_page(size_t n, const char *prefix)
     char id[64];
     for (size_t i = 0; i < n; i++) {
         snprintf(id, sizeof(id), "%s%05zu", prefix, i);
-        page[i] = remote_account(id, id, (1000 + i) << 16);
+        page[i] = tu_remote_account(id, id, (1000 + i) << 16);
     }
     return page;
 }
@@ -239,7 +226,7 @@ static void removed_record_leaves_no_copy_in_the_files(void **state)
     memset(notes, 'n', len);
     memcpy(notes + len - 40, in_note, strlen(in_note)); /* near its end: on one of them */
     notes[len] = '\0';
-    fs_state *s = remote_account("moved", "Moving Mills", 5ull << 16);
+    fs_state *s = tu_remote_account("moved", "Moving Mills", 5ull << 16);
     Fieldsync__Account a = FIELDSYNC__ACCOUNT__INIT;
     Fieldsync__Address addr = FIELDSYNC__ADDRESS__INIT;
     addr.city = (char *)city;
@@ -267,7 +254,7 @@ static void removed_record_leaves_no_copy_in_the_files(void **state)
 static void remote_delete_leaves_lists_and_search(void **state)
 {
     fixture *f = *state;
-    fs_state *s = remote_account("gone", "Vanishing Ventures", 5ull << 16);
+    fs_state *s = tu_remote_account("gone", "Vanishing Ventures", 5ull << 16);
     assert_int_equal(fs_store_apply_remote(f->st, &s, 1, NULL, 0, 1, NULL, NULL), 0);
     assert_int_equal(fs_record_delete(s, REMOTE, 6ull << 16, NULL), 0);
     assert_int_equal(fs_store_apply_remote(f->st, &s, 1, NULL, 0, 2, NULL, NULL), 0);
@@ -306,7 +293,7 @@ static void apply_one(fs_store *st, fs_state *s, uint64_t cursor)
 static void store_without_deferral_indexes_pulled_records_at_once(void **state)
 {
     fixture *f = *state;
-    fs_state *s = remote_account("a", "Quince Quarry", 5ull << 16);
+    fs_state *s = tu_remote_account("a", "Quince Quarry", 5ull << 16);
     apply_one(f->st, s, 1);
     fs_state_free(s);
     assert_int_equal(hits_for(f->st, "quince"), 1);
@@ -361,9 +348,9 @@ static void queued_records_are_indexed_as_they_stand(void **state)
 {
     fixture *f = *state;
     assert_int_equal(fs_store_defer_maintenance(f->st, true, NULL), 0);
-    fs_state *page[] = {remote_account("edited", "Rowan Rope", 5ull << 16),
-                        remote_account("deleted", "Sorrel Salt", 5ull << 16),
-                        remote_account("removed", "Tansy Timber", 5ull << 16)};
+    fs_state *page[] = {tu_remote_account("edited", "Rowan Rope", 5ull << 16),
+                        tu_remote_account("deleted", "Sorrel Salt", 5ull << 16),
+                        tu_remote_account("removed", "Tansy Timber", 5ull << 16)};
     assert_int_equal(fs_store_apply_remote(f->st, page, 3, NULL, 0, 1, NULL, NULL), 0);
     /* before maintenance: edited here, deleted remotely, removed from the territory */
     Fieldsync__Account a = FIELDSYNC__ACCOUNT__INIT;
@@ -406,7 +393,7 @@ static void local_write_after_remote_orders_after_it(void **state)
     uint64_t now = 1000;
     fs_store_set_clock(f->st, tu_clock, &now); /* our wall clock lags the remote's */
     uint64_t future = (uint64_t)5000000 << 16;
-    fs_state *s = remote_account("a", "Remote", future);
+    fs_state *s = tu_remote_account("a", "Remote", future);
     assert_int_equal(fs_store_apply_remote(f->st, &s, 1, NULL, 0, 1, NULL, NULL), 0);
     fs_state_free(s);
     Fieldsync__Account a = FIELDSYNC__ACCOUNT__INIT;
