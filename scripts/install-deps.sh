@@ -12,6 +12,7 @@ set -eu
 PACKAGES="build-essential cmake pkg-config clang-format
 libsqlite3-dev libsodium-dev libprotobuf-c-dev protobuf-c-compiler
 libcurl4-openssl-dev libjansson-dev libmicrohttpd-dev libcmocka-dev libsystemd-dev zlib1g-dev
+libzstd-dev
 libpq-dev postgresql-15 haproxy
 sqlite3 python3 openssl chromium chromium-driver"
 
