@@ -32,7 +32,7 @@
 #include <time.h>
 
 #include "deadline.h"
-#include "gzip.h"
+#include "encoding.h"
 #include "http.h"
 #include "inflight.h"
 #include "fieldsync/log.h"
@@ -42,8 +42,8 @@
 #define SRV_PEM_MAX (1u << 20)
 /* A libmicrohttpd message format repeated within this many seconds is counted. */
 #define SRV_LOG_REPEAT_S 60
-/* Bodies smaller than this go out uncompressed: gzip would not pay. */
-#define SRV_GZIP_MIN 256
+/* Bodies smaller than this go out uncompressed: compression would not pay. */
+#define SRV_COMPRESS_MIN 256
 
 struct srv_http {
     struct MHD_Daemon *d;
@@ -94,8 +94,8 @@ static void free_body(void *cls)
     free(b);
 }
 
-/* Queues rs (taking its body) with the protocol headers, gzipped if wanted. */
-static enum MHD_Result send_response(struct MHD_Connection *c, srv_response *rs, int gzip_ok)
+/* Queues rs (taking its body) with the protocol headers, compressed with enc. */
+static enum MHD_Result send_response(struct MHD_Connection *c, srv_response *rs, srv_encoding enc)
 {
     owned_body *ob = calloc(1, sizeof(*ob));
     if (ob == NULL)
@@ -103,19 +103,17 @@ static enum MHD_Result send_response(struct MHD_Connection *c, srv_response *rs,
     ob->p = rs->body;
     ob->n = rs->len;
     rs->body = NULL;
-    int gz = 0;
-    if (gzip_ok && ob->n >= SRV_GZIP_MIN) {
-        uint8_t *z;
-        size_t zlen;
-        /* level 1: a fifth more bytes than the default for little more than
-         * half its CPU (docs/server.md, "Compression") */
-        if (fs_gzip_compress_level(ob->p, ob->n, FS_GZIP_FAST, &z, &zlen, NULL) == 0) {
-            sodium_memzero(ob->p, ob->n);
-            free(ob->p);
-            ob->p = z;
-            ob->n = zlen;
-            gz = 1;
-        }
+    if (ob->n < SRV_COMPRESS_MIN)
+        enc = SRV_ENCODING_IDENTITY;
+    uint8_t *z;
+    size_t zlen;
+    if (enc != SRV_ENCODING_IDENTITY && srv_encode(enc, ob->p, ob->n, &z, &zlen) == 0) {
+        sodium_memzero(ob->p, ob->n);
+        free(ob->p);
+        ob->p = z;
+        ob->n = zlen;
+    } else {
+        enc = SRV_ENCODING_IDENTITY;
     }
     struct MHD_Response *r =
         MHD_create_response_from_buffer_with_free_callback_cls(ob->n, ob->p, free_body, ob);
@@ -127,8 +125,8 @@ static enum MHD_Result send_response(struct MHD_Connection *c, srv_response *rs,
                             rs->content_type ? rs->content_type : "text/plain");
     MHD_add_response_header(r, "Fieldsync-Protocol", SRV_PROTOCOL_VERSION);
     MHD_add_response_header(r, MHD_HTTP_HEADER_VARY, "Accept-Encoding");
-    if (gz)
-        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
+    if (enc != SRV_ENCODING_IDENTITY)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_ENCODING, srv_encoding_name(enc));
     if (rs->retry_after > 0) {
         char ra[16];
         snprintf(ra, sizeof(ra), "%d", rs->retry_after);
@@ -145,7 +143,7 @@ static enum MHD_Result send_error(struct MHD_Connection *c, int status, const ch
     srv_response rs = {0};
     if (srv_response_error(&rs, status, code, "%s", msg) != 0)
         return MHD_NO;
-    enum MHD_Result ret = send_response(c, &rs, 0);
+    enum MHD_Result ret = send_response(c, &rs, SRV_ENCODING_IDENTITY);
     srv_response_clear(&rs);
     return ret;
 }
@@ -157,7 +155,7 @@ static enum MHD_Result send_text(struct MHD_Connection *c, int status, const cha
     if ((rs.body = malloc(rs.len + 1)) == NULL)
         return MHD_NO;
     memcpy(rs.body, text, rs.len);
-    return send_response(c, &rs, 0);
+    return send_response(c, &rs, SRV_ENCODING_IDENTITY);
 }
 
 /* ------------------------------------------------------------------------- */
@@ -285,7 +283,7 @@ static enum MHD_Result request_start(srv_http *h, struct MHD_Connection *c, cons
     if (admit(h, c, rq, &rs))
         return MHD_YES;
     rq->rejected = 1;
-    enum MHD_Result ret = rs.body != NULL ? send_response(c, &rs, 0) : MHD_NO;
+    enum MHD_Result ret = rs.body != NULL ? send_response(c, &rs, SRV_ENCODING_IDENTITY) : MHD_NO;
     srv_response_clear(&rs);
     return ret;
 }
@@ -373,7 +371,7 @@ static enum MHD_Result request_finish(srv_http *h, struct MHD_Connection *c, req
            : rq->route == ROUTE_PUSH ? "push"
                                      : "pull",
            rs.status, rs.len);
-    ret = send_response(c, &rs, srv_gzip_accepted(header(c, MHD_HTTP_HEADER_ACCEPT_ENCODING)));
+    ret = send_response(c, &rs, srv_encoding_for(header(c, MHD_HTTP_HEADER_ACCEPT_ENCODING)));
     srv_response_clear(&rs);
     return ret;
 }

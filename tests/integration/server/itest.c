@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "fieldsync.pb-c.h"
-#include "gzip.h"
+#include "encoding.h"
 
 #define DEADLINE_MS 10000
 
@@ -177,9 +177,14 @@ static size_t on_body(char *p, size_t size, size_t n, void *arg)
 static size_t on_header(char *p, size_t size, size_t n, void *arg)
 {
     it_resp *rs = arg;
-    if (size * n >= 22 && strncasecmp(p, "Content-Encoding: gzip", 22) == 0)
-        rs->gzipped = true;
-    return size * n;
+    static const char name[] = "Content-Encoding:";
+    size_t len = size * n, nl = sizeof(name) - 1;
+    if (len > nl && strncasecmp(p, name, nl) == 0) {
+        size_t v = nl + strspn(p + nl, " ");
+        size_t vl = strcspn(p + v, "\r\n");
+        snprintf(rs->encoding, sizeof(rs->encoding), "%.*s", (int)vl, p + v);
+    }
+    return len;
 }
 
 void it_http(const it_server *sv, const it_req *rq, it_resp *rs)
@@ -229,8 +234,8 @@ void it_http(const it_server *sv, const it_req *rq, it_resp *rs)
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, body ? (const char *)body : "");
         curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
     }
-    if (rq->accept_gzip)
-        curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "gzip");
+    if (rq->accept_encoding != NULL)
+        curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, rq->accept_encoding);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, rs);

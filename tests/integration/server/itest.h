@@ -41,8 +41,8 @@ typedef struct it_resp {
     long status;
     uint8_t *body;
     size_t len;
-    bool gzipped; /* the server sent Content-Encoding: gzip */
-    int failed;   /* transport error (connection refused, reset) */
+    char encoding[16]; /* the answer's Content-Encoding; "": none */
+    int failed;        /* transport error (connection refused, reset) */
 } it_resp;
 
 typedef struct it_req {
@@ -53,7 +53,7 @@ typedef struct it_req {
     const char *content_type;     /* NULL: application/x-protobuf */
     bool gzip_body;               /* compress the body and say so */
     const char *content_encoding; /* header only, body sent as given */
-    bool accept_gzip;
+    const char *accept_encoding;  /* Accept-Encoding (curl decodes the answer); NULL: none */
     const uint8_t *body;
     size_t len;
 } it_req;

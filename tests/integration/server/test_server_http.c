@@ -3,7 +3,8 @@
  * ephemeral port, driven over HTTP with libcurl and through its admin CLI:
  * enrollment, push/pull round trips and joins, refusals, reassignment,
  * revocation, tombstone gc and resync, malformed/oversized bodies, gzip both
- * ways, the protocol header, and kill -9 in the middle of a push.
+ * ways and zstd answers, the protocol header, and kill -9 in the middle of a
+ * push.
  */
 #include <pthread.h>
 #include <setjmp.h>
@@ -365,11 +366,11 @@ static void test_gzip_both_ways(void **state)
                  .body = body,
                  .len = len,
                  .gzip_body = true,
-                 .accept_gzip = true};
+                 .accept_encoding = "gzip"};
     it_resp rs;
     it_http(&f->sv, &rq, &rs);
     assert_int_equal(rs.status, 200);
-    assert_true(rs.gzipped);
+    assert_string_equal(rs.encoding, "gzip");
     Fieldsync__PushResponse *pr = fieldsync__push_response__unpack(NULL, rs.len, rs.body);
     assert_non_null(pr);
     assert_int_equal(pr->n_results, 20);
@@ -389,17 +390,67 @@ static void test_gzip_both_ways(void **state)
     it_resp_clear(&rs);
     /* no Accept-Encoding: plain answer */
     it_resp rb;
-    it_http(&f->sv,
-            &(it_req){.path = "/v1/pull",
-                      .bearer = f->anna_b,
-                      .body = (const uint8_t *)"",
-                      .len = 0,
-                      .accept_gzip = false},
-            &rb);
+    it_http(
+        &f->sv,
+        &(it_req){.path = "/v1/pull", .bearer = f->anna_b, .body = (const uint8_t *)"", .len = 0},
+        &rb);
     assert_int_equal(rb.status, 200);
-    assert_false(rb.gzipped);
+    assert_string_equal(rb.encoding, "");
     it_resp_clear(&rb);
     for (int i = 0; i < 20; i++)
+        fs_state_free(st[i]);
+}
+
+/* The same pull asked with each Accept-Encoding: the answer comes in the
+ * encoding the request prefers (zstd on a tie) and decodes to the very bytes
+ * of the plain answer. */
+static void test_answers_come_in_the_preferred_encoding(void **state)
+{
+    fx *f = *state;
+    fs_state *st[40];
+    char id[16];
+    for (int i = 0; i < 40; i++) {
+        snprintf(id, sizeof(id), "acc-%d", i);
+        st[i] = tu_account(f->ra, id, "Brenner Logistik und Spedition");
+    }
+    Fieldsync__PushResponse *pushed = push(f, f->anna_a, st, 40);
+    fieldsync__push_response__free_unpacked(pushed, NULL);
+    static const struct {
+        const char *accept, *encoding;
+    } cases[] = {
+        {"zstd, gzip", "zstd"}, {"gzip, zstd", "zstd"},       {"gzip", "gzip"},
+        {"zstd", "zstd"},       {"zstd;q=0.5, gzip", "gzip"}, {"zstd;q=0, gzip", "gzip"},
+        {"deflate", ""},
+    };
+    size_t len;
+    uint8_t *body = tu_pull_body(0, 0, &len);
+    it_resp plain;
+    it_http(&f->sv, &(it_req){.path = "/v1/pull", .bearer = f->anna_b, .body = body, .len = len},
+            &plain);
+    assert_int_equal(plain.status, 200);
+    assert_string_equal(plain.encoding, "");
+    Fieldsync__PullResponse *pr = fieldsync__pull_response__unpack(NULL, plain.len, plain.body);
+    assert_non_null(pr);
+    assert_int_equal(pr->n_states, 40);
+    fieldsync__pull_response__free_unpacked(pr, NULL);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        it_resp rs;
+        it_http(&f->sv,
+                &(it_req){.path = "/v1/pull",
+                          .bearer = f->anna_b,
+                          .body = body,
+                          .len = len,
+                          .accept_encoding = cases[i].accept},
+                &rs);
+        assert_int_equal(rs.status, 200);
+        assert_string_equal(rs.encoding, cases[i].encoding);
+        assert_int_equal(rs.len, plain.len);
+        assert_memory_equal(rs.body, plain.body, plain.len);
+        it_resp_clear(&rs);
+    }
+    it_resp_clear(&plain);
+    free(body);
+    for (int i = 0; i < 40; i++)
         fs_state_free(st[i]);
 }
 
@@ -668,6 +719,7 @@ int main(void)
         T(test_gc_collects_tombstones_and_silent_device_must_resync),
         T(test_malformed_and_oversized_bodies_change_nothing),
         T(test_gzip_both_ways),
+        T(test_answers_come_in_the_preferred_encoding),
         T(test_protocol_header_is_required),
         T(test_kill_9_mid_push_keeps_database_consistent),
         T(test_plain_http_off_loopback_is_refused),
