@@ -223,6 +223,7 @@ void fs_sync_http_failed(fs_sync *s, const fs_http_resp *r, const char *what)
         return;
     case FS_HTTP_TOO_BIG:
     case FS_HTTP_LOCAL:
+    case FS_HTTP_BAD_BODY:
         fs_sync_run_failed(s, FS_SYNC_ERROR, FS_EIO, -1, "%s: %s", what, r->error);
         return;
     case FS_HTTP_OK:

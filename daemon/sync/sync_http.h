@@ -29,17 +29,18 @@ typedef struct fs_http_opts {
 
 /* What the engine acts on. */
 typedef enum fs_http_outcome {
-    FS_HTTP_OK = 0,      /* an HTTP answer arrived (any status) */
-    FS_HTTP_NETWORK = 1, /* no answer: refused, unreachable, timeout, reset, truncated */
-    FS_HTTP_TLS = 2,     /* TLS handshake or certificate verification failed */
-    FS_HTTP_TOO_BIG = 3, /* the answer exceeded max_response */
-    FS_HTTP_LOCAL = 4,   /* a local failure (out of memory, bad URL) */
+    FS_HTTP_OK = 0,       /* an HTTP answer arrived (any status) */
+    FS_HTTP_NETWORK = 1,  /* no answer: refused, unreachable, timeout, reset, truncated */
+    FS_HTTP_TLS = 2,      /* TLS handshake or certificate verification failed */
+    FS_HTTP_TOO_BIG = 3,  /* the answer exceeded max_response */
+    FS_HTTP_LOCAL = 4,    /* a local failure (out of memory, bad URL) */
+    FS_HTTP_BAD_BODY = 5, /* the answer's compression is malformed or not one asked for */
 } fs_http_outcome;
 
 typedef struct fs_http_resp {
     fs_http_outcome outcome;
     long status;   /* HTTP status when outcome is FS_HTTP_OK */
-    uint8_t *body; /* decompressed body (owned by the response) */
+    uint8_t *body; /* decoded body (owned by the response) */
     size_t len;
     int64_t retry_after_ms; /* -1 when absent */
     char error[256];        /* what failed, for outcomes other than OK */
@@ -47,6 +48,7 @@ typedef struct fs_http_resp {
     uint64_t bytes_down;    /* response body bytes as received (before decompression) */
     int64_t elapsed_ms;     /* from the request's start to its completion */
     int64_t date_s;         /* the answer's Date header (the server's clock), Unix s; 0: none */
+    char encoding[16];      /* the answer's Content-Encoding ("zstd", "gzip"); "": none */
 } fs_http_resp;
 
 /*

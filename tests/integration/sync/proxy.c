@@ -114,6 +114,12 @@ static void canned(px *p, int c, px_mode mode, char *buf, size_t cap, size_t got
                  "HTTP/1.1 503 Service Unavailable\r\nRetry-After: %ld\r\nContent-Length: 0\r\n"
                  "Connection: close\r\n\r\n",
                  p->arg);
+    else if (mode == PX_BAD_ENCODING)
+        snprintf(resp, sizeof(resp),
+                 "HTTP/1.1 200 OK\r\nContent-Type: application/x-protobuf\r\n"
+                 "Content-Encoding: %s\r\nContent-Length: 8\r\nConnection: close\r\n\r\n"
+                 "\x28\xb5\x2f\xfdjunk",
+                 p->arg == 1 ? "br" : "zstd");
     else
         snprintf(resp, sizeof(resp),
                  "HTTP/1.1 200 OK\r\nContent-Type: application/x-protobuf\r\n"
@@ -138,7 +144,7 @@ static bool forward(conn *k, bool up)
         return false;
     pthread_mutex_lock(&p->mu);
     px_mode mode = p->mode;
-    if (up && (mode == PX_503 || mode == PX_GARBAGE_200)) {
+    if (up && (mode == PX_503 || mode == PX_GARBAGE_200 || mode == PX_BAD_ENCODING)) {
         /* a new request on this (kept-alive) connection: answer it ourselves */
         p->mode = PX_PASS;
         p->faults++;

@@ -3,7 +3,8 @@
  * (proxy.c): in-process, one thread per connection, between an engine and
  * the real server. One-shot faults (the mode returns to pass-through once the
  * fault was injected): reset or truncate the answer after N bytes, answer 503
- * with Retry-After or a garbage 200 without asking the server, SIGKILL the
+ * with Retry-After, a garbage 200 or one whose body is not in its
+ * Content-Encoding without asking the server, SIGKILL the
  * server once N request or answer bytes went through. Delay is persistent.
  */
 #ifndef SYNC_PROXY_H
@@ -18,6 +19,8 @@ typedef enum px_mode {
     PX_TRUNCATE_DOWN, /* clean close to the client after `after` answer bytes */
     PX_503,           /* 503 busy, Retry-After: `arg` seconds */
     PX_GARBAGE_200,   /* 200 with a body that is no protobuf message of the endpoint */
+    PX_BAD_ENCODING,  /* 200 whose body is not in its Content-Encoding: zstd (arg 0) or br
+                       * (arg 1, which the client does not ask for) */
     PX_KILL_UP,       /* SIGKILL `pid` once `after` request bytes went through */
     PX_KILL_DOWN,     /* SIGKILL `pid` once `after` answer bytes went through */
     PX_DELAY,         /* wait `arg` ms before forwarding each chunk (persistent) */

@@ -238,6 +238,26 @@ static void test_garbage_answer_is_an_error_and_the_batch_returns(void **state)
     assert_int_equal(hd_pending(&f->a), 0);
 }
 
+/* An answer whose body is not in its Content-Encoding: malformed zstd, or an
+ * encoding the client never asked for. Either is an error that names it, and
+ * the batch waits for the next run. */
+static void test_undecodable_answer_is_an_error_and_the_batch_returns(void **state)
+{
+    fx *f = *state;
+    put_many(&f->a, "e", 20, 10);
+    static const char *const said[] = {"zstd body is malformed", "(br) is not one asked for"};
+    for (long arg = 0; arg < 2; arg++) {
+        px_set(f->proxy, PX_BAD_ENCODING, 0, arg, 0);
+        assert_int_equal(hd_sync(&f->a), FS_EIO);
+        assert_int_equal(fs_sync_get_state(f->a.sync), FS_SYNC_ERROR);
+        assert_non_null(strstr(reason(&f->a), "push"));
+        assert_non_null(strstr(reason(&f->a), said[arg]));
+        assert_int_equal(hd_pending(&f->a), 20);
+    }
+    assert_int_equal(hd_sync(&f->a), 0);
+    assert_int_equal(hd_pending(&f->a), 0);
+}
+
 /* curl's low-speed check averages over its last seconds, so a stall is caught
  * by the request timeout here, set to 2 s for the test. */
 static void test_slow_link_still_syncs_and_a_stalled_one_times_out(void **state)
@@ -347,6 +367,7 @@ int main(void)
         T(test_truncated_push_answer_loses_nothing),
         T(test_busy_server_is_retried_after_retry_after),
         T(test_garbage_answer_is_an_error_and_the_batch_returns),
+        T(test_undecodable_answer_is_an_error_and_the_batch_returns),
         T(test_slow_link_still_syncs_and_a_stalled_one_times_out),
         T(test_server_killed_during_a_large_push_then_converges),
         T(test_server_killed_during_a_paged_pull_then_converges),
