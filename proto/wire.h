@@ -6,6 +6,11 @@
  * Everything here treats its input as hostile: every varint, length and wire
  * type is checked against the buffer, groups (wire types 3 and 4) and the
  * reserved wire types 6 and 7 are refused, and no read goes past len.
+ *
+ * fs_wire_parses (wire_check.c) answers a different question with its own
+ * rules: whether bytes parse as a message of a descriptor, as protobuf-c's
+ * unpack decides it, which is laxer than fs_wire_next in places (field 0 in a
+ * long tag, a tenth varint byte over 64 bits) and stricter in others.
  */
 #ifndef FS_PROTO_WIRE_H
 #define FS_PROTO_WIRE_H
@@ -13,6 +18,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include <protobuf-c/protobuf-c.h>
 
 #define FS_WIRE_VARINT 0
 #define FS_WIRE_I64 1
@@ -71,5 +78,17 @@ bool fs_wire_canonical(const uint8_t *buf, size_t len);
 /* The spans of a canonical buffer, one per field number, ascending. *out is
  * malloc'd (NULL when *n is 0). Returns 0, FS_ECORRUPT or FS_ENOMEM. */
 int fs_wire_spans(const uint8_t *buf, size_t len, fs_wire_span **out, size_t *n);
+
+/* Messages nested inside a message that fs_wire_parses follows (validate.c
+ * allows values the same depth). */
+#define FS_WIRE_MAX_DEPTH 8
+
+/*
+ * Whether buf parses as a message of desc: exactly when protobuf-c 1.4.1's
+ * protobuf_c_message_unpack(desc, NULL, len, buf) would return a message, found
+ * without allocating (wire_check.c lists the rules), except that messages
+ * nested more than FS_WIRE_MAX_DEPTH deep are refused.
+ */
+bool fs_wire_parses(const ProtobufCMessageDescriptor *desc, const uint8_t *buf, size_t len);
 
 #endif
