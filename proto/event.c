@@ -211,22 +211,6 @@ static int canon_cleared(const uint32_t *in, size_t n, uint32_t **out, size_t *n
     return 0;
 }
 
-/* Values of known fields must parse as the kind's message, or the visible value
- * could never be built again: a hostile peer could poison a record forever. */
-static int check_parses(const ProtobufCMessageDescriptor *desc, const uint8_t *buf, size_t len,
-                        const char **why)
-{
-    if (len == 0)
-        return 0;
-    ProtobufCMessage *m = protobuf_c_message_unpack(desc, NULL, len, buf);
-    if (m == NULL) {
-        *why = "a field value does not parse as the record kind's message (wrong type)";
-        return FS_ECORRUPT;
-    }
-    protobuf_c_message_free_unpacked(m, NULL);
-    return 0;
-}
-
 static bool overlaps(const uint8_t *fields, size_t len, const uint32_t *cleared, size_t n)
 {
     size_t pos = 0, j = 0;
@@ -265,9 +249,14 @@ int fs_event_set_values(fs_event *ev, const ProtobufCMessageDescriptor *desc, co
     int rc = fs_wire_canon(fields, fields_len, flags, &f, &flen, why);
     if (rc != 0)
         return rc;
-    rc = check_parses(desc, f, flen, why);
-    if (rc != 0)
+    /* Values of known fields must parse as the kind's message, or the visible
+     * value could never be built again: a hostile peer could poison a record
+     * forever. fs_wire_parses answers as protobuf-c's unpack would. */
+    if (!fs_wire_parses(desc, f, flen)) {
+        *why = "a field value does not parse as the record kind's message (wrong type)";
+        rc = FS_ECORRUPT;
         goto fail;
+    }
     rc = canon_cleared(cleared, ncleared, &c, &nc, why);
     if (rc != 0)
         goto fail;
