@@ -1,0 +1,2 @@
+
+ETV 216Jungheinrich

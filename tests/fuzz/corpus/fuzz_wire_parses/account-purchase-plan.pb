@@ -1,0 +1,2 @@
+
+electric forklifts°Ú³ÿÿÿÿÿÿEURQ3

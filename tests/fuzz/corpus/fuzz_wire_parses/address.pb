@@ -1,0 +1,2 @@
+
+Lichtenbergstr. 885748Garching*DE

@@ -1,0 +1,1 @@
+acc-0042Petra Hofer(08B+49 89 3270 1100R	sailingX

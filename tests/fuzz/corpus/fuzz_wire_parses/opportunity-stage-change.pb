@@ -1,0 +1,2 @@
+
+2026-03-01customer asked

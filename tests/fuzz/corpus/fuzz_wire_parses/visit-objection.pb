@@ -1,0 +1,2 @@
+
+too expensivetotal cost over five years
