@@ -70,7 +70,7 @@ static size_t varint_len(const uint8_t *p, size_t n)
     return 0;
 }
 
-/* The tag at *pos (T1, T2); its length, or 0 when refused. */
+/* The tag at p (T1, T2): its length, or 0 when refused. */
 static size_t scan_tag(const uint8_t *p, size_t n, uint32_t *number, uint8_t *type)
 {
     if ((p[0] & 0xf8) == 0)
