@@ -35,6 +35,11 @@
 #define FS_IDLE_MAINTENANCE_MS 1000
 /* Between two maintenance steps while search rows are owed. */
 #define FS_MAINTENANCE_STEP_MS 10
+/* After a failed step (a busy or full disk, an I/O error), the next one comes
+ * FS_IDLE_MAINTENANCE_MS later, twice as late after each failure in a row, up
+ * to this: pulled records still owe their search rows, and a failure that
+ * lasts is logged a few times an hour, not every second. */
+#define FS_MAINTENANCE_RETRY_MAX_MS (8u * 60 * 1000)
 
 static void notify_systemd(const char *state)
 {
@@ -203,6 +208,15 @@ void fs_server_served(fs_server *s)
     s->maintenance_for_reads = true;
 }
 
+/* The wait before the next step after `failures` failed ones in a row. */
+static uint64_t retry_delay_ms(unsigned failures)
+{
+    uint64_t d = FS_IDLE_MAINTENANCE_MS;
+    while (failures-- > 0 && d < FS_MAINTENANCE_RETRY_MAX_MS)
+        d *= 2;
+    return d < FS_MAINTENANCE_RETRY_MAX_MS ? d : FS_MAINTENANCE_RETRY_MAX_MS;
+}
+
 static void on_idle_maintenance(fs_loop *loop, void *arg)
 {
     (void)loop;
@@ -212,9 +226,15 @@ static void on_idle_maintenance(fs_loop *loop, void *arg)
     bool more = false;
     if (s->daemon.store == NULL)
         return;
-    if (fs_store_maintain(s->daemon.store, &more, &err) != 0)
-        fs_log(FS_LOG_WARN, "store maintenance: %s", err.msg);
-    else if (more) {
+    if (fs_store_maintain(s->daemon.store, &more, &err) != 0) {
+        uint64_t delay = retry_delay_ms(s->maintenance_failures++);
+        fs_log(FS_LOG_WARN, "store maintenance: %s (trying again in %llu s)", err.msg,
+               (unsigned long long)(delay / 1000));
+        schedule_maintenance(s, delay);
+        return;
+    }
+    s->maintenance_failures = 0;
+    if (more) {
         /* pulled records still wait for their search rows, or the index
          * still has segments to merge: the next step as soon as the loop has
          * served what came in meanwhile */

@@ -38,11 +38,12 @@ typedef struct fs_server {
     int signal_fd;
     fs_loop_fd *signal_h;
     int lock_fd;
-    bool socket_bound;           /* we created the socket file: remove it on exit */
-    bool accept_paused;          /* out of file descriptors: resume when a client leaves */
-    fs_timer *maintenance_timer; /* armed after writes and requests (server.c) */
-    bool maintenance_for_reads;  /* the armed one was armed by reads alone */
-    fs_conn *conns;              /* live and dead-but-not-reaped connections */
+    bool socket_bound;             /* we created the socket file: remove it on exit */
+    bool accept_paused;            /* out of file descriptors: resume when a client leaves */
+    fs_timer *maintenance_timer;   /* armed after writes and requests (server.c) */
+    bool maintenance_for_reads;    /* the armed one was armed by reads alone */
+    unsigned maintenance_failures; /* failed steps in a row: the retry waits longer */
+    fs_conn *conns;                /* live and dead-but-not-reaped connections */
     size_t nconns;
     int exit_code;
 } fs_server;
