@@ -11,7 +11,6 @@
 #include "fieldsync/zstd.h"
 
 #include <stdlib.h>
-#include <string.h>
 #include <zstd.h>
 
 int fs_zstd_compress(const uint8_t *in, size_t len, uint8_t **out, size_t *out_len, fs_err *err)

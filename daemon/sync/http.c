@@ -472,13 +472,16 @@ static int64_t answer_date(CURL *e)
     return t > 0 ? (int64_t)t : 0;
 }
 
-/* The answer's Content-Encoding into out ("" for none). */
+/* The answer's Content-Encoding into out ("" for none), cut to size and with
+ * anything but printable ASCII as '?': it may end up in a status reason. */
 static void answer_encoding(CURL *e, char *out, size_t size)
 {
     struct curl_header *ce = NULL;
-    out[0] = '\0';
+    size_t n = 0;
     if (curl_easy_header(e, "Content-Encoding", 0, CURLH_HEADER, -1, &ce) == CURLHE_OK)
-        snprintf(out, size, "%s", ce->value);
+        for (const char *p = ce->value; *p != '\0' && n + 1 < size; p++)
+            out[n++] = *p > ' ' && *p < 0x7f ? *p : '?';
+    out[n] = '\0';
 }
 
 static void too_big(const fs_http *h, fs_http_resp *r)

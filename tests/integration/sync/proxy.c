@@ -119,7 +119,9 @@ static void canned(px *p, int c, px_mode mode, char *buf, size_t cap, size_t got
                  "HTTP/1.1 200 OK\r\nContent-Type: application/x-protobuf\r\n"
                  "Content-Encoding: %s\r\nContent-Length: 8\r\nConnection: close\r\n\r\n"
                  "\x28\xb5\x2f\xfdjunk",
-                 p->arg == 1 ? "br" : "zstd");
+                 p->arg == 2   ? "x\x1b[1my"
+                 : p->arg == 1 ? "br"
+                               : "zstd");
     else
         snprintf(resp, sizeof(resp),
                  "HTTP/1.1 200 OK\r\nContent-Type: application/x-protobuf\r\n"

@@ -19,8 +19,9 @@ typedef enum px_mode {
     PX_TRUNCATE_DOWN, /* clean close to the client after `after` answer bytes */
     PX_503,           /* 503 busy, Retry-After: `arg` seconds */
     PX_GARBAGE_200,   /* 200 with a body that is no protobuf message of the endpoint */
-    PX_BAD_ENCODING,  /* 200 whose body is not in its Content-Encoding: zstd (arg 0) or br
-                       * (arg 1, which the client does not ask for) */
+    PX_BAD_ENCODING,  /* 200 whose body is not in its Content-Encoding: zstd (arg 0), br
+                       * (arg 1, which the client does not ask for), or one with an
+                       * escape sequence in its name (arg 2) */
     PX_KILL_UP,       /* SIGKILL `pid` once `after` request bytes went through */
     PX_KILL_DOWN,     /* SIGKILL `pid` once `after` answer bytes went through */
     PX_DELAY,         /* wait `arg` ms before forwarding each chunk (persistent) */
