@@ -135,6 +135,23 @@ static void reset(int fd)
     setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
 }
 
+/* Rewrites the client's Accept-Encoding in a request's headers to gzip alone,
+ * padded to the same length, as to a server that does not know zstd; true if
+ * it was there. */
+static bool ask_gzip_only(char *buf, size_t n)
+{
+    static const char from[] = "Accept-Encoding: zstd, gzip", to[] = "Accept-Encoding: gzip";
+    size_t fl = sizeof(from) - 1;
+    for (size_t i = 0; i + fl <= n; i++) {
+        if (memcmp(buf + i, from, fl) == 0) {
+            memset(buf + i, ' ', fl);
+            memcpy(buf + i, to, sizeof(to) - 1);
+            return true;
+        }
+    }
+    return false;
+}
+
 /* Forwards one chunk in direction up (client -> server) or down; false: close. */
 static bool forward(conn *k, bool up)
 {
@@ -173,6 +190,8 @@ static bool forward(conn *k, bool up)
         p->mode = PX_PASS;
         p->faults++;
     }
+    if (up && mode == PX_GZIP_ONLY && ask_gzip_only(buf, (size_t)r))
+        p->faults++;
     pthread_mutex_unlock(&p->mu);
     if (mode == PX_DELAY)
         ms_sleep(arg);

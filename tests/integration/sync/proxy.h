@@ -5,7 +5,8 @@
  * fault was injected): reset or truncate the answer after N bytes, answer 503
  * with Retry-After, a garbage 200 or one whose body is not in its
  * Content-Encoding without asking the server, SIGKILL the
- * server once N request or answer bytes went through. Delay is persistent.
+ * server once N request or answer bytes went through. Delay, and requests
+ * rewritten to ask for gzip answers only, are persistent.
  */
 #ifndef SYNC_PROXY_H
 #define SYNC_PROXY_H
@@ -25,6 +26,9 @@ typedef enum px_mode {
     PX_KILL_UP,       /* SIGKILL `pid` once `after` request bytes went through */
     PX_KILL_DOWN,     /* SIGKILL `pid` once `after` answer bytes went through */
     PX_DELAY,         /* wait `arg` ms before forwarding each chunk (persistent) */
+    PX_GZIP_ONLY,     /* requests ask for gzip answers only, as an older client would, so
+                       * the server answers as one without zstd does (persistent; each
+                       * rewritten request counts as a fault) */
 } px_mode;
 
 typedef struct px px;

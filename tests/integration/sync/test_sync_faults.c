@@ -260,6 +260,22 @@ static void test_undecodable_answer_is_an_error_and_the_batch_returns(void **sta
     assert_int_equal(hd_pending(&f->a), 0);
 }
 
+/* A server that answers in gzip, as one without zstd does when the device
+ * lists both: the client decodes gzip as well (the proxy rewrites every
+ * request to ask for gzip alone). */
+static void test_gzip_answers_are_decoded_too(void **state)
+{
+    fx *f = *state;
+    px_set(f->proxy, PX_GZIP_ONLY, 0, 0, 0);
+    put_many(&f->a, "z", 300, 200);
+    assert_int_equal(hd_sync(&f->a), 0);
+    assert_int_equal(hd_sync(&f->b), 0);
+    assert_int_equal(count_accounts(&f->b, "z", 300), 300);
+    /* the push and the pull asked for gzip, which the server gives a client
+     * that lists nothing else (test_server_http) */
+    assert_true(px_faults(f->proxy) >= 2);
+}
+
 /* curl's low-speed check averages over its last seconds, so a stall is caught
  * by the request timeout here, set to 2 s for the test. */
 static void test_slow_link_still_syncs_and_a_stalled_one_times_out(void **state)
@@ -370,6 +386,7 @@ int main(void)
         T(test_busy_server_is_retried_after_retry_after),
         T(test_garbage_answer_is_an_error_and_the_batch_returns),
         T(test_undecodable_answer_is_an_error_and_the_batch_returns),
+        T(test_gzip_answers_are_decoded_too),
         T(test_slow_link_still_syncs_and_a_stalled_one_times_out),
         T(test_server_killed_during_a_large_push_then_converges),
         T(test_server_killed_during_a_paged_pull_then_converges),
