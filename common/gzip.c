@@ -4,6 +4,8 @@
  */
 #include "fieldsync/gzip.h"
 
+#include "capped.h"
+
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
@@ -45,19 +47,6 @@ int fs_gzip_compress_level(const uint8_t *in, size_t len, int level, uint8_t **o
     return 0;
 }
 
-static int grow(uint8_t **buf, size_t *cap, size_t limit)
-{
-    size_t ncap = *cap * 2;
-    if (ncap > limit + 1)
-        ncap = limit + 1;
-    uint8_t *nb = realloc(*buf, ncap);
-    if (nb == NULL)
-        return FS_ENOMEM;
-    *buf = nb;
-    *cap = ncap;
-    return 0;
-}
-
 int fs_gzip_decompress(const uint8_t *in, size_t len, size_t limit, uint8_t **out, size_t *out_len,
                        fs_err *err)
 {
@@ -66,17 +55,14 @@ int fs_gzip_decompress(const uint8_t *in, size_t len, size_t limit, uint8_t **ou
     *out = NULL;
     if (inflateInit2(&zs, 15 + 16) != Z_OK)
         return fs_err_set(err, FS_ENOMEM, "gzip: cannot start the decompressor");
-    /* Output is capped at limit + 1 bytes: one byte more than allowed proves the
-     * body is too large without inflating the rest. */
-    size_t cap = len * 4 < 4096 ? 4096 : len * 4;
-    if (cap > limit + 1)
-        cap = limit + 1;
+    /* output capped at limit + 1 bytes (capped.h) */
+    size_t cap = fs_capped_first(len, limit);
     uint8_t *buf = malloc(cap);
     int rc = buf == NULL ? FS_ENOMEM : 0;
     zs.next_in = (Bytef *)(uintptr_t)in;
     zs.avail_in = (uInt)len;
     while (rc == 0) {
-        if (zs.total_out == cap && (cap > limit || (rc = grow(&buf, &cap, limit)) != 0))
+        if (zs.total_out == cap && (cap > limit || (rc = fs_capped_grow(&buf, &cap, limit)) != 0))
             break;
         zs.next_out = buf + zs.total_out;
         zs.avail_out = (uInt)(cap - zs.total_out);

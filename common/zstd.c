@@ -10,6 +10,8 @@
  */
 #include "fieldsync/zstd.h"
 
+#include "capped.h"
+
 #include <stdlib.h>
 #include <zstd.h>
 
@@ -41,18 +43,6 @@ int fs_zstd_compress(const uint8_t *in, size_t len, uint8_t **out, size_t *out_l
     return 0;
 }
 
-/* Doubles *cap, to limit + 1 at most. */
-static int grow(uint8_t **buf, size_t *cap, size_t limit)
-{
-    size_t ncap = *cap > (limit + 1) / 2 ? limit + 1 : *cap * 2;
-    uint8_t *nb = realloc(*buf, ncap);
-    if (nb == NULL)
-        return FS_ENOMEM;
-    *buf = nb;
-    *cap = ncap;
-    return 0;
-}
-
 /* Frames that declare their sizes (the server's): decoded in one pass into
  * a buffer of exactly that size, which is also the window, so the decoder
  * allocates nothing more. A frame whose content is not its declared size
@@ -78,8 +68,7 @@ static int decode_declared(ZSTD_DCtx *dx, const uint8_t *in, size_t len, size_t 
 static int decode_streamed(ZSTD_DCtx *dx, const uint8_t *in, size_t len, size_t limit,
                            uint8_t **out, size_t *n)
 {
-    size_t cap = len * 4 < 4096 ? 4096 : len * 4;
-    cap = cap > limit + 1 ? limit + 1 : cap;
+    size_t cap = fs_capped_first(len, limit);
     uint8_t *buf = malloc(cap);
     int rc = buf == NULL ? FS_ENOMEM : 0;
     if (rc == 0 &&
@@ -90,7 +79,7 @@ static int decode_streamed(ZSTD_DCtx *dx, const uint8_t *in, size_t len, size_t 
     size_t left = 1; /* 0 once a frame is whole: the body may end there */
     while (rc == 0 && (src.pos < len || left != 0)) {
         if (dst.pos == dst.size) {
-            if (cap > limit || (rc = grow(&buf, &cap, limit)) != 0)
+            if (cap > limit || (rc = fs_capped_grow(&buf, &cap, limit)) != 0)
                 break;
             dst.dst = buf;
             dst.size = cap;
