@@ -350,15 +350,21 @@ static void test_malformed_and_oversized_bodies_change_nothing(void **state)
     fs_state_free(a);
 }
 
+/* n accounts acc-0 ... of replica ra, into st. */
+static void make_accounts(fx *f, fs_state **st, int n)
+{
+    char id[16];
+    for (int i = 0; i < n; i++) {
+        snprintf(id, sizeof(id), "acc-%d", i);
+        st[i] = tu_account(f->ra, id, "Brenner Logistik und Spedition");
+    }
+}
+
 static void test_gzip_both_ways(void **state)
 {
     fx *f = *state;
     fs_state *st[20];
-    char id[16];
-    for (int i = 0; i < 20; i++) {
-        snprintf(id, sizeof(id), "acc-%d", i);
-        st[i] = tu_account(f->ra, id, "Brenner Logistik und Spedition");
-    }
+    make_accounts(f, st, 20);
     size_t len;
     uint8_t *body = tu_push_body(st, 20, &len);
     it_req rq = {.path = "/v1/push",
@@ -408,11 +414,7 @@ static void test_answers_come_in_the_preferred_encoding(void **state)
 {
     fx *f = *state;
     fs_state *st[40];
-    char id[16];
-    for (int i = 0; i < 40; i++) {
-        snprintf(id, sizeof(id), "acc-%d", i);
-        st[i] = tu_account(f->ra, id, "Brenner Logistik und Spedition");
-    }
+    make_accounts(f, st, 40);
     Fieldsync__PushResponse *pushed = push(f, f->anna_a, st, 40);
     fieldsync__push_response__free_unpacked(pushed, NULL);
     static const struct {

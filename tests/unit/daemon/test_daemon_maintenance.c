@@ -42,6 +42,7 @@ int __wrap_fs_store_maintain(fs_store *st, bool *more, fs_err *err)
 
 typedef struct watch {
     fs_timer *timer;
+    int64_t deadline_ms;
     bool timed_out;
 } watch;
 
@@ -50,11 +51,8 @@ typedef struct watch {
 static void on_poll(fs_loop *loop, void *arg)
 {
     watch *w = arg;
-    static int64_t deadline;
-    if (deadline == 0)
-        deadline = fs_loop_now_ms() + DEADLINE_MS;
     w->timer = NULL;
-    if (steps > FAILED_STEPS || fs_loop_now_ms() > deadline) {
+    if (steps > FAILED_STEPS || fs_loop_now_ms() > w->deadline_ms) {
         w->timed_out = steps <= FAILED_STEPS;
         fs_loop_stop(loop);
         return;
@@ -85,7 +83,7 @@ static void test_maintenance_goes_on_after_failed_steps(void **state)
     fails_left = FAILED_STEPS;
     assert_int_equal(fs_server_start(&s, &err), 0);
     assert_non_null(s.daemon.store);
-    watch w = {0};
+    watch w = {.deadline_ms = fs_loop_now_ms() + DEADLINE_MS};
     on_poll(s.loop, &w);
     assert_int_equal(fs_loop_run(s.loop, &err), 0);
     assert_false(w.timed_out);
